@@ -1,0 +1,494 @@
+/**
+ * An OCI image layout directory (image-spec 1.1 "image-layout.md") as an ArtifactTarget:
+ *
+ *   <dir>/oci-layout          {"imageLayoutVersion":"1.0.0"}
+ *   <dir>/index.json          image index; tags = `org.opencontainers.image.ref.name` annotations
+ *   <dir>/blobs/<alg>/<hex>   content-addressed blobs
+ *
+ * Guarantees:
+ * - Writes are atomic: blobs are written to a temp file next to their final place, verified against their digest
+ *   and size, then renamed; index.json is rewritten the same way. A crash never leaves a half-written blob or index.
+ * - index.json read-modify-write cycles run under `index.json.lock` (O_EXCL lock file holding the owner's pid), so
+ *   concurrent processes never lose each other's entries. A lock whose owner process is gone is broken.
+ * - Every read verifies the digest (and size) of what it returns.
+ * - Referrers are found the OCI-layout way: by scanning the manifests listed in index.json for a `subject`
+ *   that matches; pushReferrer adds the referrer manifest to index.json (untagged).
+ * - Blobs are written before the index entries that reference them; the index never points at missing content.
+ *
+ * Sidecar JSON files (e.g. the layer cache of src/docker) can be kept in the layout directory with
+ * readSidecar/updateSidecar, which use the same locking and atomic-rename scheme.
+ */
+import { createWriteStream, promises as fsp, constants as fsc } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { join, resolve, dirname } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DockerSignError, InputError, EXIT } from '../errors.js';
+import { DigestVerifyingStream, DigestMismatchError, SizeMismatchError, isDigest, parseDigest, verifyBytes, type Digest } from './digest.js';
+import { validateDescriptor, coreDescriptor, type Descriptor, MAX_MANIFEST_BYTES } from './descriptor.js';
+import { MediaType, isManifestMediaType, isIndexMediaType } from './mediaTypes.js';
+import { parseJsonObject, encodeJson, type ImageIndex } from './manifest.js';
+import type { ArtifactTarget, FetchedManifest } from './target.js';
+
+export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
+const LAYOUT_FILE = 'oci-layout';
+const INDEX_FILE = 'index.json';
+const LAYOUT_VERSION = '1.0.0';
+
+export class LayoutError extends DockerSignError {
+  constructor(code: string, message: string, opts: { hint?: string; cause?: unknown; exitCode?: number } = {}) {
+    super(code, message, { exitCode: EXIT.USAGE, ...opts });
+  }
+}
+
+export interface OpenOptions {
+  /** Create the directory and its layout files when missing (default false). */
+  create?: boolean;
+  /** How long to wait for the index lock before failing (default 30 s). */
+  lockTimeoutMs?: number;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.access(p, fsc.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function tmpName(dir: string, base: string): string {
+  return join(dir, `.${base}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** Writes `data` to `file` atomically (temp file in the same directory, fsync, rename). */
+export async function writeFileAtomic(file: string, data: Buffer | string): Promise<void> {
+  const tmp = tmpName(dirname(file), 'w');
+  const fh = await fsp.open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `fn` while holding `<file>.lock` (created with O_EXCL, contains our pid). Waits with backoff while another
+ * live process holds it; breaks locks whose owner is dead (same host) or that are older than 10 minutes.
+ */
+export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const lock = `${file}.lock`;
+  const start = Date.now();
+  let delay = 5;
+  for (;;) {
+    try {
+      const fh = await fsp.open(lock, 'wx', 0o644);
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.close();
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // Someone holds it: break it only if stale.
+      try {
+        const [content, st] = await Promise.all([fsp.readFile(lock, 'utf8'), fsp.stat(lock)]);
+        const pid = Number.parseInt(content.trim(), 10);
+        const dead = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid);
+        const ancient = Date.now() - st.mtimeMs > 10 * 60_000;
+        if (dead || ancient) {
+          // Rename first so two breakers cannot both remove a fresh lock.
+          const grave = tmpName(dirname(lock), 'stale-lock');
+          await fsp.rename(lock, grave).then(() => fsp.rm(grave, { force: true }), () => undefined);
+          continue;
+        }
+      } catch {
+        /* lock vanished or is being written: retry */
+      }
+      if (Date.now() - start > timeoutMs) {
+        throw new LayoutError('STORE_LOCKED', `timed out waiting for the lock ${lock}`, {
+          hint: 'another docker-sign process is updating the store; if none is running, remove the lock file',
+          exitCode: EXIT.UNAVAILABLE,
+        });
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await fsp.rm(lock, { force: true });
+  }
+}
+
+function emptyIndex(): ImageIndex {
+  return { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [] };
+}
+
+/** A writer for a blob whose digest is not known up front (e.g. a layer being compressed). */
+export interface BlobWriter {
+  write(chunk: Buffer): Promise<void>;
+  /** Finishes the blob: verifies (if expected) and moves it into place; returns its descriptor. */
+  commit(mediaType: string, expected?: Pick<Descriptor, 'digest' | 'size'>): Promise<Descriptor>;
+  /** Discards the temp file. Safe to call after commit or twice. */
+  abort(): Promise<void>;
+}
+
+export class OciLayout implements ArtifactTarget {
+  readonly location: string;
+  private readonly lockTimeoutMs: number;
+
+  private constructor(readonly dir: string, opts: OpenOptions) {
+    this.location = `oci-layout:${dir}`;
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
+  }
+
+  /** Opens (and with `create`, initialises) the layout at `dir`; validates the oci-layout file. */
+  static async open(dir: string, opts: OpenOptions = {}): Promise<OciLayout> {
+    const root = resolve(dir);
+    const layoutFile = join(root, LAYOUT_FILE);
+    if (!(await exists(layoutFile))) {
+      if (!opts.create) {
+        throw new LayoutError('LAYOUT_NOT_FOUND', `${root} is not an OCI image layout (no ${LAYOUT_FILE} file)`, {
+          hint: 'run `docker generate manifest IMAGE` first, or point to a directory holding an OCI image layout',
+        });
+      }
+      await fsp.mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
+      await withFileLock(join(root, INDEX_FILE), async () => {
+        if (!(await exists(join(root, INDEX_FILE)))) await writeFileAtomic(join(root, INDEX_FILE), encodeJson(emptyIndex()));
+        if (!(await exists(layoutFile))) await writeFileAtomic(layoutFile, encodeJson({ imageLayoutVersion: LAYOUT_VERSION }));
+      }, opts.lockTimeoutMs);
+    }
+    let meta: Record<string, unknown>;
+    try {
+      meta = parseJsonObject(await fsp.readFile(layoutFile), LAYOUT_FILE);
+    } catch (e) {
+      throw new LayoutError('LAYOUT_INVALID', `${layoutFile} is not valid: ${(e as Error).message}`, { cause: e });
+    }
+    if (meta.imageLayoutVersion !== LAYOUT_VERSION) {
+      throw new LayoutError('LAYOUT_INVALID', `${layoutFile}: unsupported imageLayoutVersion ${JSON.stringify(meta.imageLayoutVersion)}`);
+    }
+    return new OciLayout(root, opts);
+  }
+
+  // ---------------------------------------------------------------- blobs
+
+  blobPath(digest: string): string {
+    const { algorithm, hex } = parseDigest(digest);
+    return join(this.dir, 'blobs', algorithm, hex);
+  }
+
+  /** True if the blob file exists with the descriptor's size (content is verified on every read). */
+  async hasBlob(desc: Pick<Descriptor, 'digest' | 'size'>): Promise<boolean> {
+    try {
+      const st = await fsp.stat(this.blobPath(desc.digest));
+      return st.isFile() && st.size === desc.size;
+    } catch {
+      return false;
+    }
+  }
+
+  async fetchBlob(desc: Descriptor, maxBytes = MAX_MANIFEST_BYTES): Promise<Buffer> {
+    if (desc.size > maxBytes) {
+      throw new InputError('BLOB_TOO_LARGE', `blob ${desc.digest} is ${desc.size} bytes, more than the ${maxBytes} allowed here`);
+    }
+    let data: Buffer;
+    try {
+      data = await fsp.readFile(this.blobPath(desc.digest));
+    } catch (e) {
+      throw this.notFoundOr(`blob ${desc.digest}`, e);
+    }
+    verifyBytes(data, desc.digest, desc.size, `blob ${desc.digest}`);
+    return data;
+  }
+
+  async fetchBlobStream(desc: Descriptor): Promise<Readable> {
+    const path = this.blobPath(desc.digest);
+    let fh;
+    try {
+      fh = await fsp.open(path, 'r');
+    } catch (e) {
+      throw this.notFoundOr(`blob ${desc.digest}`, e);
+    }
+    const src = fh.createReadStream({ highWaterMark: 1 << 20 });
+    const verify = new DigestVerifyingStream(desc.digest, desc.size, `blob ${desc.digest}`);
+    src.on('error', (e) => verify.destroy(e));
+    return src.pipe(verify);
+  }
+
+  /** Stores a blob; verifies content against `desc` before it becomes visible. No-op if already present. */
+  async pushBlob(desc: Descriptor, content: Buffer | (() => Readable)): Promise<void> {
+    if (await this.hasBlob(desc)) return;
+    if (Buffer.isBuffer(content)) {
+      verifyBytes(content, desc.digest, desc.size, `blob ${desc.digest}`);
+      const final = this.blobPath(desc.digest);
+      await fsp.mkdir(dirname(final), { recursive: true });
+      await writeFileAtomic(final, content);
+      return;
+    }
+    const final = this.blobPath(desc.digest);
+    await fsp.mkdir(dirname(final), { recursive: true });
+    const tmp = tmpName(dirname(final), 'blob');
+    try {
+      await pipeline(content(), new DigestVerifyingStream(desc.digest, desc.size, `blob ${desc.digest}`), createWriteStream(tmp, { flags: 'wx' }));
+      await fsp.rename(tmp, final);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * Opens a writer for a blob whose digest is computed while writing (sha256). Nothing is visible in the store
+   * until commit(), which renames the verified temp file into blobs/sha256/<hex>.
+   */
+  async openBlobWriter(): Promise<BlobWriter> {
+    const dir = join(this.dir, 'blobs', 'sha256');
+    await fsp.mkdir(dir, { recursive: true });
+    const tmp = tmpName(dir, 'ingest');
+    const fh = await fsp.open(tmp, 'wx', 0o644);
+    const hash = createHash('sha256');
+    let size = 0;
+    let closed = false;
+    const close = async () => {
+      if (!closed) {
+        closed = true;
+        await fh.close();
+      }
+    };
+    return {
+      write: async (chunk: Buffer) => {
+        hash.update(chunk);
+        size += chunk.length;
+        let off = 0;
+        while (off < chunk.length) {
+          const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+          off += bytesWritten;
+        }
+      },
+      commit: async (mediaType: string, expected?: Pick<Descriptor, 'digest' | 'size'>) => {
+        const digest = `sha256:${hash.digest('hex')}` as Digest;
+        try {
+          if (expected && expected.size !== size) throw new SizeMismatchError(expected.size, size);
+          if (expected && expected.digest !== digest) throw new DigestMismatchError(expected.digest, digest);
+          await close();
+          await fsp.rename(tmp, join(dir, digest.slice('sha256:'.length)));
+        } catch (e) {
+          await close().catch(() => undefined);
+          await fsp.rm(tmp, { force: true });
+          throw e;
+        }
+        return { mediaType, digest, size };
+      },
+      abort: async () => {
+        await close().catch(() => undefined);
+        await fsp.rm(tmp, { force: true });
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------- index
+
+  /** Reads and validates index.json. */
+  async readIndex(): Promise<ImageIndex> {
+    let raw: Buffer;
+    try {
+      raw = await fsp.readFile(join(this.dir, INDEX_FILE));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
+      throw e;
+    }
+    const v = parseJsonObject(raw, `${this.dir}/${INDEX_FILE}`);
+    if (v.schemaVersion !== 2 || !Array.isArray(v.manifests)) {
+      throw new LayoutError('LAYOUT_INVALID', `${this.dir}/${INDEX_FILE} is not an OCI image index`);
+    }
+    v.manifests.forEach((d, i) => validateDescriptor(d, `${INDEX_FILE} manifests[${i}]`));
+    return v as unknown as ImageIndex;
+  }
+
+  /** Read-modify-write of index.json under the lock; `fn` mutates (or replaces) the index. */
+  async updateIndex(fn: (index: ImageIndex) => ImageIndex | void | Promise<ImageIndex | void>): Promise<ImageIndex> {
+    const file = join(this.dir, INDEX_FILE);
+    return withFileLock(file, async () => {
+      const idx = await this.readIndex();
+      const next = (await fn(idx)) ?? idx;
+      await writeFileAtomic(file, encodeJson(next));
+      return next;
+    }, this.lockTimeoutMs);
+  }
+
+  /** Tags (ref.name annotations) in index.json with their descriptors. */
+  async tags(): Promise<{ name: string; descriptor: Descriptor }[]> {
+    const idx = await this.readIndex();
+    return idx.manifests
+      .filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== undefined)
+      .map((d) => ({ name: d.annotations![REF_NAME_ANNOTATION], descriptor: d }));
+  }
+
+  async resolve(reference: string): Promise<Descriptor> {
+    const idx = await this.readIndex();
+    if (isDigest(reference)) {
+      const hit = idx.manifests.find((d) => d.digest === reference);
+      if (hit) return coreDescriptor(hit);
+      // A manifest blob present in the store but not listed: derive its media type from the content.
+      let bytes: Buffer;
+      try {
+        bytes = await fsp.readFile(this.blobPath(reference));
+      } catch (e) {
+        throw this.notFoundOr(`manifest ${reference}`, e);
+      }
+      verifyBytes(bytes, reference, undefined, `manifest ${reference}`);
+      const m = parseJsonObject(bytes, 'manifest');
+      const mt = typeof m.mediaType === 'string' ? m.mediaType : Array.isArray(m.manifests) ? MediaType.OCI_INDEX : MediaType.OCI_MANIFEST;
+      return { mediaType: mt, digest: reference, size: bytes.length };
+    }
+    const hit = idx.manifests.find((d) => d.annotations?.[REF_NAME_ANNOTATION] === reference);
+    if (!hit) throw this.notFound(`reference ${reference}`);
+    return coreDescriptor(hit);
+  }
+
+  async fetchManifest(ref: Descriptor | string): Promise<FetchedManifest> {
+    const descriptor = typeof ref === 'string' ? await this.resolve(ref) : ref;
+    const bytes = await this.fetchBlob(descriptor, MAX_MANIFEST_BYTES);
+    return { descriptor, bytes };
+  }
+
+  /**
+   * Stores a manifest blob and lists it in index.json. With a tag `reference` (anything that is not a digest) the
+   * entry carries it as `org.opencontainers.image.ref.name`, and the tag is moved off any other entry.
+   */
+  async pushManifest(desc: Descriptor, bytes: Buffer, reference?: string): Promise<void> {
+    verifyBytes(bytes, desc.digest, desc.size, `manifest ${desc.digest}`);
+    if (reference !== undefined && isDigest(reference) && reference !== desc.digest) {
+      throw new InputError('DIGEST_MISMATCH', `manifest digest ${desc.digest} does not match the reference ${reference}`);
+    }
+    await this.pushBlob(desc, bytes);
+    const tag = reference !== undefined && !isDigest(reference) ? reference : undefined;
+    const artifactType = manifestArtifactType(bytes);
+    await this.updateIndex((idx) => {
+      const entry: Descriptor = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
+      if (artifactType) entry.artifactType = artifactType;
+      if (tag !== undefined) {
+        idx.manifests = idx.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== tag);
+        entry.annotations = { [REF_NAME_ANNOTATION]: tag };
+        // An untagged entry for the same digest is now redundant.
+        idx.manifests = idx.manifests.filter((d) => !(d.digest === desc.digest && d.annotations?.[REF_NAME_ANNOTATION] === undefined));
+        idx.manifests.push(entry);
+      } else if (!idx.manifests.some((d) => d.digest === desc.digest)) {
+        idx.manifests.push(entry);
+      }
+    });
+  }
+
+  /** Removes a tag from index.json (the manifest stays in the store if other entries reference it). */
+  async untag(tag: string): Promise<boolean> {
+    let removed = false;
+    await this.updateIndex((idx) => {
+      const before = idx.manifests.length;
+      idx.manifests = idx.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== tag);
+      removed = idx.manifests.length !== before;
+    });
+    return removed;
+  }
+
+  /** Referrers of `subject`: manifests listed in index.json whose `subject.digest` equals subject.digest. */
+  async referrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]> {
+    const idx = await this.readIndex();
+    const out: Descriptor[] = [];
+    const seen = new Set<string>();
+    for (const d of idx.manifests) {
+      if (seen.has(d.digest) || d.digest === subject.digest) continue;
+      if (!isManifestMediaType(d.mediaType) && !isIndexMediaType(d.mediaType)) continue;
+      seen.add(d.digest);
+      let m: Record<string, unknown>;
+      try {
+        m = parseJsonObject(await this.fetchBlob(coreDescriptor(d)), 'manifest');
+      } catch (e) {
+        if (e instanceof DockerSignError && e.code === 'NOT_FOUND') continue;
+        throw e;
+      }
+      const s = m.subject as { digest?: unknown } | undefined;
+      if (!s || s.digest !== subject.digest) continue;
+      const at = typeof m.artifactType === 'string' ? m.artifactType
+        : typeof (m.config as { mediaType?: unknown } | undefined)?.mediaType === 'string' ? (m.config as { mediaType: string }).mediaType : undefined;
+      if (artifactType !== undefined && at !== artifactType) continue;
+      const r: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };
+      if (at) r.artifactType = at;
+      if (m.annotations && typeof m.annotations === 'object') r.annotations = m.annotations as Record<string, string>;
+      out.push(r);
+    }
+    return out;
+  }
+
+  async pushReferrer(manifestDesc: Descriptor, manifestBytes: Buffer, subject: Descriptor): Promise<void> {
+    verifyBytes(manifestBytes, manifestDesc.digest, manifestDesc.size, `manifest ${manifestDesc.digest}`);
+    const m = parseJsonObject(manifestBytes, 'referrer manifest');
+    const s = m.subject as { digest?: unknown } | undefined;
+    if (!s || s.digest !== subject.digest) {
+      throw new InputError('INVALID_REFERRER', `manifest ${manifestDesc.digest} does not have subject ${subject.digest}`);
+    }
+    await this.pushManifest(manifestDesc, manifestBytes);
+  }
+
+  // ---------------------------------------------------------------- sidecar JSON files
+
+  private sidecarPath(name: string): string {
+    if (!/^[a-z0-9][a-z0-9._-]*\.json$/.test(name) || name === INDEX_FILE) {
+      throw new InputError('INVALID_NAME', `invalid sidecar file name ${name}`);
+    }
+    return join(this.dir, name);
+  }
+
+  /** Reads a JSON sidecar file in the layout directory; `undefined` when absent. */
+  async readSidecar<T>(name: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await fsp.readFile(this.sidecarPath(name), 'utf8')) as T;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (e instanceof SyntaxError) return undefined; // a damaged cache file is treated as empty
+      throw e;
+    }
+  }
+
+  /** Read-modify-write of a JSON sidecar file under its own lock, written atomically. */
+  async updateSidecar<T>(name: string, fn: (cur: T | undefined) => T | Promise<T>): Promise<T> {
+    const file = this.sidecarPath(name);
+    return withFileLock(file, async () => {
+      const next = await fn(await this.readSidecar<T>(name));
+      await writeFileAtomic(file, JSON.stringify(next));
+      return next;
+    }, this.lockTimeoutMs);
+  }
+
+  private notFoundOr(what: string, e: unknown): unknown {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? this.notFound(what, e) : e;
+  }
+
+  private notFound(what: string, cause?: unknown): DockerSignError {
+    return new DockerSignError('NOT_FOUND', `${what} not found in ${this.location}`, { exitCode: EXIT.USAGE, cause });
+  }
+}
+
+function manifestArtifactType(bytes: Buffer): string | undefined {
+  try {
+    const m = JSON.parse(bytes.toString('utf8')) as { artifactType?: unknown };
+    return typeof m.artifactType === 'string' ? m.artifactType : undefined;
+  } catch {
+    return undefined;
+  }
+}
