@@ -1,0 +1,49 @@
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * Audit log: one JSON object per line for every gated decision (pull, create, start, build, load, import,
+ * commit, push) and every deny: {time, method, uri, kind, image, digest, allow, reason, policy, durationMs, cached}.
+ * Writes are buffered by a WriteStream (never blocks the request path); `close()` flushes.
+ */
+export interface AuditRecord {
+  time: string;
+  method: string;
+  uri: string;
+  kind: string;
+  image?: string;
+  digest?: string;
+  allow: boolean;
+  reason: string;
+  policy?: string;
+  durationMs: number;
+  cached?: boolean;
+  user?: string;
+}
+
+export class AuditLog {
+  private stream: WriteStream | undefined;
+  private failed = false;
+
+  constructor(readonly path: string | undefined, private readonly onError: (e: Error) => void = () => undefined) {
+    if (!path) return;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    this.stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
+    this.stream.on('error', (e) => {
+      if (!this.failed) this.onError(e);
+      this.failed = true;
+    });
+  }
+
+  write(rec: AuditRecord): void {
+    if (!this.stream || this.failed) return;
+    this.stream.write(JSON.stringify(rec) + '\n');
+  }
+
+  async close(): Promise<void> {
+    const s = this.stream;
+    this.stream = undefined;
+    if (!s) return;
+    await new Promise<void>((res) => s.end(() => res()));
+  }
+}

@@ -1,0 +1,400 @@
+import { classify, type Classified, type RequestKind } from './classify.js';
+import { VerdictCache } from './cache.js';
+import { parseImageRef, repoName, formatRef, isDigestString, RefError, type ImageRef } from './ref.js';
+
+/**
+ * The guard's decision logic, free of HTTP and of dockerd: `decide(request, deps, options)`.
+ * Everything it needs from the outside (engine lookups, registry, verifier, clock, policy hash) is injected
+ * through `GuardDeps`, so it runs in unit tests and benches without a daemon.
+ *
+ * Rules (fail closed everywhere):
+ *  - pull (`POST /images/create?fromImage=R&tag=T`): T a digest -> verify R@T; T a tag -> resolve it at the registry
+ *    (HEAD with the manifest Accept headers), verify R@digest. All-tags pulls (no tag) are denied.
+ *  - create (`POST /containers/create`): the body (base64 JSON) must be present and parse; `.Image` is resolved
+ *    through the engine (Id, RepoDigests). Allowed only if a manifest whose config digest equals Id carries a
+ *    signature that satisfies the policy: a RepoDigests entry verified at the registry, or a manifest in our local
+ *    store (generated + signed here, not pushed). Image not present locally -> allow (dockerd answers 404; the
+ *    CLI then pulls, which is gated, and retries the create).
+ *  - start (`POST /containers/<id>/start`, if checkStart): the container's image Id is checked like create.
+ *  - build / load / import / commit / push: allow or deny per configuration.
+ *  - everything else: allow, synchronously.
+ */
+export interface AuthZRequest {
+  RequestMethod?: string;
+  RequestUri?: string;
+  RequestHeaders?: Record<string, string>;
+  RequestBody?: string | null;
+  User?: string;
+  UserAuthNMethod?: string;
+}
+
+export interface EngineImage {
+  Id: string;
+  RepoTags?: string[] | null;
+  RepoDigests?: string[] | null;
+}
+
+export interface VerifyOutcome {
+  verified: boolean;
+  /** manifest digest that was verified */
+  digest: string;
+  /** trust policy statement name that applied */
+  policy?: string;
+  /** verification level (strict, permissive, audit, skip) */
+  level?: string;
+  /** why it failed (or a note when it passed) */
+  reason?: string;
+}
+
+export interface GuardDeps {
+  /** GET /images/<ref>/json; null when the engine does not have it (404). */
+  inspectImage(ref: string, signal: AbortSignal): Promise<EngineImage | null>;
+  /** GET /containers/<id>/json -> image Id (`.Image`); null when unknown. */
+  containerImage(id: string, signal: AbortSignal): Promise<string | null>;
+  /** Resolves a tag at the registry to the manifest digest (HEAD with the manifest Accept headers). */
+  resolveTag(ref: ImageRef, signal: AbortSignal): Promise<string>;
+  /** Verifies signatures of `<registry>/<repo>@<digest>` against the trust policy. */
+  verify(reference: string, signal: AbortSignal): Promise<VerifyOutcome>;
+  /** Config digests of the image(s) that manifest `<registry>/<repo>@<digest>` describes (index: every child). */
+  configDigests(reference: string, signal: AbortSignal): Promise<string[]>;
+  /** A verified signature in the local store for a manifest whose config digest is `imageId`; null if none. */
+  verifyLocal(imageId: string, signal: AbortSignal): Promise<VerifyOutcome | null>;
+  /** sha256 of the trust policy + trust store (cache key part). */
+  policyHash(): Promise<string>;
+  now(): number;
+}
+
+export type GatePolicy = 'allow' | 'deny';
+
+export interface DecideOptions {
+  /** Deadline per gated decision (ms); past it the answer is deny ("timed out"). */
+  timeoutMs: number;
+  /** TTL of cached positive verifications (ms); 0 disables. */
+  cacheTtlMs: number;
+  /** TTL of cached negative verifications (ms); errors/timeouts are never cached. */
+  denyCacheTtlMs: number;
+  onBuild: GatePolicy;
+  onLoad: GatePolicy;
+  onImport: GatePolicy;
+  onCommit: GatePolicy;
+  onPush: GatePolicy;
+  /** Re-check the image at `containers/<id>/start`. */
+  checkStart: boolean;
+  /** Only allow pulls by digest (closes the tag TOCTOU window at pull time). */
+  pullByDigestOnly: boolean;
+  /** Consult our local store for images signed here but never pushed. */
+  localStore: boolean;
+}
+
+export const DEFAULT_DECIDE_OPTIONS: DecideOptions = {
+  timeoutMs: 10_000,
+  cacheTtlMs: 60_000,
+  denyCacheTtlMs: 2_000,
+  onBuild: 'allow',
+  onLoad: 'allow',
+  onImport: 'allow',
+  onCommit: 'allow',
+  onPush: 'allow',
+  checkStart: true,
+  pullByDigestOnly: false,
+  localStore: true,
+};
+
+export interface Decision {
+  allow: boolean;
+  /** Text the docker user sees after "authorization denied by plugin <name>: " */
+  msg?: string;
+  kind: RequestKind;
+  image?: string;
+  digest?: string;
+  policy?: string;
+  reason: string;
+  cached?: boolean;
+}
+
+export interface GuardCaches {
+  /** `<registry>/<repo>@<digest>` + policy hash -> VerifyOutcome */
+  verify: VerdictCache<VerifyOutcome>;
+  /** `<registry>/<repo>@<digest>` -> config digests (content-addressed, policy independent) */
+  config: VerdictCache<string[]>;
+  /** image Id + RepoDigests + policy hash -> Decision (create/start) */
+  image: VerdictCache<Decision>;
+}
+
+export function newCaches(): GuardCaches {
+  return { verify: new VerdictCache(), config: new VerdictCache(), image: new VerdictCache() };
+}
+
+const PREFIX = 'docker-sign:';
+
+export class DeadlineError extends Error {}
+
+function describeError(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return typeof code === 'string' && !e.message.includes(code) ? `${e.message} (${code})` : e.message;
+  }
+  return String(e);
+}
+
+function policyText(o: { policy?: string; level?: string }): string {
+  if (!o.policy) return '';
+  return ` (trust policy "${o.policy}"${o.level ? `, level ${o.level}` : ''})`;
+}
+
+function allowOther(kind: RequestKind, reason: string): Decision {
+  return { allow: true, kind, reason };
+}
+
+function deny(kind: RequestKind, reason: string, msg: string, extra: Partial<Decision> = {}): Decision {
+  return { allow: false, kind, reason, msg: `${PREFIX} ${msg}`, ...extra };
+}
+
+/** Runs fn with an AbortSignal that fires at the deadline; rejects with DeadlineError then. */
+async function withDeadline<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ac.abort(new DeadlineError(`timed out after ${ms} ms`));
+      reject(new DeadlineError(`timed out after ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([fn(ac.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Cached verification of one manifest reference. */
+async function verifyCached(ref: string, deps: GuardDeps, opts: DecideOptions, caches: GuardCaches | undefined, signal: AbortSignal, hash: string): Promise<VerifyOutcome & { cached?: boolean }> {
+  const key = VerdictCache.key(['v', ref], hash);
+  const hit = caches?.verify.get(key, deps.now());
+  if (hit) return { ...hit, cached: true };
+  const out = await deps.verify(ref, signal);
+  // Only cache when the policy did not change while we verified.
+  if (caches && (await deps.policyHash()) === hash) caches.verify.set(key, out, out.verified ? opts.cacheTtlMs : opts.denyCacheTtlMs, deps.now());
+  return out;
+}
+
+async function configDigestsCached(ref: string, deps: GuardDeps, opts: DecideOptions, caches: GuardCaches | undefined, signal: AbortSignal): Promise<string[]> {
+  const key = `cfg|${ref}`;
+  const hit = caches?.config.get(key, deps.now());
+  if (hit) return hit;
+  const out = await deps.configDigests(ref, signal);
+  // a manifest digest's config never changes: keep it as long as positive verdicts at least
+  caches?.config.set(key, out, Math.max(opts.cacheTtlMs, 600_000), deps.now());
+  return out;
+}
+
+async function decidePull(c: Classified, deps: GuardDeps, opts: DecideOptions, caches: GuardCaches | undefined): Promise<Decision> {
+  const fromImage = c.query.fromImage ?? '';
+  let ref: ImageRef;
+  try {
+    ref = parseImageRef(fromImage);
+  } catch (e) {
+    return deny('pull', 'invalid image reference', `pull of "${fromImage}" denied: ${e instanceof RefError ? e.message : 'invalid reference'}`, { image: fromImage });
+  }
+  const tagParam = c.query.tag ?? '';
+  if (tagParam !== '') {
+    if (isDigestString(tagParam)) ref = { ...ref, digest: tagParam, tag: undefined };
+    else if (/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tagParam)) ref = { ...ref, tag: tagParam };
+    else return deny('pull', 'invalid tag', `pull of ${repoName(ref)} denied: invalid tag "${tagParam}"`, { image: fromImage });
+  }
+  const shown = formatRef(ref);
+  if (!ref.tag && !ref.digest) {
+    return deny('pull', 'all-tags pull', `pull of every tag of ${repoName(ref)} denied: each image must be verified; pull one tag or a digest`, { image: shown });
+  }
+  if (!ref.digest && opts.pullByDigestOnly) {
+    return deny('pull', 'tag pull not allowed (pullByDigestOnly)', `pull of ${shown} denied: this guard only allows pulls by digest; pull by digest: docker pull ${repoName(ref)}@sha256:…`, { image: shown });
+  }
+  const hash = await deps.policyHash();
+  return withDeadline(opts.timeoutMs, async (signal) => {
+    let digest = ref.digest;
+    if (!digest) {
+      try {
+        digest = await deps.resolveTag(ref, signal);
+      } catch (e) {
+        return deny('pull', `tag resolution failed: ${describeError(e)}`, `pull of ${shown} denied: cannot resolve the tag at the registry: ${describeError(e)} (fail closed)`, { image: shown });
+      }
+    }
+    const target = `${repoName(ref)}@${digest}`;
+    let out: VerifyOutcome & { cached?: boolean };
+    try {
+      out = await verifyCached(target, deps, opts, caches, signal, hash);
+    } catch (e) {
+      if (e instanceof DeadlineError || signal.aborted) throw e;
+      return deny('pull', `verification error: ${describeError(e)}`, `pull of ${shown} denied: cannot verify ${digest}: ${describeError(e)} (fail closed)`, { image: shown, digest });
+    }
+    if (out.verified) {
+      return { allow: true, kind: 'pull', image: shown, digest, policy: out.policy, reason: out.reason ?? 'signature verified', cached: out.cached };
+    }
+    let msg = `pull of ${shown} denied: ${digest} has no valid signature${policyText(out)}: ${out.reason ?? 'verification failed'}`;
+    if (ref.tag) {
+      msg += `. Tag "${ref.tag}" now resolves to ${digest}; if the tag moved since it was signed, pull by digest: docker pull ${repoName(ref)}@<signed digest>`;
+    }
+    return deny('pull', out.reason ?? 'verification failed', msg, { image: shown, digest, policy: out.policy, cached: out.cached });
+  });
+}
+
+/** Checks a local image (by whatever name the user typed, or its Id) — create and start. */
+async function decideImage(kind: 'create' | 'start', image: string, deps: GuardDeps, opts: DecideOptions, caches: GuardCaches | undefined): Promise<Decision> {
+  const hash = await deps.policyHash();
+  return withDeadline(opts.timeoutMs, async (signal) => {
+    const img = await deps.inspectImage(image, signal);
+    if (img === null) {
+      return { allow: true, kind, image, reason: 'image not present locally (the engine refuses; a pull is checked separately)' };
+    }
+    if (typeof img.Id !== 'string' || !isDigestString(img.Id)) {
+      return deny(kind, 'engine returned no image Id', `${verb(kind)} of "${image}" denied: the engine returned no usable image Id`, { image });
+    }
+    const repoDigests = [...new Set((img.RepoDigests ?? []).filter((x) => typeof x === 'string'))].sort();
+    const key = VerdictCache.key(['i', img.Id, ...repoDigests, opts.localStore ? 'L' : ''], hash);
+    const hit = caches?.image.get(key, deps.now());
+    if (hit) return { ...hit, kind, image, cached: true };
+
+    const failures: string[] = [];
+    let lastPolicy: string | undefined;
+    let transient = false;
+    for (const rd of repoDigests) {
+      let r: ImageRef;
+      try {
+        r = parseImageRef(rd);
+      } catch {
+        failures.push(`${rd}: unparsable RepoDigest`);
+        continue;
+      }
+      if (!r.digest) continue;
+      const target = `${repoName(r)}@${r.digest}`;
+      try {
+        const out = await verifyCached(target, deps, opts, caches, signal, hash);
+        lastPolicy = out.policy ?? lastPolicy;
+        if (!out.verified) {
+          failures.push(`${target}: ${out.reason ?? 'no valid signature'}${policyText(out)}`);
+          continue;
+        }
+        const configs = await configDigestsCached(target, deps, opts, caches, signal);
+        if (!configs.includes(img.Id)) {
+          failures.push(`${target}: signed, but its config digest is not the local image ${img.Id}`);
+          continue;
+        }
+        const d: Decision = { allow: true, kind, image, digest: r.digest, policy: out.policy, reason: `signed manifest ${target} has config ${img.Id}` };
+        if (caches && (await deps.policyHash()) === hash) caches.image.set(key, d, opts.cacheTtlMs, deps.now());
+        return d;
+      } catch (e) {
+        if (e instanceof DeadlineError || signal.aborted) throw e;
+        transient = true;
+        failures.push(`${target}: ${describeError(e)}`);
+      }
+    }
+    if (opts.localStore) {
+      try {
+        const local = await deps.verifyLocal(img.Id, signal);
+        if (local?.verified) {
+          const d: Decision = { allow: true, kind, image, digest: local.digest, policy: local.policy, reason: `signed manifest ${local.digest} in the local store has config ${img.Id}` };
+          if (caches && (await deps.policyHash()) === hash) caches.image.set(key, d, opts.cacheTtlMs, deps.now());
+          return d;
+        }
+        failures.push(local ? `local store ${local.digest}: ${local.reason ?? 'no valid signature'}${policyText(local)}` : 'local store: no signed manifest for this image');
+        lastPolicy = local?.policy ?? lastPolicy;
+      } catch (e) {
+        if (e instanceof DeadlineError || signal.aborted) throw e;
+        transient = true;
+        failures.push(`local store: ${describeError(e)}`);
+      }
+    }
+    const none = repoDigests.length === 0 ? ' (image has no RepoDigests: built, loaded, imported or committed here, never pulled/pushed)' : '';
+    const d = deny(kind, failures.join('; ') || 'no signed manifest', `${verb(kind)} of "${image}" (image ${img.Id.slice(0, 19)}…) denied: no signed manifest whose config is this image${none}: ${failures.join('; ')}`, { image, digest: img.Id, policy: lastPolicy });
+    if (caches && !transient && (await deps.policyHash()) === hash) caches.image.set(key, d, opts.denyCacheTtlMs, deps.now());
+    return d;
+  });
+}
+
+function verb(kind: RequestKind): string {
+  return kind === 'start' ? 'start' : kind === 'create' ? 'container create' : kind;
+}
+
+const GATE_TEXT: Record<string, string> = {
+  build: 'docker build (the builder pulls base images internally; they cannot be verified here)',
+  load: 'docker load (loaded images were not pulled and carry no registry digest)',
+  import: 'docker import (imported images carry no registry digest)',
+  commit: 'docker commit (committed images carry no registry digest)',
+  push: 'docker push',
+};
+
+function gateOption(kind: RequestKind, opts: DecideOptions): [GatePolicy, string] {
+  switch (kind) {
+    case 'build': return [opts.onBuild, 'onBuild'];
+    case 'load': return [opts.onLoad, 'onLoad'];
+    case 'import': return [opts.onImport, 'onImport'];
+    case 'commit': return [opts.onCommit, 'onCommit'];
+    default: return [opts.onPush, 'onPush'];
+  }
+}
+
+/** Decodes the base64 JSON body of containers/create and returns `.Image`, or a deny reason. */
+export function createImageFromBody(body: unknown): { image: string } | { error: string } {
+  if (typeof body !== 'string' || body.length === 0) {
+    return { error: 'the request body was not forwarded to the plug-in (over 1 MiB or not JSON)' };
+  }
+  let parsed: unknown;
+  try {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new Error('not base64');
+    parsed = JSON.parse(Buffer.from(body, 'base64').toString('utf8'));
+  } catch {
+    return { error: 'the request body is not valid base64 JSON' };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { error: 'the request body is not a JSON object' };
+  const image = (parsed as { Image?: unknown }).Image;
+  if (typeof image !== 'string' || image.trim() === '') return { error: 'the request names no image' };
+  return { image };
+}
+
+/**
+ * Synchronous part of the decision: the answer for ungated requests, or null when the request needs the async
+ * path. Lets the server answer `_ping` and friends without creating a promise.
+ */
+export function quickDecision(c: Classified, opts: DecideOptions): Decision | null {
+  switch (c.kind) {
+    case 'other': return allowOther('other', 'not gated');
+    case 'build': case 'load': case 'import': case 'commit': case 'push': {
+      const [p, name] = gateOption(c.kind, opts);
+      if (p === 'allow') return allowOther(c.kind, `${name}=allow`);
+      return deny(c.kind, `${name}=deny`, `${GATE_TEXT[c.kind]} is not allowed by the guard configuration (${name}=deny)`);
+    }
+    case 'start': return opts.checkStart ? null : allowOther('start', 'checkStart=false');
+    default: return null;
+  }
+}
+
+export async function decide(req: AuthZRequest, deps: GuardDeps, options: Partial<DecideOptions> = {}, caches?: GuardCaches): Promise<Decision> {
+  const opts = { ...DEFAULT_DECIDE_OPTIONS, ...options };
+  const c = classify(req.RequestMethod, req.RequestUri);
+  const quick = quickDecision(c, opts);
+  if (quick) return quick;
+  try {
+    switch (c.kind) {
+      case 'pull':
+        return await decidePull(c, deps, opts, caches);
+      case 'create': {
+        const b = createImageFromBody(req.RequestBody);
+        if ('error' in b) return deny('create', b.error, `container create denied: ${b.error}; cannot tell which image would run`);
+        return await decideImage('create', b.image, deps, opts, caches);
+      }
+      case 'start': {
+        const id = c.target ?? '';
+        const imageId = await withDeadline(opts.timeoutMs, (signal) => deps.containerImage(id, signal));
+        if (imageId === null) return { allow: true, kind: 'start', image: id, reason: 'container not found (the engine refuses)' };
+        return await decideImage('start', imageId, deps, opts, caches);
+      }
+      default:
+        return deny(c.kind, 'unhandled request kind', `request ${c.kind} denied (unhandled)`);
+    }
+  } catch (e) {
+    if (e instanceof DeadlineError) {
+      return deny(c.kind, `verification timed out after ${opts.timeoutMs} ms`, `verification timed out after ${opts.timeoutMs} ms (fail closed); the registry or the engine is slow or unreachable`);
+    }
+    return deny(c.kind, `error: ${describeError(e)}`, `verification failed: ${describeError(e)} (fail closed)`);
+  }
+}
