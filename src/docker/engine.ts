@@ -1,0 +1,268 @@
+/**
+ * Access to the Docker Engine the user's docker CLI talks to.
+ *
+ * Endpoint resolution follows docker/cli (v28 `resolveContextName` + `getDockerEndpoint`). The plug-in entry
+ * (plugins/cli/argv.ts) has already turned docker's global flags into the environment (`--context` sets
+ * DOCKER_CONTEXT and drops DOCKER_HOST, `-H` sets DOCKER_HOST, `--config` sets DOCKER_CONFIG, `--tlsverify` sets
+ * DOCKER_TLS_VERIFY, `--tlscacert/--tlscert/--tlskey` set DOCKER_SIGN_TLS_*), so here the order is:
+ *
+ *   DOCKER_HOST  >  DOCKER_CONTEXT  >  `currentContext` in $DOCKER_CONFIG/config.json  >  unix:///var/run/docker.sock
+ *
+ * A named context is read from the context store: $DOCKER_CONFIG/contexts/meta/<sha256(name)>/meta.json
+ * (`Endpoints.docker.Host`, `SkipTLSVerify`), with TLS material in $DOCKER_CONFIG/contexts/tls/<sha256(name)>/docker/
+ * {ca,cert,key}.pem. The context named "default" is the built-in one (DOCKER_HOST or the default socket).
+ * For DOCKER_HOST, TLS is used when DOCKER_TLS_VERIFY (verify) or DOCKER_TLS is non-empty, with ca/cert/key.pem from
+ * DOCKER_CERT_PATH (default $DOCKER_CONFIG), individual files overridable by --tlscacert/--tlscert/--tlskey.
+ *
+ * dockerode costs ~90 ms to load, so it is imported on first use only.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type Dockerode from 'dockerode';
+import { DockerSignError, InputError, ConfigError, EXIT } from '../errors.js';
+import { dockerConfigDir } from '../config/dir.js';
+
+export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+
+export class EngineError extends DockerSignError {
+  constructor(code: 'ENGINE_UNREACHABLE' | 'IMAGE_NOT_FOUND' | 'ENGINE_ERROR' | 'CONTEXT_NOT_FOUND' | 'INVALID_DOCKER_HOST' | 'PLATFORM_MISMATCH' | string,
+    message: string, opts: { hint?: string; cause?: unknown; exitCode?: number; details?: Record<string, unknown> } = {}) {
+    super(code, message, {
+      exitCode: code === 'IMAGE_NOT_FOUND' || code === 'CONTEXT_NOT_FOUND' || code === 'INVALID_DOCKER_HOST' || code === 'PLATFORM_MISMATCH' ? EXIT.USAGE : EXIT.UNAVAILABLE,
+      ...opts,
+    });
+  }
+}
+
+export interface EngineEndpoint {
+  /** e.g. unix:///var/run/docker.sock, tcp://host:2376, ssh://user@host */
+  host: string;
+  /** Where the endpoint came from: "DOCKER_HOST", "context <name>" or "default". */
+  source: string;
+  /** Context name when resolved through a context (including "default"). */
+  context?: string;
+  tls?: { verify: boolean; ca?: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+function sha256Hex(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+function readIf(p: string | undefined): Buffer | undefined {
+  return p && existsSync(p) ? readFileSync(p) : undefined;
+}
+
+function truthyEnv(v: string | undefined): boolean {
+  return v !== undefined && v !== '';
+}
+
+/** TLS settings for an endpoint given by DOCKER_HOST / -H (docker/cli flags + env semantics). */
+function envTls(env: NodeJS.ProcessEnv): EngineEndpoint['tls'] {
+  const verify = truthyEnv(env.DOCKER_TLS_VERIFY);
+  const explicit = truthyEnv(env.DOCKER_SIGN_TLS_CACERT) || truthyEnv(env.DOCKER_SIGN_TLS_CERT) || truthyEnv(env.DOCKER_SIGN_TLS_KEY);
+  if (!verify && !truthyEnv(env.DOCKER_TLS) && !explicit) return undefined;
+  const certDir = env.DOCKER_CERT_PATH || dockerConfigDir(env);
+  return {
+    verify,
+    ca: readIf(env.DOCKER_SIGN_TLS_CACERT || join(certDir, 'ca.pem')),
+    cert: readIf(env.DOCKER_SIGN_TLS_CERT || join(certDir, 'cert.pem')),
+    key: readIf(env.DOCKER_SIGN_TLS_KEY || join(certDir, 'key.pem')),
+  };
+}
+
+/** Name of the context docker would use, or undefined for "use DOCKER_HOST". */
+export function resolveContextName(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (truthyEnv(env.DOCKER_HOST)) return undefined;
+  if (truthyEnv(env.DOCKER_CONTEXT)) return env.DOCKER_CONTEXT;
+  const cfgFile = join(dockerConfigDir(env), 'config.json');
+  if (existsSync(cfgFile)) {
+    let cfg: { currentContext?: unknown };
+    try {
+      cfg = JSON.parse(readFileSync(cfgFile, 'utf8'));
+    } catch (e) {
+      throw new ConfigError('DOCKER_CONFIG_INVALID', `${cfgFile} is not valid JSON: ${(e as Error).message}`, { cause: e });
+    }
+    if (typeof cfg.currentContext === 'string' && cfg.currentContext !== '') return cfg.currentContext;
+  }
+  return 'default';
+}
+
+/** Resolves the daemon endpoint exactly as the docker CLI would (see the module comment). */
+export function resolveEndpoint(env: NodeJS.ProcessEnv = process.env): EngineEndpoint {
+  const ctx = resolveContextName(env);
+  if (ctx === undefined) return { host: env.DOCKER_HOST!, source: 'DOCKER_HOST', tls: envTls(env) };
+  if (ctx === 'default') {
+    return { host: DEFAULT_DOCKER_HOST, source: 'default', context: 'default', tls: envTls(env) };
+  }
+  const id = sha256Hex(ctx);
+  const root = join(dockerConfigDir(env), 'contexts');
+  const metaFile = join(root, 'meta', id, 'meta.json');
+  if (!existsSync(metaFile)) {
+    throw new EngineError('CONTEXT_NOT_FOUND', `docker context "${ctx}" not found (no ${metaFile})`, {
+      hint: 'list contexts with `docker context ls`; select one with --context, DOCKER_CONTEXT or `docker context use`',
+    });
+  }
+  let meta: { Name?: string; Endpoints?: { docker?: { Host?: string; SkipTLSVerify?: boolean } } };
+  try {
+    meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+  } catch (e) {
+    throw new ConfigError('DOCKER_CONTEXT_INVALID', `${metaFile} is not valid JSON`, { cause: e });
+  }
+  const ep = meta.Endpoints?.docker;
+  if (!ep || typeof ep.Host !== 'string' || ep.Host === '') {
+    throw new EngineError('CONTEXT_NOT_FOUND', `docker context "${ctx}" has no docker endpoint`, { hint: `inspect it with \`docker context inspect ${ctx}\`` });
+  }
+  const tlsDir = join(root, 'tls', id, 'docker');
+  const ca = readIf(join(tlsDir, 'ca.pem'));
+  const cert = readIf(join(tlsDir, 'cert.pem'));
+  const key = readIf(join(tlsDir, 'key.pem'));
+  const tls = ca || cert || key || ep.SkipTLSVerify ? { verify: !ep.SkipTLSVerify, ca, cert, key } : undefined;
+  return { host: ep.Host, source: `context ${ctx}`, context: ctx, tls };
+}
+
+/** dockerode constructor options for an endpoint. */
+export function dockerodeOptions(ep: EngineEndpoint): Dockerode.DockerOptions {
+  const h = ep.host;
+  if (h.startsWith('unix://')) {
+    const p = h.slice('unix://'.length);
+    if (!p) throw new EngineError('INVALID_DOCKER_HOST', `invalid docker host "${h}"`);
+    return { socketPath: p };
+  }
+  if (h.startsWith('npipe://')) return { socketPath: h.slice('npipe://'.length) };
+  let u: URL;
+  try {
+    u = new URL(h.includes('://') ? h : `tcp://${h}`);
+  } catch {
+    throw new EngineError('INVALID_DOCKER_HOST', `invalid docker host "${h}"`, { hint: 'use unix:///path/docker.sock, tcp://HOST:PORT or ssh://USER@HOST' });
+  }
+  if (u.protocol === 'ssh:') {
+    return { protocol: 'ssh', host: u.hostname, port: u.port || 22, username: u.username || undefined, sshOptions: { agent: process.env.SSH_AUTH_SOCK } } as Dockerode.DockerOptions;
+  }
+  if (u.protocol !== 'tcp:' && u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new EngineError('INVALID_DOCKER_HOST', `unsupported docker host scheme in "${h}"`);
+  }
+  const tls = ep.tls;
+  const https = tls !== undefined || u.protocol === 'https:';
+  const port = u.port || (https ? '2376' : '2375');
+  const opts: Dockerode.DockerOptions & { rejectUnauthorized?: boolean } = { protocol: https ? 'https' : 'http', host: u.hostname.replace(/^\[|\]$/g, ''), port };
+  if (https && tls) {
+    if (tls.ca) opts.ca = tls.ca;
+    if (tls.cert) opts.cert = tls.cert;
+    if (tls.key) opts.key = tls.key;
+    // docker: TLS without --tlsverify encrypts but does not verify the daemon's certificate.
+    if (!tls.verify) (opts as { rejectUnauthorized?: boolean }).rejectUnauthorized = false;
+  }
+  return opts;
+}
+
+export function describeEndpoint(ep: EngineEndpoint): string {
+  return ep.source === 'DOCKER_HOST' ? `${ep.host} (from DOCKER_HOST / -H)` : ep.source === 'default' ? `${ep.host} (default)` : `${ep.host} (${ep.source})`;
+}
+
+let cached: { key: string; docker: Dockerode; endpoint: EngineEndpoint } | undefined;
+
+/** The engine client for the current environment (created lazily, cached per endpoint). */
+export async function getEngine(env: NodeJS.ProcessEnv = process.env): Promise<{ docker: Dockerode; endpoint: EngineEndpoint }> {
+  const endpoint = resolveEndpoint(env);
+  const key = JSON.stringify([endpoint.host, endpoint.tls?.verify, endpoint.context]);
+  if (cached?.key === key) return cached;
+  const mod = await import('dockerode');
+  const DockerCtor = (mod.default ?? mod) as unknown as typeof Dockerode;
+  const docker = new DockerCtor(dockerodeOptions(endpoint));
+  cached = { key, docker, endpoint };
+  return cached;
+}
+
+interface ModemError extends Error {
+  statusCode?: number;
+  code?: string;
+  json?: { message?: string } | null;
+  reason?: string;
+}
+
+/** Maps dockerode / socket errors to EngineError. */
+export function engineError(e: unknown, endpoint: EngineEndpoint, what: string, ref?: string): DockerSignError {
+  if (e instanceof DockerSignError) return e;
+  const err = e as ModemError;
+  const net = ['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN'];
+  if (err?.code && net.includes(err.code) && err.statusCode === undefined) {
+    const perm = err.code === 'EACCES' ? ' (permission denied: is your user in the docker group?)' : '';
+    return new EngineError('ENGINE_UNREACHABLE', `cannot connect to the Docker daemon at ${describeEndpoint(endpoint)}: ${err.code}${perm}`, {
+      hint: `is the docker daemon running at ${endpoint.host}? select another one with -H/--host, --context, DOCKER_HOST or DOCKER_CONTEXT`,
+      cause: e,
+      details: { endpoint: endpoint.host },
+    });
+  }
+  const msg = err?.json?.message ?? err?.reason ?? err?.message ?? String(e);
+  if (err?.statusCode === 404 && ref !== undefined) {
+    return new EngineError('IMAGE_NOT_FOUND', `image "${ref}" not found in the Docker engine at ${endpoint.host}`, {
+      hint: 'build or pull the image first (docker images lists local images)',
+      cause: e,
+    });
+  }
+  return new EngineError('ENGINE_ERROR', `${what} failed: ${msg}`, { cause: e, details: { statusCode: err?.statusCode } });
+}
+
+export interface ImageInspect {
+  Id: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  RootFS: { Type: string; Layers?: string[] };
+  Os: string;
+  Architecture: string;
+  Variant?: string;
+}
+
+function checkRef(ref: string): void {
+  if (typeof ref !== 'string' || ref.length === 0 || /\s/.test(ref)) {
+    throw new InputError('INVALID_REFERENCE', `invalid image reference "${ref}"`);
+  }
+}
+
+/** `docker image inspect REF` (the fields we use). IMAGE_NOT_FOUND / ENGINE_UNREACHABLE as EngineError. */
+export async function inspectImage(ref: string, env: NodeJS.ProcessEnv = process.env): Promise<ImageInspect> {
+  checkRef(ref);
+  const { docker, endpoint } = await getEngine(env);
+  let info: Dockerode.ImageInspectInfo;
+  try {
+    info = await docker.getImage(ref).inspect();
+  } catch (e) {
+    throw engineError(e, endpoint, `inspecting image ${ref}`, ref);
+  }
+  return {
+    Id: info.Id,
+    RepoTags: info.RepoTags ?? [],
+    RepoDigests: info.RepoDigests ?? [],
+    RootFS: info.RootFS as ImageInspect['RootFS'],
+    Os: info.Os,
+    Architecture: info.Architecture,
+    Variant: (info as { Variant?: string }).Variant,
+  };
+}
+
+/**
+ * The `docker save` stream of one image (GET /images/get?names=REF). Resolves once the daemon answered 200;
+ * connection/404 errors reject with an EngineError. Stream errors later are mapped as well.
+ */
+export async function saveImage(ref: string, env: NodeJS.ProcessEnv = process.env): Promise<Readable> {
+  checkRef(ref);
+  const { docker, endpoint } = await getEngine(env);
+  try {
+    const stream = (await docker.getImage(ref).get()) as unknown as Readable;
+    return stream;
+  } catch (e) {
+    throw engineError(e, endpoint, `saving image ${ref}`, ref);
+  }
+}
+
+/** Checks that the daemon answers (GET /_ping). */
+export async function pingEngine(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const { docker, endpoint } = await getEngine(env);
+  try {
+    await docker.ping();
+  } catch (e) {
+    throw engineError(e, endpoint, 'ping');
+  }
+}
