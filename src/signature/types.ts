@@ -46,4 +46,21 @@ export interface ParsedEnvelope {
   signatureAlgorithm: SignatureAlgorithm;
   /** The raw signature value (what a TSA timestamp countersigns). */
   signature: Buffer;
+  /**
+   * The exact bytes the signature covers: JWS = ASCII(BASE64URL(protected) '.' BASE64URL(payload));
+   * COSE = the encoded Sig_structure ["Signature1", protected, h'', payload].
+   */
+  signingInput: Buffer;
+  /** The raw envelope bytes as parsed. */
+  raw: Buffer;
+}
+
+/** What signs an envelope: the leaf-first certificate chain and a function producing the raw signature value. */
+export interface Signer {
+  /** Leaf first, then intermediates (and optionally the root). */
+  certificateChain: X509Certificate[];
+  /** Must be the algorithm the spec assigns to the leaf key (RSA-3072 → PS384, P-256 → ES256, …). */
+  algorithm: SignatureAlgorithm;
+  /** Signs `data` (the JWS signing input / COSE Sig_structure); JWS/COSE signature encoding (PSS, ECDSA r||s). */
+  sign(data: Buffer): Promise<Buffer>;
 }
