@@ -1,0 +1,308 @@
+/**
+ * The few certificate facts verification needs that node:crypto's X509Certificate does not expose (key usage bits,
+ * basic constraints, validity as Dates, subject attributes, revocation pointers), read from the DER with a small
+ * TLV reader. Keeps @peculiar/x509 / pkijs off the verify path (start-up time).
+ */
+import { X509Certificate } from 'node:crypto';
+
+interface Tlv {
+  tag: number;
+  /** offset of the value */
+  start: number;
+  /** offset after the value */
+  end: number;
+  /** offset of the tag byte */
+  hdr: number;
+}
+
+class DerError extends Error {}
+
+function readTlv(b: Buffer, off: number, limit = b.length): Tlv {
+  if (off + 2 > limit) throw new DerError('truncated DER');
+  const tag = b[off]!;
+  if ((tag & 0x1f) === 0x1f) throw new DerError('multi-byte tags are not supported');
+  let len = b[off + 1]!;
+  let p = off + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || p + n > limit) throw new DerError('bad DER length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[p + i]!;
+    p += n;
+  }
+  if (p + len > limit) throw new DerError('DER value overruns its container');
+  return { tag, start: p, end: p + len, hdr: off };
+}
+
+function children(b: Buffer, t: Tlv): Tlv[] {
+  const out: Tlv[] = [];
+  let p = t.start;
+  while (p < t.end) {
+    const c = readTlv(b, p, t.end);
+    out.push(c);
+    p = c.end;
+  }
+  return out;
+}
+
+function decodeOid(b: Buffer, t: Tlv): string {
+  const v = b.subarray(t.start, t.end);
+  if (v.length === 0) throw new DerError('empty OID');
+  const parts: number[] = [];
+  let acc = 0;
+  for (const byte of v) {
+    acc = acc * 128 + (byte & 0x7f);
+    if (!(byte & 0x80)) {
+      parts.push(acc);
+      acc = 0;
+    }
+  }
+  const first = parts.shift()!;
+  const a = first < 80 ? Math.floor(first / 40) : 2;
+  return [a, first - a * 40, ...parts].join('.');
+}
+
+function decodeTime(b: Buffer, t: Tlv): Date {
+  const s = b.subarray(t.start, t.end).toString('latin1');
+  let m: RegExpExecArray | null;
+  if (t.tag === 0x17 && (m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s))) {
+    const yy = Number(m[1]);
+    return new Date(Date.UTC(yy >= 50 ? 1900 + yy : 2000 + yy, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+  }
+  if (t.tag === 0x18 && (m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s))) {
+    return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+  }
+  throw new DerError(`unsupported time encoding "${s}"`);
+}
+
+/** Short names Go's crypto/x509 (and therefore notation) uses when printing a subject. */
+const ATTR_NAMES: Record<string, string> = {
+  '2.5.4.6': 'C',
+  '2.5.4.8': 'ST',
+  '2.5.4.7': 'L',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.3': 'CN',
+  '2.5.4.5': 'SERIALNUMBER',
+  '2.5.4.9': 'STREET',
+  '2.5.4.17': 'POSTALCODE',
+};
+
+export const EKU = {
+  any: '2.5.29.37.0',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+  codeSigning: '1.3.6.1.5.5.7.3.3',
+  emailProtection: '1.3.6.1.5.5.7.3.4',
+  timeStamping: '1.3.6.1.5.5.7.3.8',
+  ocspSigning: '1.3.6.1.5.5.7.3.9',
+} as const;
+
+const KEY_USAGE_BITS = [
+  'digitalSignature',
+  'contentCommitment',
+  'keyEncipherment',
+  'dataEncipherment',
+  'keyAgreement',
+  'keyCertSign',
+  'cRLSign',
+  'encipherOnly',
+  'decipherOnly',
+] as const;
+export type KeyUsage = (typeof KEY_USAGE_BITS)[number];
+
+export interface SubjectAttribute {
+  /** Short name (C, ST, O, …) or dotted OID for other types. */
+  type: string;
+  /** Decoded string value; for attribute types without a short name, "#" + hex of the DER value (as Go prints it). */
+  value: string;
+}
+
+export interface CertInfo {
+  cert: X509Certificate;
+  der: Buffer;
+  /** RDNs in certificate order, each a list of attributes (more than one = multi-valued RDN). */
+  subjectRdns: SubjectAttribute[][];
+  /** The subject as notation prints it (RFC 2253 order: last RDN first, comma-separated). */
+  subject: string;
+  selfIssued: boolean;
+  notBefore: Date;
+  notAfter: Date;
+  basicConstraints?: { ca: boolean; pathLen?: number };
+  keyUsage?: Set<KeyUsage>;
+  extKeyUsage?: string[];
+  ocspUrls: string[];
+  crlUrls: string[];
+  sha256: string;
+}
+
+function decodeString(b: Buffer, t: Tlv): string | undefined {
+  const v = b.subarray(t.start, t.end);
+  switch (t.tag) {
+    case 0x0c: // UTF8String
+      return v.toString('utf8');
+    case 0x13: // PrintableString
+    case 0x16: // IA5String
+    case 0x14: // T61String (treated as latin1)
+      return v.toString('latin1');
+    case 0x1e: {
+      // BMPString
+      let s = '';
+      for (let i = 0; i + 1 < v.length; i += 2) s += String.fromCharCode(v.readUInt16BE(i));
+      return s;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function parseName(b: Buffer, t: Tlv): SubjectAttribute[][] {
+  return children(b, t).map((set) =>
+    children(b, set).map((atv) => {
+      const [oidT, valT] = children(b, atv);
+      if (!oidT || !valT) throw new DerError('bad AttributeTypeAndValue');
+      const oid = decodeOid(b, oidT);
+      const name = ATTR_NAMES[oid];
+      const s = decodeString(b, valT);
+      if (name && s !== undefined) return { type: name, value: s };
+      return { type: oid, value: `#${b.subarray(valT.hdr, valT.end).toString('hex')}` };
+    }),
+  );
+}
+
+function escape2253(v: string): string {
+  let out = v.replace(/[\\,+"<>;]/g, (c) => `\\${c}`);
+  if (out.startsWith(' ') || out.startsWith('#')) out = `\\${out}`;
+  if (out.endsWith(' ')) out = `${out.slice(0, -1)}\\ `;
+  return out;
+}
+
+function formatName(rdns: SubjectAttribute[][]): string {
+  return [...rdns]
+    .reverse()
+    .map((rdn) => rdn.map((a) => `${a.type}=${a.type.includes('.') ? a.value : escape2253(a.value)}`).join('+'))
+    .join(',');
+}
+
+function uriNames(b: Buffer, t: Tlv): string[] {
+  // GeneralName uniformResourceIdentifier [6] IA5String, found anywhere below t
+  const out: string[] = [];
+  const walk = (x: Tlv) => {
+    if (x.tag === 0x86) out.push(b.subarray(x.start, x.end).toString('latin1'));
+    else if (x.tag & 0x20) for (const c of children(b, x)) walk(c);
+  };
+  walk(t);
+  return out;
+}
+
+const cache = new WeakMap<X509Certificate, CertInfo>();
+
+/** Reads the facts of a certificate (cached per X509Certificate object). Throws on malformed DER. */
+export function certInfo(cert: X509Certificate): CertInfo {
+  const hit = cache.get(cert);
+  if (hit) return hit;
+  const der = cert.raw;
+  const top = readTlv(der, 0);
+  const [tbs] = children(der, top);
+  if (!tbs) throw new DerError('certificate without tbsCertificate');
+  const f = children(der, tbs);
+  let i = 0;
+  if (f[0]?.tag === 0xa0) i++;
+  const issuer = f[i + 2]!;
+  const validity = f[i + 3]!;
+  const subject = f[i + 4]!;
+  const [nb, na] = children(der, validity);
+  const subjectRdns = parseName(der, subject);
+  const info: CertInfo = {
+    cert,
+    der,
+    subjectRdns,
+    subject: formatName(subjectRdns),
+    selfIssued: der.subarray(issuer.hdr, issuer.end).equals(der.subarray(subject.hdr, subject.end)),
+    notBefore: decodeTime(der, nb!),
+    notAfter: decodeTime(der, na!),
+    ocspUrls: [],
+    crlUrls: [],
+    sha256: cert.fingerprint256.replace(/:/g, '').toLowerCase(),
+  };
+  const extWrap = f.slice(i + 6).find((x) => x.tag === 0xa3);
+  if (extWrap) {
+    const [seq] = children(der, extWrap);
+    for (const ext of children(der, seq!)) {
+      const parts = children(der, ext);
+      const oid = decodeOid(der, parts[0]!);
+      const octets = parts[parts.length - 1]!;
+      const inner = readTlv(der, octets.start, octets.end);
+      switch (oid) {
+        case '2.5.29.15': {
+          const v = der.subarray(inner.start, inner.end);
+          const set = new Set<KeyUsage>();
+          for (let bit = 0; bit < KEY_USAGE_BITS.length; bit++) {
+            const byte = v[1 + (bit >> 3)];
+            if (byte !== undefined && byte & (0x80 >> (bit & 7))) set.add(KEY_USAGE_BITS[bit]!);
+          }
+          info.keyUsage = set;
+          break;
+        }
+        case '2.5.29.37':
+          info.extKeyUsage = children(der, inner).map((o) => decodeOid(der, o));
+          break;
+        case '2.5.29.19': {
+          let ca = false;
+          let pathLen: number | undefined;
+          for (const c of children(der, inner)) {
+            if (c.tag === 0x01) ca = der[c.start] !== 0;
+            else if (c.tag === 0x02) pathLen = der.readUIntBE(c.start, Math.min(6, c.end - c.start));
+          }
+          info.basicConstraints = pathLen === undefined ? { ca } : { ca, pathLen };
+          break;
+        }
+        case '1.3.6.1.5.5.7.1.1':
+          for (const ad of children(der, inner)) {
+            const [m, loc] = children(der, ad);
+            if (m && loc && decodeOid(der, m) === '1.3.6.1.5.5.7.48.1' && loc.tag === 0x86) {
+              info.ocspUrls.push(der.subarray(loc.start, loc.end).toString('latin1'));
+            }
+          }
+          break;
+        case '2.5.29.31':
+          info.crlUrls.push(...uriNames(der, inner));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  cache.set(cert, info);
+  return info;
+}
+
+/** Parses every certificate in a PEM or DER buffer (a file may hold several). Throws when none parse. */
+export function parseCertificates(bytes: Buffer): X509Certificate[] {
+  const text = bytes.toString('latin1');
+  if (text.includes('-----BEGIN')) {
+    const out: X509Certificate[] = [];
+    const re = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(text))) out.push(new X509Certificate(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')));
+    return out;
+  }
+  const out: X509Certificate[] = [];
+  let p = 0;
+  while (p < bytes.length) {
+    const t = readTlv(bytes, p);
+    out.push(new X509Certificate(bytes.subarray(p, t.end)));
+    p = t.end;
+  }
+  return out;
+}
+
+export function isSelfSigned(c: X509Certificate): boolean {
+  try {
+    return certInfo(c).selfIssued && c.verify(c.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+export { DerError };
