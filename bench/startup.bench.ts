@@ -1,0 +1,52 @@
+// Start-up time of the CLI plug-in entry points vs the node floor (`node -e 0`), median of N runs each.
+// Needs `npm run build` first (bin/*.js load dist/). Goals (issue 6): metadata ~ floor, `docker sign --help`
+// within ~100 ms of the floor.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import type { BenchRow } from './run.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const N = Number(process.env.DS_BENCH_STARTUP_RUNS ?? 15);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function once(args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+export default async function startupBench(): Promise<BenchRow[]> {
+  if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/ missing: run npm run build first');
+  const cases: [string, string[], number][] = [
+    ['docker-sign docker-cli-plugin-metadata', ['bin/docker-sign.js', 'docker-cli-plugin-metadata'], 20],
+    ['docker-generate docker-cli-plugin-metadata', ['bin/docker-generate.js', 'docker-cli-plugin-metadata'], 20],
+    ['docker sign --help', ['bin/docker-sign.js', '--help'], 100],
+    ['docker sign guard serve --help', ['bin/docker-sign.js', 'guard', 'serve', '--help'], 100],
+    ['docker generate --help', ['bin/docker-generate.js', '--help'], 100],
+  ];
+  // Interleaved rounds (floor, then every case) so a load spike on a shared machine hits all of them alike.
+  const all: string[][] = [['-e', '0'], ...cases.map((c) => c[1])];
+  const samples: number[][] = all.map(() => []);
+  for (let round = 0; round < N + 2; round++) {
+    all.forEach((args, i) => {
+      const ms = once(args);
+      if (round >= 2) samples[i].push(ms); // first rounds warm the page cache
+    });
+  }
+  const med = samples.map((xs) => Math.round(median(xs) * 10) / 10);
+  const floor = med[0];
+  const rows: BenchRow[] = [{ name: 'node -e 0 (floor)', value: floor, unit: 'ms', note: `median of ${N}, interleaved` }];
+  for (const [k, [name, , budget]] of cases.entries()) {
+    const v = med[k + 1];
+    rows.push({ name, value: v, unit: 'ms', goal: `<= floor + ${budget} ms`, met: v <= floor + budget, note: `floor + ${Math.round(v - floor)} ms` });
+  }
+  return rows;
+}
