@@ -349,6 +349,49 @@ export function verifyIntegrity(env: ParsedEnvelope): void {
   }
 }
 
+/** notation's JWS protected header bytes for notary.x509 (a Go map: keys sorted; crit = signingScheme[, expiry]). */
+export function jwsProtectedHeader(alg: SignatureAlgorithm, signingTime: Date, expiry?: Date): Buffer {
+  const header: Record<string, unknown> = {
+    alg,
+    crit: [H_SIGNING_SCHEME, ...(expiry ? [H_EXPIRY] : [])],
+    cty: PAYLOAD_MEDIA_TYPE,
+    [H_SIGNING_SCHEME]: 'notary.x509',
+    [H_SIGNING_TIME]: rfc3339Seconds(signingTime),
+    ...(expiry ? { [H_EXPIRY]: rfc3339Seconds(expiry) } : {}),
+  };
+  return Buffer.from(goJson(header, true), 'utf8');
+}
+
+/** JWS JSON serialization in notation's member order; x5c as standard base64 DER. */
+export function serializeJws(p: { protectedB64: string; payloadB64: string; chain: Buffer[]; signingAgent?: string; timestampSignature?: Buffer; signature: Buffer }): Buffer {
+  const header: Record<string, unknown> = {};
+  if (p.timestampSignature) header[H_TIMESTAMP_SIGNATURE] = p.timestampSignature.toString('base64');
+  header.x5c = p.chain.map((c) => c.toString('base64'));
+  if (p.signingAgent) header[H_SIGNING_AGENT] = p.signingAgent;
+  return Buffer.from(goJson({ payload: p.payloadB64, protected: p.protectedB64, header, signature: p.signature.toString('base64url') }, false), 'utf8');
+}
+
+/** notation's COSE protected header: deterministic (length-first) key order, times as tag 1 epoch seconds. */
+export function coseProtectedHeader(alg: SignatureAlgorithm, signingTime: Date, expiry?: Date): Buffer {
+  const entries: [CborKey, CborValue][] = [
+    [1, COSE_ALG[alg]],
+    [2, [H_SIGNING_SCHEME, ...(expiry ? [H_EXPIRY] : [])]],
+    [3, PAYLOAD_MEDIA_TYPE],
+    [H_SIGNING_SCHEME, 'notary.x509'],
+    [H_SIGNING_TIME, new CborTag(1, Math.floor(signingTime.getTime() / 1000))],
+  ];
+  if (expiry) entries.push([H_EXPIRY, new CborTag(1, Math.floor(expiry.getTime() / 1000))]);
+  return encodeCbor(canonicalMap(entries));
+}
+
+/** COSE_Sign1_Tagged with notation's unprotected header layout (x5chain label 33, signingAgent). */
+export function serializeCose(p: { protectedBytes: Buffer; payloadBytes: Buffer; chain: Buffer[]; signingAgent?: string; timestampSignature?: Buffer; signature: Buffer }): Buffer {
+  const u: [CborKey, CborValue][] = [[33, p.chain]];
+  if (p.signingAgent) u.push([H_SIGNING_AGENT, p.signingAgent]);
+  if (p.timestampSignature) u.push([H_TIMESTAMP_SIGNATURE, p.timestampSignature]);
+  return encodeCbor(new CborTag(18, [p.protectedBytes, canonicalMap(u), p.payloadBytes, p.signature]));
+}
+
 export interface CreateEnvelopeOptions {
   payload: NotaryPayload;
   format: 'jws' | 'cose';
@@ -379,37 +422,15 @@ export async function createEnvelope(opts: CreateEnvelopeOptions): Promise<{ byt
   let mediaType: EnvelopeMediaType;
 
   if (format === 'jws') {
-    const crit = [H_SIGNING_SCHEME, ...(expiry ? [H_EXPIRY] : [])];
-    const header: Record<string, unknown> = {
-      alg,
-      crit,
-      cty: PAYLOAD_MEDIA_TYPE,
-      [H_SIGNING_SCHEME]: 'notary.x509',
-      [H_SIGNING_TIME]: rfc3339Seconds(signingTime),
-      ...(expiry ? { [H_EXPIRY]: rfc3339Seconds(expiry) } : {}),
-    };
-    const protectedB64 = Buffer.from(goJson(header, true), 'utf8').toString('base64url');
+    const protectedB64 = jwsProtectedHeader(alg, signingTime, expiry).toString('base64url');
     const payloadB64 = payloadBytes.toString('base64url');
     const sig = await signer.sign(Buffer.from(`${protectedB64}.${payloadB64}`, 'ascii'));
-    const unprotected: Record<string, unknown> = { x5c: chain.map((c) => c.raw.toString('base64')) };
-    if (opts.signingAgent) unprotected[H_SIGNING_AGENT] = opts.signingAgent;
-    bytes = Buffer.from(goJson({ payload: payloadB64, protected: protectedB64, header: unprotected, signature: sig.toString('base64url') }, false), 'utf8');
+    bytes = serializeJws({ protectedB64, payloadB64, chain: chain.map((c) => c.raw), signingAgent: opts.signingAgent, signature: sig });
     mediaType = MediaType.JWS;
   } else {
-    const crit = [H_SIGNING_SCHEME, ...(expiry ? [H_EXPIRY] : [])];
-    const entries: [CborKey, CborValue][] = [
-      [1, COSE_ALG[alg]],
-      [2, crit],
-      [3, PAYLOAD_MEDIA_TYPE],
-      [H_SIGNING_SCHEME, 'notary.x509'],
-      [H_SIGNING_TIME, new CborTag(1, signingTime.getTime() / 1000)],
-    ];
-    if (expiry) entries.push([H_EXPIRY, new CborTag(1, expiry.getTime() / 1000)]);
-    const protectedBytes = encodeCbor(canonicalMap(entries));
+    const protectedBytes = coseProtectedHeader(alg, signingTime, expiry);
     const sig = await signer.sign(sigStructure(protectedBytes, payloadBytes));
-    const unprotectedEntries: [CborKey, CborValue][] = [[33, chain.map((c) => c.raw)]];
-    if (opts.signingAgent) unprotectedEntries.push([H_SIGNING_AGENT, opts.signingAgent]);
-    bytes = encodeCbor(new CborTag(18, [protectedBytes, canonicalMap(unprotectedEntries), payloadBytes, sig]));
+    bytes = serializeCose({ protectedBytes, payloadBytes, chain: chain.map((c) => c.raw), signingAgent: opts.signingAgent, signature: sig });
     mediaType = MediaType.COSE;
   }
   const check = parseEnvelope(bytes, mediaType);

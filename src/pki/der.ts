@@ -1,0 +1,132 @@
+/**
+ * Just enough DER to read the certificate extensions the Notary Project signing requirements talk about
+ * (basicConstraints, keyUsage, extendedKeyUsage) with their criticality; node:crypto's X509Certificate does not
+ * expose key usage bits or criticality. Throws on malformed input.
+ */
+interface Tlv {
+  tag: number;
+  start: number; // start of value
+  end: number; // end of value
+  next: number; // offset after this TLV
+}
+
+function readTlv(b: Buffer, off: number, limit = b.length): Tlv {
+  if (off + 2 > limit) throw new Error('truncated DER');
+  const tag = b[off]!;
+  let len = b[off + 1]!;
+  let p = off + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || p + n > limit) throw new Error('bad DER length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[p + i]!;
+    p += n;
+  }
+  if (p + len > limit) throw new Error('truncated DER');
+  return { tag, start: p, end: p + len, next: p + len };
+}
+
+function children(b: Buffer, t: Tlv): Tlv[] {
+  const out: Tlv[] = [];
+  for (let p = t.start; p < t.end; ) {
+    const c = readTlv(b, p, t.end);
+    out.push(c);
+    p = c.next;
+  }
+  return out;
+}
+
+function oidString(b: Buffer, t: Tlv): string {
+  const v = b.subarray(t.start, t.end);
+  const parts: number[] = [];
+  let acc = 0;
+  for (const byte of v) {
+    acc = acc * 128 + (byte & 0x7f);
+    if (!(byte & 0x80)) {
+      if (parts.length === 0) parts.push(acc < 80 ? Math.floor(acc / 40) : 2, acc < 80 ? acc % 40 : acc - 80);
+      else parts.push(acc);
+      acc = 0;
+    }
+  }
+  return parts.join('.');
+}
+
+export interface CertExtension {
+  oid: string;
+  critical: boolean;
+  value: Buffer;
+}
+
+export function certificateExtensions(der: Buffer): CertExtension[] {
+  const cert = readTlv(der, 0);
+  const tbs = children(der, cert)[0];
+  if (!tbs) throw new Error('bad certificate');
+  const exts = children(der, tbs).find((c) => c.tag === 0xa3);
+  if (!exts) return [];
+  const seq = children(der, exts)[0];
+  if (!seq) return [];
+  return children(der, seq).map((e) => {
+    const parts = children(der, e);
+    const oid = oidString(der, parts[0]!);
+    let critical = false;
+    let valueTlv = parts[1]!;
+    if (valueTlv.tag === 0x01) {
+      critical = der[valueTlv.start] !== 0;
+      valueTlv = parts[2]!;
+    }
+    return { oid, critical, value: Buffer.from(der.subarray(valueTlv.start, valueTlv.end)) };
+  });
+}
+
+export const OID = {
+  basicConstraints: '2.5.29.19',
+  keyUsage: '2.5.29.15',
+  extKeyUsage: '2.5.29.37',
+  codeSigning: '1.3.6.1.5.5.7.3.3',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+  emailProtection: '1.3.6.1.5.5.7.3.4',
+  timeStamping: '1.3.6.1.5.5.7.3.8',
+  ocspSigning: '1.3.6.1.5.5.7.3.9',
+  anyExtendedKeyUsage: '2.5.29.37.0',
+} as const;
+
+/** keyUsage BIT STRING → set bit names. */
+export function parseKeyUsage(value: Buffer): Set<string> {
+  const t = readTlv(value, 0);
+  if (t.tag !== 0x03) throw new Error('keyUsage is not a BIT STRING');
+  const bytes = value.subarray(t.start + 1, t.end);
+  const names = ['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly'];
+  const out = new Set<string>();
+  names.forEach((n, i) => {
+    const byte = bytes[i >> 3];
+    if (byte !== undefined && byte & (0x80 >> (i & 7))) out.add(n);
+  });
+  return out;
+}
+
+export function parseBasicConstraints(value: Buffer): { ca: boolean; pathLen?: number } {
+  const seq = readTlv(value, 0);
+  let ca = false;
+  let pathLen: number | undefined;
+  for (const c of children(value, seq)) {
+    if (c.tag === 0x01) ca = value[c.start] !== 0;
+    else if (c.tag === 0x02) pathLen = value.subarray(c.start, c.end).reduce((a, x) => a * 256 + x, 0);
+  }
+  return { ca, pathLen };
+}
+
+export function parseExtKeyUsage(value: Buffer): string[] {
+  const seq = readTlv(value, 0);
+  return children(value, seq).map((c) => oidString(value, c));
+}
+
+/** OID of the certificate's outer signatureAlgorithm. */
+export function signatureAlgorithmOid(der: Buffer): string {
+  const cert = readTlv(der, 0);
+  const alg = children(der, cert)[1];
+  if (!alg) throw new Error('bad certificate');
+  const oid = children(der, alg)[0];
+  if (!oid || oid.tag !== 0x06) throw new Error('bad certificate signature algorithm');
+  return oidString(der, oid);
+}

@@ -1,0 +1,132 @@
+import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import type { ConfigPaths } from '../config/dir.js';
+import { algorithmForKey, signRaw } from '../signature/algorithms.js';
+import type { Signer } from '../signature/types.js';
+import { findKey } from './keystore.js';
+import { checkSigningChain } from './requirements.js';
+
+const CERT_PEM_RE = /-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----/g;
+
+/** Parses every CERTIFICATE block of a PEM text (or a single DER certificate), in file order. */
+export function parseCertificates(data: Buffer | string, source = 'certificate file'): X509Certificate[] {
+  const text = typeof data === 'string' ? data : data.toString('latin1');
+  const out: X509Certificate[] = [];
+  if (text.includes('-----BEGIN')) {
+    for (const m of text.matchAll(CERT_PEM_RE)) {
+      try {
+        out.push(new X509Certificate(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')));
+      } catch (e) {
+        throw new ConfigError('INVALID_CERTIFICATE', `${source}: certificate #${out.length + 1} is not a valid X.509 certificate (${(e as Error).message})`);
+      }
+    }
+  } else if (typeof data !== 'string' && data.length > 0) {
+    try {
+      out.push(new X509Certificate(data));
+    } catch (e) {
+      throw new ConfigError('INVALID_CERTIFICATE', `${source}: not a PEM or DER certificate (${(e as Error).message})`);
+    }
+  }
+  if (out.length === 0) throw new ConfigError('INVALID_CERTIFICATE', `${source}: no certificate found`, { hint: 'expected PEM "BEGIN CERTIFICATE" blocks, leaf first' });
+  return out;
+}
+
+export function certificatesToPem(chain: X509Certificate[]): string {
+  return chain.map((c) => c.toString().trim() + '\n').join('');
+}
+
+/** Loads a private key from PEM (PKCS#8, PKCS#1 "RSA PRIVATE KEY", SEC1 "EC PRIVATE KEY") or DER (PKCS#8/PKCS#1/SEC1). */
+export function parsePrivateKey(data: Buffer, source = 'key file', passphrase?: string): KeyObject {
+  const text = data.toString('latin1');
+  const tries: Parameters<typeof createPrivateKey>[0][] = text.includes('-----BEGIN')
+    ? [{ key: text, format: 'pem', ...(passphrase ? { passphrase } : {}) }]
+    : [
+        { key: data, format: 'der', type: 'pkcs8' },
+        { key: data, format: 'der', type: 'pkcs1' },
+        { key: data, format: 'der', type: 'sec1' },
+      ];
+  let last: unknown;
+  for (const t of tries) {
+    try {
+      return createPrivateKey(t);
+    } catch (e) {
+      last = e;
+    }
+  }
+  const msg = (last as Error)?.message ?? 'unknown error';
+  throw new ConfigError('INVALID_KEY', `${source}: not a usable private key (${/passphrase|decrypt/i.test(msg) ? 'the key is encrypted' : 'unsupported format'})`, {
+    hint: 'supported: unencrypted PEM or DER in PKCS#8, PKCS#1 (RSA) or SEC1 (EC), or a PKCS#12 file with --p12',
+  });
+}
+
+/** True if the private key belongs to the certificate's public key. */
+export function keyMatchesCertificate(key: KeyObject, cert: X509Certificate): boolean {
+  const a = createPublicKey(key).export({ format: 'der', type: 'spki' });
+  const b = cert.publicKey.export({ format: 'der', type: 'spki' });
+  return a.equals(b);
+}
+
+/**
+ * Orders certificates leaf first: starts from the certificate matching `key` and follows issuers.
+ * Certificates unrelated to that chain are an error (the spec forbids unrelated certs in a chain).
+ */
+export function orderChain(key: KeyObject, certs: X509Certificate[]): X509Certificate[] {
+  const leaf = certs.find((c) => keyMatchesCertificate(key, c));
+  if (!leaf) throw new ConfigError('KEY_CERT_MISMATCH', 'none of the certificates matches the private key');
+  const chain = [leaf];
+  const rest = certs.filter((c) => c !== leaf);
+  for (;;) {
+    const cur = chain[chain.length - 1]!;
+    if (cur.checkIssued(cur)) break;
+    const i = rest.findIndex((c) => cur.checkIssued(c) && cur.verify(c.publicKey));
+    if (i < 0) break;
+    chain.push(rest.splice(i, 1)[0]!);
+  }
+  if (rest.length > 0) throw new ConfigError('UNRELATED_CERTIFICATE', `certificate ${rest[0]!.subject.replace(/\n/g, ', ')} is not part of the signing certificate's chain`);
+  return chain;
+}
+
+export interface LoadedKey {
+  name: string;
+  keyPath: string;
+  certPath: string;
+  privateKey: KeyObject;
+  chain: X509Certificate[];
+}
+
+export function loadKeyMaterial(paths: ConfigPaths, keyName?: string): LoadedKey {
+  const e = findKey(paths, keyName);
+  const read = (p: string, what: string) => {
+    try {
+      return readFileSync(p);
+    } catch (err) {
+      throw new ConfigError('KEY_FILE_UNREADABLE', `cannot read the ${what} of signing key ${JSON.stringify(e.name)} at ${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  const privateKey = parsePrivateKey(read(e.keyPath!, 'private key'), e.keyPath!);
+  const chain = parseCertificates(read(e.certPath!, 'certificate chain'), e.certPath!);
+  if (!keyMatchesCertificate(privateKey, chain[0]!)) {
+    throw new ConfigError('KEY_CERT_MISMATCH', `the first certificate in ${e.certPath} does not belong to the private key of ${JSON.stringify(e.name)}`, {
+      hint: 'the certificate file must list the signing (leaf) certificate first',
+    });
+  }
+  return { name: e.name, keyPath: e.keyPath!, certPath: e.certPath!, privateKey, chain };
+}
+
+/** A node:crypto signer from key material; checks the certificate requirements at `at` (default now). */
+export function signerFromKey(privateKey: KeyObject, chain: X509Certificate[], at: Date = new Date()): Signer {
+  checkSigningChain(chain, at);
+  const algorithm = algorithmForKey(chain[0]!.publicKey);
+  return {
+    certificateChain: chain,
+    algorithm,
+    sign: async (data: Buffer) => signRaw(algorithm, privateKey, data),
+  };
+}
+
+/** Loads the named (or default) signing key from signingkeys.json and returns a checked Signer. */
+export function loadSigner(paths: ConfigPaths, keyName?: string, at: Date = new Date()): Signer & { keyName: string } {
+  const k = loadKeyMaterial(paths, keyName);
+  return Object.assign(signerFromKey(k.privateKey, k.chain, at), { keyName: k.name });
+}
