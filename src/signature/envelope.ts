@@ -43,6 +43,11 @@ function parseCert(der: Buffer, i: number): X509Certificate {
     envelopeInvalid(`certificate #${i + 1} in the chain is not a valid X.509 certificate (${(e as Error).message})`, 'bad-certificate');
   }
   if (!c.raw.equals(der)) envelopeInvalid(`certificate #${i + 1} in the chain has trailing data`, 'bad-certificate');
+  try {
+    void c.publicKey.asymmetricKeyType;
+  } catch (e) {
+    envelopeInvalid(`certificate #${i + 1} in the chain has an unusable public key (${(e as Error).message})`, 'bad-certificate');
+  }
   return c;
 }
 
