@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Docker CLI plug-in `docker sign` (also runnable as `docker-sign`). The metadata answer must stay cheap:
-// docker asks for it on every `docker --help` / `docker info`, so it is printed before anything is loaded.
+// Docker CLI plug-in `docker sign` (also runnable as `docker-sign`). The metadata and hook answers must stay
+// cheap: docker asks for metadata on every `docker --help` / `docker info` / plug-in run, and waits for hooks,
+// so both are answered here before anything else is loaded.
 import { readFileSync } from 'node:fs';
 
 const argv = process.argv.slice(2);
@@ -13,6 +14,21 @@ if (argv[0] === 'docker-cli-plugin-metadata') {
     ShortDescription: 'Sign, push and verify images with Notary Project signatures',
     URL: 'https://github.com/docker-sign/docker-sign',
   }) + '\n');
+} else if (argv[0] === 'docker-cli-plugin-hooks' || (argv[0] === 'sign' && argv[1] === 'docker-cli-plugin-hooks')) {
+  // CLI hooks (opt-in: `docker sign install --hooks`): a "What's next" hint after docker push / pull.
+  // docker renders the template; {{arg . 0}} is the image the user named. Hooks cannot block anything.
+  let req = {};
+  try {
+    req = JSON.parse(argv[argv.indexOf('docker-cli-plugin-hooks') + 1] ?? '{}');
+  } catch {
+    req = {};
+  }
+  const hints = {
+    push: 'Sign it and push the signature: docker sign push {{arg . 0}}',
+    pull: 'Verify its signature: docker sign verify {{arg . 0}}',
+  };
+  const t = req && !req.CommandError ? hints[req.RootCmd] : undefined;
+  if (t) process.stdout.write(JSON.stringify({ Type: 0, Template: t }) + '\n');
 } else {
   const { main } = await import('../dist/cli.js');
   await main('sign', argv);

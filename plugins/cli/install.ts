@@ -1,0 +1,241 @@
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * `docker sign install`: makes `docker sign` / `docker generate` work from the docker CLI.
+ *
+ *  - plug-ins: `<DOCKER_CONFIG>/cli-plugins/docker-sign` and `docker-generate` (docker finds `docker-NAME`
+ *    executables there). Default: a 3-line /bin/sh shim that execs this node binary on bin/<name>.js by absolute
+ *    path — works wherever the package lives and whether or not `node` is on docker's PATH. `--symlink` links to
+ *    bin/<name>.js instead (then `#!/usr/bin/env node` must find node).
+ *  - `--shell`: `<DOCKER_CONFIG>/docker-sign.sh` defines a `docker` shell function that turns
+ *    `docker push --sign IMAGE…` into `docker sign push IMAGE…` and passes everything else to the real docker;
+ *    one marked line in ~/.bashrc (and ~/.zshrc if present) sources it. Idempotent; `--uninstall` removes it.
+ *    (docker itself cannot be taught `push --sign`: plug-ins cannot shadow built-ins.)
+ *  - `--hooks`: config.json `features.hooks = "true"` and `plugins.sign.hooks = "push,pull"`, so the CLI shows a
+ *    "What's next" hint after `docker push` / `docker pull` (bin/docker-sign.js answers docker-cli-plugin-hooks).
+ */
+export const PLUGIN_NAMES = ['sign', 'generate'] as const;
+const SHIM_MARK = '# docker-sign CLI plug-in shim';
+const RC_MARK = '# docker-sign: docker push --sign wrapper';
+
+export function packageRoot(from = fileURLToPath(import.meta.url)): string {
+  let d = dirname(from);
+  for (let i = 0; i < 8; i++) {
+    const pj = join(d, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if (JSON.parse(readFileSync(pj, 'utf8')).name === 'docker-sign') return d;
+      } catch {
+        // keep walking
+      }
+    }
+    d = dirname(d);
+  }
+  throw new Error('cannot find the docker-sign package root');
+}
+
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function shimText(nodePath: string, script: string): string {
+  return `#!/bin/sh\n${SHIM_MARK} (written by \`docker sign install\`)\nexec ${shq(nodePath)} ${shq(script)} "$@"\n`;
+}
+
+function isOurs(file: string, root: string): boolean {
+  try {
+    const st = lstatSync(file);
+    if (st.isSymbolicLink()) return resolve(dirname(file), readlinkSync(file)).startsWith(join(root, 'bin'));
+    return readFileSync(file, 'utf8').includes(SHIM_MARK);
+  } catch {
+    return false;
+  }
+}
+
+export interface InstallOptions {
+  dockerConfig: string;
+  root?: string;
+  nodePath?: string;
+  symlink?: boolean;
+  shell?: boolean;
+  hooks?: boolean;
+  rcFiles?: string[];
+  home?: string;
+  force?: boolean;
+}
+
+export interface InstallResult {
+  pluginsDir: string;
+  plugins: { name: string; path: string; target: string; kind: 'shim' | 'symlink' }[];
+  shellFile?: string;
+  rcFilesUpdated: string[];
+  hooksConfig?: string;
+}
+
+function writeAtomic(file: string, text: string, mode: number): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, { mode });
+  chmodSync(tmp, mode);
+  renameSync(tmp, file);
+}
+
+export function defaultRcFiles(home: string): string[] {
+  const out = [join(home, '.bashrc')];
+  if (existsSync(join(home, '.zshrc'))) out.push(join(home, '.zshrc'));
+  return out;
+}
+
+export function shellWrapperText(): string {
+  return `${RC_MARK} (written by \`docker sign install --shell\`; remove with \`docker sign install --uninstall --shell\`)
+# \`docker push --sign IMAGE…\` runs \`docker sign push IMAGE…\`; every other command goes to docker unchanged.
+docker() {
+  if [ "\${1-}" = "push" ]; then
+    local __ds_sign=0 __ds_a
+    local -a __ds_rest
+    __ds_rest=()
+    shift
+    for __ds_a in "$@"; do
+      if [ "$__ds_a" = "--sign" ]; then __ds_sign=1; else __ds_rest+=("$__ds_a"); fi
+    done
+    if [ "$__ds_sign" = 1 ]; then
+      command docker sign push "\${__ds_rest[@]}"
+    else
+      command docker push "\${__ds_rest[@]}"
+    fi
+    return $?
+  fi
+  command docker "$@"
+}
+`;
+}
+
+function rcLine(shellFile: string): string {
+  return `[ -f ${shq(shellFile)} ] && . ${shq(shellFile)} ${RC_MARK}`;
+}
+
+function readJsonObject(file: string): Record<string, any> {
+  if (!existsSync(file)) return {};
+  const text = readFileSync(file, 'utf8');
+  if (text.trim() === '') return {};
+  const v = JSON.parse(text);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${file} does not hold a JSON object`);
+  return v;
+}
+
+export function install(o: InstallOptions): InstallResult {
+  const root = o.root ?? packageRoot();
+  const nodePath = o.nodePath ?? process.execPath;
+  const pluginsDir = join(o.dockerConfig, 'cli-plugins');
+  mkdirSync(pluginsDir, { recursive: true });
+  const res: InstallResult = { pluginsDir, plugins: [], rcFilesUpdated: [] };
+  for (const name of PLUGIN_NAMES) {
+    const path = join(pluginsDir, `docker-${name}`);
+    const target = join(root, 'bin', `docker-${name}.js`);
+    if (!existsSync(target)) throw new Error(`${target} is missing`);
+    if (existsSync(path) || isSymlink(path)) {
+      if (!o.force && !isOurs(path, root) && !readFileSafe(path).includes(SHIM_MARK)) {
+        throw new Error(`${path} exists and was not written by docker-sign (use --force to replace it)`);
+      }
+      rmSync(path, { force: true });
+    }
+    if (o.symlink) {
+      chmodSync(target, 0o755);
+      symlinkSync(target, path);
+      res.plugins.push({ name, path, target, kind: 'symlink' });
+    } else {
+      writeAtomic(path, shimText(nodePath, target), 0o755);
+      res.plugins.push({ name, path, target, kind: 'shim' });
+    }
+  }
+  if (o.shell) {
+    const shellFile = join(o.dockerConfig, 'docker-sign.sh');
+    writeAtomic(shellFile, shellWrapperText(), 0o644);
+    res.shellFile = shellFile;
+    const line = rcLine(shellFile);
+    for (const rc of o.rcFiles ?? defaultRcFiles(o.home ?? process.env.HOME ?? '/root')) {
+      const cur = readFileSafe(rc);
+      if (cur.split('\n').some((l) => l.includes(RC_MARK))) {
+        // already there (maybe for another path): replace our line, keep the rest
+        const next = cur.split('\n').map((l) => (l.includes(RC_MARK) ? line : l)).join('\n');
+        if (next !== cur) {
+          writeAtomic(rc, next, 0o644);
+          res.rcFilesUpdated.push(rc);
+        }
+        continue;
+      }
+      writeAtomic(rc, `${cur}${cur.length && !cur.endsWith('\n') ? '\n' : ''}${line}\n`, 0o644);
+      res.rcFilesUpdated.push(rc);
+    }
+  }
+  if (o.hooks) {
+    const cfgFile = join(o.dockerConfig, 'config.json');
+    const cfg = readJsonObject(cfgFile);
+    cfg.features = { ...(cfg.features ?? {}), hooks: 'true' };
+    cfg.plugins = { ...(cfg.plugins ?? {}), sign: { ...(cfg.plugins?.sign ?? {}), hooks: 'push,pull' } };
+    if (existsSync(cfgFile)) writeFileSync(`${cfgFile}.bak`, readFileSync(cfgFile));
+    writeAtomic(cfgFile, JSON.stringify(cfg, null, '\t') + '\n', 0o600);
+    res.hooksConfig = cfgFile;
+  }
+  return res;
+}
+
+export interface UninstallResult {
+  removed: string[];
+  rcFilesUpdated: string[];
+  hooksConfig?: string;
+}
+
+export function uninstall(o: InstallOptions): UninstallResult {
+  const root = o.root ?? packageRoot();
+  const res: UninstallResult = { removed: [], rcFilesUpdated: [] };
+  for (const name of PLUGIN_NAMES) {
+    const path = join(o.dockerConfig, 'cli-plugins', `docker-${name}`);
+    if ((existsSync(path) || isSymlink(path)) && (o.force || isOurs(path, root) || readFileSafe(path).includes(SHIM_MARK))) {
+      rmSync(path, { force: true });
+      res.removed.push(path);
+    }
+  }
+  const shellFile = join(o.dockerConfig, 'docker-sign.sh');
+  if (existsSync(shellFile)) {
+    rmSync(shellFile, { force: true });
+    res.removed.push(shellFile);
+  }
+  const home = o.home ?? process.env.HOME ?? '/root';
+  for (const rc of o.rcFiles ?? [join(home, '.bashrc'), join(home, '.zshrc')]) {
+    const cur = readFileSafe(rc);
+    if (!cur.includes(RC_MARK)) continue;
+    writeAtomic(rc, cur.split('\n').filter((l) => !l.includes(RC_MARK)).join('\n'), 0o644);
+    res.rcFilesUpdated.push(rc);
+  }
+  const cfgFile = join(o.dockerConfig, 'config.json');
+  if (existsSync(cfgFile)) {
+    const cfg = readJsonObject(cfgFile);
+    if (cfg.plugins?.sign?.hooks !== undefined) {
+      delete cfg.plugins.sign.hooks;
+      if (Object.keys(cfg.plugins.sign).length === 0) delete cfg.plugins.sign;
+      if (Object.keys(cfg.plugins).length === 0) delete cfg.plugins;
+      writeAtomic(cfgFile, JSON.stringify(cfg, null, '\t') + '\n', 0o600);
+      res.hooksConfig = cfgFile;
+    }
+  }
+  return res;
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function readFileSafe(p: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+}

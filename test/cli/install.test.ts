@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, lstatSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { install, uninstall, packageRoot } from '../../plugins/cli/install.js';
+
+const root = packageRoot();
+
+describe('cli: docker sign install (files)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ds-cli-inst-'));
+    mkdirSync(join(dir, 'home'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes executable shims that answer docker-cli-plugin-metadata', () => {
+    const r = install({ dockerConfig: join(dir, 'dc'), home: join(dir, 'home') });
+    expect(r.plugins.map((p) => p.name)).to.deep.equal(['sign', 'generate']);
+    for (const p of r.plugins) {
+      expect(lstatSync(p.path).mode & 0o111).to.not.equal(0);
+      const out = spawnSync(p.path, ['docker-cli-plugin-metadata'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+      expect(out.status, out.stderr).to.equal(0);
+      const meta = JSON.parse(out.stdout);
+      expect(meta.SchemaVersion).to.equal('0.1.0');
+      expect(meta.Vendor).to.equal('docker-sign');
+      expect(meta.ShortDescription).to.be.a('string').and.not.empty;
+    }
+  });
+
+  it('--symlink links to bin/*.js', () => {
+    const r = install({ dockerConfig: join(dir, 'dc'), symlink: true });
+    expect(lstatSync(r.plugins[0].path).isSymbolicLink()).to.equal(true);
+    expect(r.plugins[0].target).to.equal(join(root, 'bin', 'docker-sign.js'));
+  });
+
+  it('refuses to overwrite a foreign plug-in without --force; reinstall over its own is fine', () => {
+    mkdirSync(join(dir, 'dc', 'cli-plugins'), { recursive: true });
+    writeFileSync(join(dir, 'dc', 'cli-plugins', 'docker-sign'), '#!/bin/sh\necho other\n');
+    expect(() => install({ dockerConfig: join(dir, 'dc') })).to.throw(/not written by docker-sign/);
+    install({ dockerConfig: join(dir, 'dc'), force: true });
+    install({ dockerConfig: join(dir, 'dc') });
+  });
+
+  it('--shell: wrapper file + one rc line (idempotent), removed by uninstall', () => {
+    const rc = join(dir, 'home', '.bashrc');
+    writeFileSync(rc, 'export KEEP=1\n');
+    install({ dockerConfig: join(dir, 'dc'), shell: true, rcFiles: [rc] });
+    install({ dockerConfig: join(dir, 'dc'), shell: true, rcFiles: [rc] });
+    const text = readFileSync(rc, 'utf8');
+    expect(text.match(/docker-sign: docker push --sign wrapper/g)).to.have.length(1);
+    expect(text).to.include('export KEEP=1');
+    const u = uninstall({ dockerConfig: join(dir, 'dc'), rcFiles: [rc] });
+    expect(u.rcFilesUpdated).to.deep.equal([rc]);
+    expect(readFileSync(rc, 'utf8')).to.equal('export KEEP=1\n');
+    expect(existsSync(join(dir, 'dc', 'docker-sign.sh'))).to.equal(false);
+    expect(existsSync(join(dir, 'dc', 'cli-plugins', 'docker-sign'))).to.equal(false);
+  });
+
+  it('the wrapper routes `docker push --sign IMG` to `docker sign push IMG` and leaves the rest alone (bash)', () => {
+    const r = install({ dockerConfig: join(dir, 'dc'), shell: true, rcFiles: [join(dir, 'home', '.bashrc')] });
+    // a stand-in `docker` on PATH that prints its argv, so the test sees exactly what the function runs
+    mkdirSync(join(dir, 'fakebin'));
+    writeFileSync(join(dir, 'fakebin', 'docker'), '#!/bin/sh\nprintf "%s|" "$@"; echo\n', { mode: 0o755 });
+    const run = (cmd: string) => spawnSync('bash', ['-c', `. '${r.shellFile}'; ${cmd}`], { encoding: 'utf8', env: { PATH: `${join(dir, 'fakebin')}:/usr/bin:/bin` } }).stdout.trim();
+    expect(run('docker push --sign localhost:5000/app:1')).to.equal('sign|push|localhost:5000/app:1|');
+    expect(run('docker push localhost:5000/app:1 --sign -q')).to.equal('sign|push|localhost:5000/app:1|-q|');
+    expect(run('docker push localhost:5000/app:1')).to.equal('push|localhost:5000/app:1|');
+    expect(run('docker run --rm "a b"')).to.equal('run|--rm|a b|');
+    expect(run('docker')).to.equal('|'); // printf with no arguments still prints the separator once
+  });
+
+  it('--hooks merges features.hooks and plugins.sign.hooks into config.json without losing keys', () => {
+    mkdirSync(join(dir, 'dc'), { recursive: true });
+    writeFileSync(join(dir, 'dc', 'config.json'), JSON.stringify({ auths: { 'r:5000': { auth: 'eA==' } }, currentContext: 'x', plugins: { other: { a: 'b' } } }));
+    install({ dockerConfig: join(dir, 'dc'), hooks: true });
+    const cfg = JSON.parse(readFileSync(join(dir, 'dc', 'config.json'), 'utf8'));
+    expect(cfg).to.deep.include({ currentContext: 'x', features: { hooks: 'true' } });
+    expect(cfg.auths).to.deep.equal({ 'r:5000': { auth: 'eA==' } });
+    expect(cfg.plugins).to.deep.equal({ other: { a: 'b' }, sign: { hooks: 'push,pull' } });
+    uninstall({ dockerConfig: join(dir, 'dc'), rcFiles: [] });
+    expect(JSON.parse(readFileSync(join(dir, 'dc', 'config.json'), 'utf8')).plugins).to.deep.equal({ other: { a: 'b' } });
+  });
+
+  it('bin/docker-sign.js answers docker-cli-plugin-hooks with a What\'s next template, and nothing after a failure', () => {
+    const js = join(root, 'bin', 'docker-sign.js');
+    const ok = spawnSync(process.execPath, [js, 'sign', 'docker-cli-plugin-hooks', '{"RootCmd":"push","Flags":{},"CommandError":""}'], { encoding: 'utf8' });
+    expect(JSON.parse(ok.stdout)).to.deep.equal({ Type: 0, Template: 'Sign it and push the signature: docker sign push {{arg . 0}}' });
+    const failed = spawnSync(process.execPath, [js, 'sign', 'docker-cli-plugin-hooks', '{"RootCmd":"pull","CommandError":"boom"}'], { encoding: 'utf8' });
+    expect(failed.status).to.equal(0);
+    expect(failed.stdout).to.equal('');
+  });
+});
