@@ -144,7 +144,8 @@ function nameDigest(path: string): Digest | undefined {
  * Consumes the whole save stream. On error every temp blob is removed before the error is thrown.
  */
 export async function readSaveStream(stream: Readable, opts: ReadSaveOptions): Promise<SaveContents> {
-  const tar = await import('tar-stream');
+  const mod = await import('tar-stream');
+  const tar = ((mod as { default?: typeof mod }).default ?? mod) as typeof mod;
   const extract = tar.extract();
   const entries = new Map<string, SaveEntry>();
   const links = new Map<string, string>();
