@@ -1,0 +1,87 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// The REAL docker CLI (28.x) against plug-ins installed by `docker sign install` into a temp DOCKER_CONFIG.
+// Needs `npm run build` (bin/*.js load dist/) and DOCKER_HOST (scripts/services.sh env) for `docker info`.
+const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv) {
+  return spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+}
+
+describe('integration: docker CLI plug-ins (docker sign install)', function () {
+  this.timeout(120_000);
+  let dc: string;
+
+  before(() => {
+    if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/ missing: run npm run build');
+    if (!process.env.DOCKER_HOST) throw new Error('DOCKER_HOST is not set: eval "$(bash scripts/services.sh env)"');
+    const v = run('docker', ['--version'], {});
+    if (v.status !== 0) throw new Error(`docker CLI not available: ${v.stderr}`);
+    dc = mkdtempSync(join(tmpdir(), 'ds-cli-int-'));
+    const r = run(process.execPath, [join(root, 'bin', 'docker-sign.js'), 'install', '--dir', dc], {});
+    expect(r.status, r.stderr).to.equal(0);
+  });
+  after(() => rmSync(dc, { recursive: true, force: true }));
+
+  it('docker --help lists sign* and generate* with their descriptions', () => {
+    const r = run('docker', ['--help'], { DOCKER_CONFIG: dc });
+    expect(r.status).to.equal(0);
+    expect(r.stdout).to.match(/^\s+sign\*\s+Sign, push and verify images/m);
+    expect(r.stdout).to.match(/^\s+generate\*\s+Generate the OCI manifest/m);
+    expect(r.stdout).to.not.include('Invalid Plugins');
+  });
+
+  it('docker sign --help and docker help sign print our help; docker generate --help too', () => {
+    for (const args of [['sign', '--help'], ['help', 'sign']]) {
+      const r = run('docker', args, { DOCKER_CONFIG: dc });
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stdout).to.include('$ docker sign');
+      expect(r.stdout).to.include('guard');
+    }
+    const g = run('docker', ['generate', '--help'], { DOCKER_CONFIG: dc });
+    expect(g.status, g.stderr).to.equal(0);
+    expect(g.stdout).to.match(/generate/i);
+    const sub = run('docker', ['sign', 'guard', 'serve', '--help'], { DOCKER_CONFIG: dc });
+    expect(sub.status, sub.stderr).to.equal(0);
+    expect(sub.stdout).to.include('--socket');
+  });
+
+  it('docker info lists the plug-ins with version and path', () => {
+    const r = run('docker', ['info', '--format', '{{json .ClientInfo.Plugins}}'], { DOCKER_CONFIG: dc });
+    expect(r.status, r.stderr).to.equal(0);
+    const plugins = JSON.parse(r.stdout) as { Name: string; Vendor: string; Version: string; Path: string; Err?: unknown }[];
+    const sign = plugins.find((p) => p.Name === 'sign');
+    expect(sign, r.stdout).to.not.equal(undefined);
+    expect(sign!.Vendor).to.equal('docker-sign');
+    expect(sign!.Path).to.equal(join(dc, 'cli-plugins', 'docker-sign'));
+    expect(sign!.Err ?? null).to.equal(null);
+    expect(plugins.some((p) => p.Name === 'generate')).to.equal(true);
+  });
+
+  it('docker global flags before the name reach the plug-in (-H parsed, --config honoured)', () => {
+    const other = mkdtempSync(join(tmpdir(), 'ds-cli-int-other-'));
+    try {
+      // `docker --config X` makes docker look for plug-ins in X: install there first through the first config.
+      const r = run('docker', ['-H', process.env.DOCKER_HOST!, '--debug', 'sign', 'install', '--dir', other, '-o', 'json'], { DOCKER_CONFIG: dc });
+      expect(r.status, r.stderr).to.equal(0);
+      expect(JSON.parse(r.stdout).pluginsDir).to.equal(join(other, 'cli-plugins'));
+      // now --config <other> (a global flag) must become our DOCKER_CONFIG: install without --dir lands there
+      const again = run('docker', ['--config', other, 'sign', 'install', '-o', 'json'], { DOCKER_CONFIG: dc });
+      expect(again.status, again.stderr).to.equal(0);
+      expect(JSON.parse(again.stdout).pluginsDir).to.equal(join(other, 'cli-plugins'));
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('exit codes propagate through docker (guard status of a missing guard -> 3)', () => {
+    const r = run('docker', ['sign', 'guard', 'status', '--socket', join(dc, 'nothing.sock'), '--daemon-json', join(dc, 'none.json')], { DOCKER_CONFIG: dc });
+    expect(r.status).to.equal(3);
+    expect(r.stdout).to.include('not running');
+  });
+});
