@@ -5,3 +5,5 @@
 export { loadSigner, loadKeyMaterial, signerFromKey, parseCertificates, parsePrivateKey, keyMatchesCertificate, orderChain, certificatesToPem, type LoadedKey } from './keys.js';
 export { readSigningKeys, writeSigningKeys, addLocalKey, removeKey, setDefaultKey, findKey, validateKeyName, type KeyEntry, type SigningKeys } from './keystore.js';
 export { checkSigningChain, CertificateRequirementError } from './requirements.js';
+export { importKey, type ImportKeyOptions } from './import.js';
+export { listKeys, type KeyInfo } from './describe.js';

@@ -1,11 +1,76 @@
-import { BaseCommand, notImplemented } from '../base.js';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../base.js';
 
 export default class KeyGenerateCommand extends BaseCommand {
-  static override summary = "Generate a test signing key and certificate chain";
-  static override examples = ["docker sign key generate wabbit-networks"];
+  static override summary = 'Generate a test signing key and certificate chain';
+  static override description =
+    'Creates a self-signed test root CA and a code-signing leaf certificate (like `notation cert generate-test`, with a separate root), ' +
+    'stores the key (0600) and chain under <config>/localkeys, registers the key in signingkeys.json and, unless --no-trust, ' +
+    'adds the root to the trust store as ca/<name>. For testing only.';
+  static override examples = [
+    'docker sign key generate wabbit-networks',
+    'docker sign key generate wabbit-ec --type ec-p256 --default',
+    'docker sign key generate build --subject "C=US, O=Example, CN=Build Signer" --no-trust',
+  ];
+  static override args = { name: Args.string({ required: true, description: 'key name' }) };
+  static override flags = {
+    type: Flags.string({ description: 'key type', options: ['rsa-3072', 'ec-p256', 'ec-p384'], default: 'rsa-3072' }),
+    subject: Flags.string({ description: 'leaf certificate subject DN (default: C=US, ST=WA, L=Seattle, O=Notary, CN=<name>)' }),
+    days: Flags.integer({ description: 'validity in days', default: 365, min: 1 }),
+    default: Flags.boolean({ description: 'make it the default signing key', default: false }),
+    trust: Flags.boolean({ description: 'add the test root to the trust store (ca/<name>)', default: true, allowNo: true }),
+  };
 
   async run(): Promise<void> {
-    await this.parseCommon(KeyGenerateCommand);
-    notImplemented("key generate");
+    const { args, flags } = await this.parseCommon(KeyGenerateCommand);
+    const { validateKeyName, addLocalKey, findKey } = await import('../../pki/keystore.js');
+    validateKeyName(args.name);
+    let exists = false;
+    try {
+      findKey(this.paths, args.name);
+      exists = true;
+    } catch {
+      /* not present */
+    }
+    if (exists) {
+      const { ConfigError } = await import('../../errors.js');
+      throw new ConfigError('KEY_EXISTS', `a signing key named ${JSON.stringify(args.name)} already exists`, { hint: `remove it first with 'docker sign key rm ${args.name}'` });
+    }
+    const { generateTestKey } = await import('../../pki/generate.js');
+    const g = await generateTestKey({ name: args.name, type: flags.type, subject: flags.subject, days: flags.days });
+    const entry = addLocalKey(this.paths, args.name, g.keyPem, g.chainPem, { setDefault: flags.default });
+    let trustPath: string | undefined;
+    if (flags.trust) {
+      const { mkdirSync, writeFileSync, existsSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      const dir = join(this.paths.trustStore, 'x509', 'ca', args.name);
+      mkdirSync(dir, { recursive: true });
+      trustPath = join(dir, `${args.name}.crt`);
+      if (!existsSync(trustPath)) writeFileSync(trustPath, g.rootPem, { mode: 0o644 });
+    }
+    const { readSigningKeys } = await import('../../pki/keystore.js');
+    const leaf = g.chain[0]!;
+    const data = {
+      name: args.name,
+      default: readSigningKeys(this.paths).default === args.name,
+      keyPath: entry.keyPath,
+      certPath: entry.certPath,
+      type: flags.type,
+      subject: leaf.subject.split('\n').reverse().join(', '),
+      sha256Fingerprint: leaf.fingerprint256,
+      rootSha256Fingerprint: g.chain[1]!.fingerprint256,
+      notAfter: new Date(leaf.validTo).toISOString(),
+      trustStoreCertificate: trustPath ?? null,
+    };
+    this.emit(data, () =>
+      [
+        `Generated ${flags.type} key "${args.name}"${data.default ? ' (default)' : ''}`,
+        `  key:         ${entry.keyPath}`,
+        `  certificate: ${entry.certPath} (leaf + test root)`,
+        `  subject:     ${data.subject}`,
+        `  SHA-256:     ${data.sha256Fingerprint}`,
+        trustPath ? `  trust store: ${trustPath} (ca/${args.name})` : '  trust store: not changed (--no-trust)',
+      ].join('\n'),
+    );
   }
 }
