@@ -1,0 +1,227 @@
+import 'reflect-metadata';
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate, webcrypto, KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
+import { configPaths } from '../../src/config/dir.js';
+import { generateTestKey, type GeneratedKey } from '../../src/pki/generate.js';
+import { importKey, loadSigner, listKeys, readSigningKeys, removeKey, setDefaultKey, checkSigningChain, CertificateRequirementError, addLocalKey } from '../../src/pki/index.js';
+import { certificateExtensions, OID, parseKeyUsage, parseBasicConstraints, parseExtKeyUsage } from '../../src/pki/der.js';
+import { createEnvelope, parseEnvelope, verifyIntegrity } from '../../src/signature/index.js';
+import { DockerSignError } from '../../src/errors.js';
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).to.be.instanceOf(DockerSignError);
+    return (e as DockerSignError).code;
+  }
+  return undefined;
+}
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return '';
+}
+
+/** Issues a leaf from `root` with custom extensions (to test the requirement checks). */
+async function issueLeaf(rootKeys: webcrypto.CryptoKeyPair, rootCert: x509.X509Certificate, exts: x509.Extension[], opts: { notAfter?: Date } = {}) {
+  const gen = { name: 'ECDSA', namedCurve: 'P-256' };
+  const keys = (await webcrypto.subtle.generateKey(gen, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const leaf = await x509.X509CertificateGenerator.create({
+    subject: 'CN=custom leaf',
+    issuer: rootCert.subject,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: opts.notAfter ?? new Date(Date.now() + 86_400_000),
+    publicKey: keys.publicKey as never,
+    signingKey: rootKeys.privateKey as never,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    extensions: exts,
+  });
+  return { cert: new X509Certificate(Buffer.from(leaf.rawData)), key: KeyObject.from(keys.privateKey) };
+}
+
+describe('pki', () => {
+  let rsa: GeneratedKey;
+  let ec: GeneratedKey;
+  let dir: string;
+  before(async function () {
+    this.timeout(60000);
+    rsa = await generateTestKey({ name: 'wabbit', type: 'rsa-3072' });
+    ec = await generateTestKey({ name: 'wabbit-ec', type: 'ec-p384' });
+  });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ds-pki-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('generateTestKey: root CA (critical CA:true, keyCertSign) + code-signing leaf (critical digitalSignature, CA:false, EKU codeSigning)', () => {
+    const [leaf, root] = rsa.chain;
+    const le = certificateExtensions(leaf!.raw);
+    const re = certificateExtensions(root!.raw);
+    const f = (l: typeof le, oid: string) => l.find((e) => e.oid === oid)!;
+    expect(f(re, OID.basicConstraints).critical).to.equal(true);
+    expect(parseBasicConstraints(f(re, OID.basicConstraints).value).ca).to.equal(true);
+    expect([...parseKeyUsage(f(re, OID.keyUsage).value)].sort()).to.deep.equal(['cRLSign', 'keyCertSign']);
+    expect(parseBasicConstraints(f(le, OID.basicConstraints).value).ca).to.equal(false);
+    expect(f(le, OID.keyUsage).critical).to.equal(true);
+    expect([...parseKeyUsage(f(le, OID.keyUsage).value)]).to.deep.equal(['digitalSignature']);
+    expect(parseExtKeyUsage(f(le, OID.extKeyUsage).value)).to.deep.equal([OID.codeSigning]);
+    expect(leaf!.checkIssued(root!)).to.equal(true);
+    expect(root!.checkIssued(root!)).to.equal(true);
+    expect(leaf!.publicKey.asymmetricKeyDetails!.modulusLength).to.equal(3072);
+    expect(ec.chain[0]!.publicKey.asymmetricKeyDetails!.namedCurve).to.equal('secp384r1');
+    expect(() => checkSigningChain(rsa.chain)).not.to.throw();
+  });
+
+  it('the notation vectors\' leaf chains pass the signing requirements', () => {
+    const env = parseEnvelope(readFileSync('/work/shared/vectors/notation/jws-valid/signature.jws'), 'application/jose+json');
+    expect(() => checkSigningChain(env.certificateChain)).not.to.throw();
+  });
+
+  it('checkSigningChain names what is wrong', async () => {
+    expect(messageOf(() => checkSigningChain(rsa.chain, new Date(Date.now() + 400 * 86_400_000)))).to.match(/has expired/);
+    expect(messageOf(() => checkSigningChain(rsa.chain, new Date(Date.now() - 86_400_000)))).to.match(/not valid yet/);
+    expect(messageOf(() => checkSigningChain([rsa.chain[1]!]))).to.match(/is a CA certificate/);
+    expect(messageOf(() => checkSigningChain([rsa.chain[1]!, rsa.chain[0]!]))).to.match(/CA certificate/);
+    expect(messageOf(() => checkSigningChain([rsa.chain[0]!, ec.chain[1]!]))).to.match(/not issued and signed by the next certificate/);
+    expect(messageOf(() => checkSigningChain([rsa.chain[0]!]))).to.match(/does not end in a self-signed root/);
+
+    const rootKeys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const rootCert = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=custom root',
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+      keys: rootKeys as never,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+    });
+    const root = new X509Certificate(Buffer.from(rootCert.rawData));
+    const ds = new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true);
+    const cases: [x509.Extension[], RegExp][] = [
+      [[ds, new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth])], /extendedKeyUsage serverAuth is not allowed/],
+      [[ds, new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.timeStamping])], /timeStamping is not allowed/],
+      [[new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, false)], /keyUsage extension must be marked critical/],
+      [[new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyEncipherment, true)], /keyUsage lacks digitalSignature/],
+      [[new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign, true)], /keyCertSign must not be set/],
+      [[], /no keyUsage extension/],
+      [[ds, new x509.BasicConstraintsExtension(true, undefined, true)], /is a CA certificate/],
+    ];
+    for (const [exts, re] of cases) {
+      const { cert } = await issueLeaf(rootKeys, rootCert, exts);
+      const err = (() => { try { checkSigningChain([cert, root]); } catch (e) { return e; } return undefined; })();
+      expect(err, String(re)).to.be.instanceOf(CertificateRequirementError);
+      expect((err as Error).message).to.match(re);
+    }
+    const ok = await issueLeaf(rootKeys, rootCert, [ds]); // no EKU at all is allowed
+    expect(() => checkSigningChain([ok.cert, root])).not.to.throw();
+  });
+
+  it('imports PEM PKCS#8, PKCS#1, SEC1 and DER keys; key file is 0600; chain stored leaf first', () => {
+    const paths = configPaths(dir);
+    const chainFile = join(dir, 'chain.pem');
+    writeFileSync(chainFile, rsa.chainPem);
+    const forms: [string, Buffer | string][] = [
+      ['pkcs8', rsa.keyPem],
+      ['pkcs1', rsa.privateKey.export({ format: 'pem', type: 'pkcs1' })],
+      ['der', rsa.privateKey.export({ format: 'der', type: 'pkcs8' })],
+    ];
+    for (const [n, data] of forms) {
+      const kf = join(dir, `${n}.key`);
+      writeFileSync(kf, data);
+      const e = importKey(paths, { name: `rsa-${n}`, keyFile: kf, certFile: chainFile });
+      expect(statSync(e.keyPath!).mode & 0o777).to.equal(0o600);
+      expect(readFileSync(e.keyPath!, 'utf8')).to.match(/^-----BEGIN PRIVATE KEY-----/);
+    }
+    const ecChain = join(dir, 'ec.pem');
+    writeFileSync(ecChain, ec.chainPem);
+    const sec1 = join(dir, 'sec1.key');
+    writeFileSync(sec1, ec.privateKey.export({ format: 'pem', type: 'sec1' }));
+    importKey(paths, { name: 'ec-sec1', keyFile: sec1, certFile: ecChain });
+    const sk = readSigningKeys(paths);
+    expect(sk.default).to.equal('rsa-pkcs8');
+    expect(sk.keys.map((k) => k.name)).to.deep.equal(['rsa-pkcs8', 'rsa-pkcs1', 'rsa-der', 'ec-sec1']);
+    const signer = loadSigner(paths, 'ec-sec1');
+    expect(signer.algorithm).to.equal('ES384');
+    expect(signer.certificateChain.map((c) => c.fingerprint256)).to.deep.equal(ec.chain.map((c) => c.fingerprint256));
+  });
+
+  it('import refuses a chain that is not leaf first, a mismatched key, and a duplicate name', () => {
+    const paths = configPaths(dir);
+    const kf = join(dir, 'k.pem');
+    writeFileSync(kf, rsa.keyPem);
+    const reversed = join(dir, 'rev.pem');
+    writeFileSync(reversed, rsa.chain[1]!.toString() + rsa.chain[0]!.toString());
+    expect(messageOf(() => importKey(paths, { name: 'a', keyFile: kf, certFile: reversed }))).to.match(/belongs to certificate #2.*must come first/);
+    const other = join(dir, 'other.pem');
+    writeFileSync(other, ec.chainPem);
+    expect(codeOf(() => importKey(paths, { name: 'a', keyFile: kf, certFile: other }))).to.equal('KEY_CERT_MISMATCH');
+    const chain = join(dir, 'chain.pem');
+    writeFileSync(chain, rsa.chainPem);
+    importKey(paths, { name: 'a', keyFile: kf, certFile: chain });
+    expect(codeOf(() => importKey(paths, { name: 'a', keyFile: kf, certFile: chain }))).to.equal('KEY_EXISTS');
+    expect(codeOf(() => importKey(paths, { name: '../evil', keyFile: kf, certFile: chain }))).to.equal('INVALID_KEY_NAME');
+    const junk = join(dir, 'junk.key');
+    writeFileSync(junk, 'not a key');
+    expect(codeOf(() => importKey(paths, { name: 'b', keyFile: junk, certFile: chain }))).to.equal('INVALID_KEY');
+  });
+
+  it('imports a PKCS#12 file (chain ordered leaf first) and rejects a wrong password', () => {
+    const paths = configPaths(dir);
+    const kf = join(dir, 'k.pem');
+    writeFileSync(kf, ec.keyPem);
+    const leafF = join(dir, 'leaf.pem');
+    writeFileSync(leafF, ec.chain[0]!.toString());
+    const rootF = join(dir, 'root.pem');
+    writeFileSync(rootF, ec.chain[1]!.toString());
+    const p12 = join(dir, 'k.p12');
+    execFileSync('openssl', ['pkcs12', '-export', '-inkey', kf, '-in', leafF, '-certfile', rootF, '-out', p12, '-passout', 'pass:s3cret']);
+    const e = importKey(paths, { name: 'p12', p12File: p12, p12Password: 's3cret' });
+    expect(e.chainSubjects[0]).to.match(/CN=wabbit-ec$/);
+    const s = loadSigner(paths, 'p12');
+    expect(s.certificateChain.map((c) => c.fingerprint256)).to.deep.equal(ec.chain.map((c) => c.fingerprint256));
+    expect(codeOf(() => importKey(paths, { name: 'p12b', p12File: p12, p12Password: 'wrong' }))).to.equal('INVALID_PKCS12');
+  });
+
+  it('loadSigner: default key, missing key, key/cert mismatch; signs verifiable envelopes', async () => {
+    const paths = configPaths(dir);
+    expect(codeOf(() => loadSigner(paths))).to.equal('NO_SIGNING_KEY');
+    addLocalKey(paths, 'r', rsa.keyPem, rsa.chainPem);
+    addLocalKey(paths, 'e', ec.keyPem, ec.chainPem);
+    expect(loadSigner(paths).keyName).to.equal('r');
+    setDefaultKey(paths, 'e');
+    const s = loadSigner(paths);
+    expect(s.keyName).to.equal('e');
+    const out = await createEnvelope({ payload: { targetArtifact: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'b'.repeat(64)}`, size: 1 } }, format: 'cose', signer: s });
+    verifyIntegrity(parseEnvelope(out.bytes, out.mediaType));
+    expect(codeOf(() => loadSigner(paths, 'nope'))).to.equal('KEY_NOT_FOUND');
+    // swap the cert file for another key's chain
+    writeFileSync(readSigningKeys(paths).keys[0]!.certPath!, ec.chainPem);
+    expect(codeOf(() => loadSigner(paths, 'r'))).to.equal('KEY_CERT_MISMATCH');
+    // expired at signing time → requirement error
+    expect(codeOf(() => loadSigner(paths, 'e', new Date(Date.now() + 400 * 86_400_000)))).to.equal('CERTIFICATE_REQUIREMENTS');
+    const infos = listKeys(paths);
+    expect(infos.map((k) => [k.name, k.default])).to.deep.equal([['r', false], ['e', true]]);
+    expect(JSON.stringify(infos)).not.to.contain('PRIVATE KEY');
+    const r = removeKey(paths, 'e');
+    expect(r.deletedFiles).to.have.length(2);
+    expect(readSigningKeys(paths).default).to.equal(undefined);
+  });
+
+  it('keeps unknown entries of a notation signingkeys.json (e.g. plugin keys) when rewriting', () => {
+    const paths = configPaths(dir);
+    writeFileSync(paths.signingKeys, JSON.stringify({ default: 'plug', keys: [{ name: 'plug', id: 'arn:x', pluginName: 'aws' }] }));
+    addLocalKey(paths, 'mine', ec.keyPem, ec.chainPem);
+    const sk = readSigningKeys(paths);
+    expect(sk.default).to.equal('plug');
+    expect(sk.keys[0]).to.deep.equal({ name: 'plug', id: 'arn:x', pluginName: 'aws' });
+    expect(codeOf(() => loadSigner(paths))).to.equal('UNSUPPORTED_KEY');
+  });
+});
