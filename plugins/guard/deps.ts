@@ -105,7 +105,7 @@ export interface BuildDepsOptions {
 export async function buildDeps(o: BuildDepsOptions): Promise<{ deps: GuardDeps; engine: EngineClient }> {
   const engine = o.engine ?? EngineClient.fromDockerHost(o.cfg.dockerHost);
   const registry = o.registry ?? (await registryAccess(o.cfg));
-  const verifier = o.verifier ?? (await (await import('./verifier.js')).sharedVerifier(o.cfg, o.paths));
+  const verifier = o.verifier ?? (await (await import('./verifier.js')).sharedVerifier(o.cfg, o.paths, { policyHash: () => o.policy.current() }));
   const deps: GuardDeps = {
     inspectImage: (ref, signal) => engine.inspectImage(ref, signal),
     containerImage: (id, signal) => engine.containerImage(id, signal),
