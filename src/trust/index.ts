@@ -1,0 +1,121 @@
+/**
+ * Verification entry points for commands and the guard. Loading configuration (policy file, trust store on disk)
+ * happens here; the Verifier itself stays pure. The registry client is imported lazily (only when no target is
+ * given), so `--oci-layout` verification never loads it.
+ */
+import type { ConfigPaths } from '../config/dir.js';
+import type { ArtifactTarget } from '../oci/target.js';
+import { coreDescriptor, type Descriptor } from '../oci/descriptor.js';
+import { parseReference, repositoryName, type Reference } from '../oci/reference.js';
+import { InputError } from '../errors.js';
+import { loadTrustPolicy, type TrustPolicy } from './policy.js';
+import { FileTrustStore, type TrustStore } from './truststore.js';
+import { Verifier, type VerificationReport, type TimestampVerifier } from './verifier.js';
+import type { RevocationChecker } from './revocation.js';
+
+export { Verifier, validateSigningChain, DEFAULT_MAX_SIGNATURES } from './verifier.js';
+export type { VerificationReport, SignatureOutcome, CheckResult, CheckStatus, VerifierOptions, VerifyTarget, TimestampVerifier } from './verifier.js';
+export { PolicyError, VerificationError, type PolicyErrorCode, type VerificationErrorCode } from './errors.js';
+export {
+  parseTrustPolicy,
+  validateTrustPolicy,
+  loadTrustPolicy,
+  locateTrustPolicy,
+  selectStatement,
+  effectiveStatement,
+  defaultPolicyDocument,
+  LEVEL_ENFORCEMENT,
+  type TrustPolicy,
+  type TrustPolicyDocument,
+  type TrustPolicyStatement,
+  type EffectiveStatement,
+  type VerificationLevelName,
+  type ValidationType,
+  type ValidationAction,
+  type TrustStoreType,
+} from './policy.js';
+export { FileTrustStore, MemoryTrustStore, type TrustStore, type StoreListing } from './truststore.js';
+export { offlineRevocationChecker, revocationFinalResult, type RevocationChecker, type CertRevocationResult, type RevocationStatus, type RevocationCheckOptions } from './revocation.js';
+
+/** Registry options as the registry client takes them (kept structural so this module does not import it). */
+export interface RegistryOptionsLike {
+  insecure?: string[];
+  credentials?: unknown;
+  dockerConfigDir?: string;
+  userAgent?: string;
+  maxConcurrency?: number;
+  timeoutMs?: number;
+}
+
+export interface VerifyOptions {
+  configPaths: ConfigPaths;
+  registryOptions?: RegistryOptionsLike;
+  /** Where the artifact and its signatures live (e.g. an OciLayout for --oci-layout); default: the registry of the reference. */
+  target?: ArtifactTarget;
+  signal?: AbortSignal;
+  now?: Date;
+  /** Use this policy instead of the config dir's. */
+  policy?: TrustPolicy;
+  /** Use this trust store instead of `<config>/truststore`. */
+  trustStore?: TrustStore;
+  revocation?: RevocationChecker;
+  timestamp?: TimestampVerifier;
+  maxSignatures?: number;
+}
+
+function makeVerifier(policy: TrustPolicy, opts: VerifyOptions): Verifier {
+  return new Verifier({
+    policy,
+    trustStore: opts.trustStore ?? new FileTrustStore(opts.configPaths.trustStore),
+    ...(opts.revocation ? { revocation: opts.revocation } : {}),
+    ...(opts.timestamp ? { timestamp: opts.timestamp } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.maxSignatures ? { maxSignatures: opts.maxSignatures } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+}
+
+async function openTarget(ref: Reference, opts: VerifyOptions): Promise<ArtifactTarget> {
+  if (opts.target) return opts.target;
+  const { openRepository } = await import('../registry/index.js');
+  return openRepository(ref, (opts.registryOptions ?? {}) as never);
+}
+
+/**
+ * Resolves `reference` (tag or digest) to its manifest descriptor — digest computed from the fetched bytes — and
+ * verifies it against the trust policy. The report's `digest` is what was verified: pull by it, never by the tag.
+ */
+export async function verifyReference(reference: string, opts: VerifyOptions): Promise<VerificationReport> {
+  const ref = parseReference(reference);
+  const policy = opts.policy ?? (await loadTrustPolicy(opts.configPaths));
+  const target = await openTarget(ref, opts);
+  const selector = ref.digest ?? ref.tag ?? 'latest';
+  opts.signal?.throwIfAborted();
+  let descriptor: Descriptor;
+  try {
+    descriptor = (await target.fetchManifest(selector)).descriptor;
+  } catch (e) {
+    // an OCI layout may tag with the full reference name
+    if (opts.target && !ref.digest) descriptor = (await target.fetchManifest(reference)).descriptor;
+    else throw e;
+  }
+  if (ref.digest && descriptor.digest !== ref.digest) {
+    throw new InputError('DIGEST_MISMATCH', `${reference}: resolved to ${descriptor.digest}, not the requested digest`);
+  }
+  const report = await makeVerifier(policy, opts).verify({ target, descriptor, repository: repositoryName(ref) });
+  return report;
+}
+
+/**
+ * Verifies an artifact whose descriptor the caller already has (the guard resolves images through the engine).
+ * `repository` is the fully-qualified repository name used for registryScopes ("host[:port]/path").
+ */
+export async function verifyDescriptor(
+  target: ArtifactTarget,
+  descriptor: Descriptor,
+  repository: string,
+  opts: Omit<VerifyOptions, 'target' | 'registryOptions'>,
+): Promise<VerificationReport> {
+  const policy = opts.policy ?? (await loadTrustPolicy(opts.configPaths));
+  return makeVerifier(policy, opts).verify({ target, descriptor: coreDescriptor(descriptor), repository });
+}
