@@ -145,7 +145,7 @@ function nameDigest(path: string): Digest | undefined {
  */
 export async function readSaveStream(stream: Readable, opts: ReadSaveOptions): Promise<SaveContents> {
   const mod = await import('tar-stream');
-  const tar = ((mod as { default?: typeof mod }).default ?? mod) as typeof mod;
+  const tar = ((mod as unknown as { default?: typeof mod }).default ?? mod) as typeof mod;
   const extract = tar.extract();
   const entries = new Map<string, SaveEntry>();
   const links = new Map<string, string>();
