@@ -184,6 +184,23 @@ async function cachedLayers(store: OciLayout, profile: string, diffIds: Digest[]
   return out;
 }
 
+const isGzipData = (b: Buffer) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+
+/** sha256 of the decompressed content of a (small) gzip buffer, streamed so a gzip bomb cannot fill memory. */
+async function gunzipDigest(data: Buffer, path: string): Promise<Digest> {
+  const { createGunzip } = await import('node:zlib');
+  const { createHash } = await import('node:crypto');
+  const h = createHash('sha256');
+  const gz = createGunzip();
+  gz.on('data', (c: Buffer) => h.update(c));
+  try {
+    await new Promise<void>((res, rej) => { gz.on('end', res); gz.on('error', rej); gz.end(data); });
+  } catch (e) {
+    throw new SaveError('SAVE_CORRUPT', `layer ${path} in the save stream is not valid gzip: ${(e as Error).message}`, { cause: e });
+  }
+  return `sha256:${h.digest('hex')}`;
+}
+
 /** Selects the image in the save archive: returns the config entry and the layer entries in order. */
 function locateImage(save: SaveContents, imageId: string): { config: SaveEntry; layers: SaveEntry[]; layerPaths: string[] } {
   const compat = save.get('manifest.json');
@@ -309,7 +326,8 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
       });
     }
     // Verify every layer before writing anything.
-    const layerDiff = layers.map((e) => e.layer?.diffId ?? e.digest);
+    const layerDiff: Digest[] = [];
+    for (const e of layers) layerDiff.push(e.layer?.diffId ?? (e.data && isGzipData(e.data) ? await gunzipDigest(e.data, e.path) : e.digest));
     layerDiff.forEach((d, i) => {
       if (d !== facts.diffIds[i]) {
         throw new SaveError('SAVE_DIFF_ID_MISMATCH', `layer ${i} (${layers[i].path}) has sha256 ${d}, but the image config says ${facts.diffIds[i]}`, {
@@ -334,6 +352,10 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
         } else if (e.layer?.mode === 'hashed') {
           desc = cached[i] ?? cached[expected.indexOf(diffId)];
           if (!desc) throw new GenerateError('CACHE_INCONSISTENT', `the compressed form of layer ${diffId} vanished from the store; rerun`);
+        } else if (e.data && isGzipData(e.data)) {
+          desc = { mediaType: MediaType.OCI_LAYER_GZIP, digest: sha256Digest(e.data), size: e.data.length };
+          await store.pushBlob(desc, e.data);
+          newCache[`${ASIS_PROFILE}|${diffId}`] = { digest: desc.digest, size: desc.size };
         } else if (e.data) {
           const hit = cached[i];
           if (hit) desc = hit;
