@@ -1,0 +1,232 @@
+/**
+ * The signing flow (no oclif): sign a subject descriptor into any ArtifactTarget (registry, OCI layout, local store).
+ * Heavy modules (registry client, docker engine, OCI layout) are imported lazily by the entry points that need them.
+ */
+import type { ConfigPaths } from '../config/dir.js';
+import { InputError } from '../errors.js';
+import { coreDescriptor, type Descriptor } from '../oci/descriptor.js';
+import { isDigest } from '../oci/digest.js';
+import { MediaType } from '../oci/mediaTypes.js';
+import type { ArtifactTarget } from '../oci/target.js';
+import type { RegistryOptions } from '../registry/client.js';
+import { loadSigner } from '../pki/keys.js';
+import { createEnvelope } from './envelope.js';
+import { buildSignatureManifest, SIGNATURE_ARTIFACT_TYPE } from './manifest.js';
+import type { EnvelopeMediaType, Signer } from './types.js';
+
+export const SIGNING_AGENT = 'docker-sign/0.1.0';
+
+export interface SignOptions {
+  configPaths: ConfigPaths;
+  /** Signing key name in signingkeys.json (default: the default key). Ignored when `signer` is given. */
+  keyName?: string;
+  signer?: Signer;
+  format?: 'jws' | 'cose';
+  /** User metadata: goes into the payload as targetArtifact.annotations (signed). */
+  annotations?: Record<string, string>;
+  /** Expiry as a duration in ms from the signing time, or an absolute date. */
+  expiry?: number | Date;
+  /** Signing time (default now). */
+  now?: Date;
+}
+
+export interface SignResult {
+  /** Where the signature was stored (registry repository, oci-layout:PATH, local store). */
+  location: string;
+  subject: Descriptor;
+  signatureManifest: Descriptor;
+  envelope: Descriptor & { mediaType: EnvelopeMediaType };
+  keyName?: string;
+  signatureAlgorithm: string;
+  signingTime: string;
+  expiry?: string;
+}
+
+/** Parses a duration like "24h", "30d", "1h30m", "90s", "2w" into milliseconds. */
+export function parseDuration(s: string): number {
+  const re = /(\d+)(ms|s|m|h|d|w)/g;
+  if (!/^(\d+(ms|s|m|h|d|w))+$/.test(s)) {
+    throw new InputError('INVALID_DURATION', `invalid duration ${JSON.stringify(s)}`, { hint: 'use e.g. 90m, 24h, 30d, 2w or 1h30m' });
+  }
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+  let total = 0;
+  for (const m of s.matchAll(re)) total += Number(m[1]) * unit[m[2]!]!;
+  if (total <= 0 || !Number.isSafeInteger(total)) throw new InputError('INVALID_DURATION', `duration ${JSON.stringify(s)} must be positive`);
+  return total;
+}
+
+/** Parses repeated `-a key=value` flags (duplicates and empty keys are errors). */
+export function parseAnnotations(list: string[] | undefined): Record<string, string> | undefined {
+  if (!list || list.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new InputError('INVALID_ANNOTATION', `invalid annotation ${JSON.stringify(kv)}`, { hint: 'use -a key=value' });
+    const k = kv.slice(0, i);
+    if (Object.prototype.hasOwnProperty.call(out, k)) throw new InputError('INVALID_ANNOTATION', `annotation ${JSON.stringify(k)} is given twice`);
+    out[k] = kv.slice(i + 1);
+  }
+  return out;
+}
+
+/**
+ * Signs `subject` and stores the signature next to it in `target`: pushes the `{}` config blob, the envelope blob
+ * and the signature manifest, linking it to the subject (ArtifactTarget.pushReferrer).
+ */
+export async function signTarget(target: ArtifactTarget, subject: Descriptor, opts: SignOptions): Promise<SignResult> {
+  const signer = opts.signer ?? loadSigner(opts.configPaths, opts.keyName, opts.now);
+  const keyName = opts.signer ? opts.keyName : (signer as Signer & { keyName?: string }).keyName;
+  return signWith(target, subject, signer, keyName, opts);
+}
+
+async function signWith(target: ArtifactTarget, subject: Descriptor, signer: Signer, keyName: string | undefined, opts: SignOptions): Promise<SignResult> {
+  const core = coreDescriptor(subject);
+  const now = opts.now ?? new Date();
+  const signingTime = new Date(Math.floor(now.getTime() / 1000) * 1000);
+  const expiry = opts.expiry === undefined ? undefined : typeof opts.expiry === 'number' ? new Date(signingTime.getTime() + opts.expiry) : opts.expiry;
+  const targetArtifact: Descriptor = { ...core, ...(opts.annotations && Object.keys(opts.annotations).length > 0 ? { annotations: { ...opts.annotations } } : {}) };
+  const envelope = await createEnvelope({ payload: { targetArtifact }, format: opts.format ?? 'jws', signer, signingTime, expiry, signingAgent: SIGNING_AGENT });
+  const built = buildSignatureManifest(core, envelope, signer.certificateChain, signingTime);
+  await target.pushBlob(built.config.descriptor, built.config.bytes);
+  await target.pushBlob(built.envelopeDescriptor, envelope.bytes);
+  await target.pushReferrer(built.descriptor, built.manifest, core);
+  return {
+    location: target.location,
+    subject: core,
+    signatureManifest: built.descriptor,
+    envelope: built.envelopeDescriptor as Descriptor & { mediaType: EnvelopeMediaType },
+    keyName,
+    signatureAlgorithm: signer.algorithm,
+    signingTime: signingTime.toISOString().replace('.000Z', 'Z'),
+    ...(expiry ? { expiry: new Date(Math.floor(expiry.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z') } : {}),
+  };
+}
+
+function checkSignable(desc: Descriptor, what: string): void {
+  const ok = [MediaType.OCI_MANIFEST, MediaType.OCI_INDEX, MediaType.DOCKER_MANIFEST, MediaType.DOCKER_MANIFEST_LIST] as string[];
+  if (!ok.includes(desc.mediaType)) {
+    throw new InputError('NOT_SIGNABLE', `${what} is a ${desc.mediaType}, not an image manifest or index`);
+  }
+}
+
+/** The selector to resolve in a target: digest if given, else tag, else "latest". */
+export function selectorOf(ref: { tag?: string; digest?: string }): string {
+  return ref.digest ?? ref.tag ?? 'latest';
+}
+
+export interface SignRemoteOptions extends SignOptions {
+  reference: string;
+  registryOptions?: RegistryOptions;
+}
+
+/**
+ * Signs an image in a registry: resolves the tag to a digest once (fetching the manifest so the digest is computed
+ * from its bytes), signs that descriptor, pushes config, envelope and signature manifest and links it to the image
+ * (Referrers API or the referrers tag schema, handled by the registry client).
+ */
+export async function signRemote(opts: SignRemoteOptions): Promise<SignResult & { reference: string }> {
+  const { parseReference, formatReference } = await import('../oci/reference.js');
+  const ref = parseReference(opts.reference);
+  // Load (and check) the key before any network traffic.
+  const signer = opts.signer ?? loadSigner(opts.configPaths, opts.keyName, opts.now);
+  const keyName = opts.signer ? opts.keyName : (signer as Signer & { keyName?: string }).keyName;
+  const { openRepository } = await import('../registry/index.js');
+  const repo = openRepository(ref, opts.registryOptions ?? {});
+  const fetched = await repo.fetchManifest(selectorOf(ref));
+  const subject = coreDescriptor(fetched.descriptor);
+  if (ref.digest && subject.digest !== ref.digest) {
+    throw new InputError('DIGEST_MISMATCH', `registry returned manifest ${subject.digest} for ${ref.digest}`);
+  }
+  checkSignable(subject, opts.reference);
+  const res = await signWith(repo, subject, signer, keyName, opts);
+  return { ...res, reference: formatReference({ registry: ref.registry, repository: ref.repository, digest: subject.digest }) };
+}
+
+export interface SignLayoutOptions extends SignOptions {
+  /** OCI image layout directory. */
+  layoutPath: string;
+  /** Tag (ref.name) or digest of the manifest inside the layout. */
+  reference: string;
+}
+
+/** Signs a manifest of an OCI image layout on disk (offline); the signature manifest is added to the same layout. */
+export async function signLayout(opts: SignLayoutOptions): Promise<SignResult & { reference: string }> {
+  const signer = opts.signer ?? loadSigner(opts.configPaths, opts.keyName, opts.now);
+  const keyName = opts.signer ? opts.keyName : (signer as Signer & { keyName?: string }).keyName;
+  const { OciLayout } = await import('../oci/layout.js');
+  const layout = await OciLayout.open(opts.layoutPath);
+  const fetched = await layout.fetchManifest(await layout.resolve(opts.reference));
+  const subject = coreDescriptor(fetched.descriptor);
+  checkSignable(subject, `${opts.layoutPath}:${opts.reference}`);
+  const res = await signWith(layout, subject, signer, keyName, opts);
+  return { ...res, reference: `${layout.location}@${subject.digest}` };
+}
+
+export interface SignLocalOptions extends SignOptions {
+  /** Local image reference or ID as docker knows it. */
+  image: string;
+  /** Manifest flavor when it has to be generated (default: reuse the stored one, else oci). */
+  mediaType?: 'oci' | 'docker';
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Signs a local image: generates (or reuses) its OCI manifest in our local store (src/docker generateManifest),
+ * signs that digest, and keeps the signature in the store until `docker sign push`.
+ */
+export async function signLocal(opts: SignLocalOptions): Promise<SignResult & { reference: string; imageId: string }> {
+  const signer = opts.signer ?? loadSigner(opts.configPaths, opts.keyName, opts.now);
+  const keyName = opts.signer ? opts.keyName : (signer as Signer & { keyName?: string }).keyName;
+  const { OciLayout } = await import('../oci/layout.js');
+  const { ensureGenerated } = await import('../docker/push.js');
+  const store = await OciLayout.open(opts.configPaths.store, { create: true });
+  // Reuse the stored manifest if it still matches the engine's image (same flavor `docker sign push` will push).
+  const gen = await ensureGenerated(opts.image, { store, mediaType: opts.mediaType, env: opts.env });
+  const subject = coreDescriptor(gen.descriptor);
+  const res = await signWith(store, subject, signer, keyName, opts);
+  return { ...res, reference: `${gen.storeTag ?? opts.image}@${subject.digest}`, imageId: gen.imageId };
+}
+
+/** True if `s` names a digest-pinned reference (always remote for `docker sign`). */
+export function hasDigest(s: string): boolean {
+  const i = s.lastIndexOf('@');
+  return i > 0 && isDigest(s.slice(i + 1));
+}
+
+export { SIGNATURE_ARTIFACT_TYPE };
+
+/**
+ * Whether the Docker engine has image `ref` (for `docker sign IMAGE` auto mode). On a unix socket this is one raw
+ * HTTP request (no dockerode load); elsewhere it uses the engine module. Unreachable engine → false.
+ */
+export async function localImageExists(ref: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  const { resolveEndpoint } = await import('../docker/engine.js');
+  let ep;
+  try {
+    ep = resolveEndpoint(env);
+  } catch {
+    return false;
+  }
+  if (ep.host.startsWith('unix://')) {
+    const { request } = await import('node:http');
+    return new Promise<boolean>((resolve) => {
+      const req = request({ socketPath: ep.host.slice('unix://'.length), path: `/images/${encodeURIComponent(ref)}/json`, method: 'GET', timeout: 3000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('timeout', () => {
+        req.destroy();
+        resolve(false);
+      });
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+  }
+  const { inspectImage } = await import('../docker/engine.js');
+  try {
+    await inspectImage(ref, env);
+    return true;
+  } catch {
+    return false;
+  }
+}
