@@ -1,11 +1,32 @@
-import { BaseCommand, notImplemented } from '../base.js';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../base.js';
 
 export default class PolicyImportCommand extends BaseCommand {
-  static override summary = "Import a trust policy file (notation trustpolicy.json)";
-  static override examples = ["docker sign policy import trustpolicy.json"];
+  static override summary = 'Import a trust policy file';
+  static override description = 'Validates FILE as a trustpolicy.json (version 1.0) and installs it in the config directory. Refuses to overwrite without --force.';
+  static override examples = ['docker sign policy import ./trustpolicy.json', 'docker sign policy import ./trustpolicy.json --force'];
+  static override args = { file: Args.string({ required: true, description: 'trust policy JSON file' }) };
+  static override flags = { force: Flags.boolean({ description: 'replace an existing trust policy', default: false }) };
 
   async run(): Promise<void> {
-    await this.parseCommon(PolicyImportCommand);
-    notImplemented("policy import");
+    const { args, flags } = await this.parseCommon(PolicyImportCommand);
+    const { readFile } = await import('node:fs/promises');
+    const { PolicyError } = await import('../../trust/errors.js');
+    const { writeTrustPolicy } = await import('../../trust/policyfile.js');
+    let text: string;
+    try {
+      text = await readFile(args.file, 'utf8');
+    } catch (e) {
+      throw new PolicyError('POLICY_UNREADABLE', `cannot read ${args.file}: ${(e as Error).message}`);
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (e) {
+      throw new PolicyError('POLICY_MALFORMED', `malformed trust policy ${args.file}: ${(e as Error).message}`);
+    }
+    const r = await writeTrustPolicy(this.paths, doc, { force: flags.force });
+    for (const w of r.policy.warnings) this.info(`Warning: ${w}`);
+    this.emit({ path: r.path, replaced: r.replaced, statements: r.policy.document.trustPolicies.map((s) => s.name) }, () => `Trust policy imported to ${r.path}`);
   }
 }

@@ -1,0 +1,22 @@
+/** Writing the trust policy file (policy init / import): validated first, written atomically, never over a file silently. */
+import { promises as fsp } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ConfigPaths } from '../config/dir.js';
+import { PolicyError } from './errors.js';
+import { locateTrustPolicy, validateTrustPolicy, type TrustPolicy } from './policy.js';
+
+/** Validates `doc` and writes it where the effective policy lives (trustpolicy.oci.json if that exists, else trustpolicy.json). */
+export async function writeTrustPolicy(paths: ConfigPaths, doc: unknown, opts: { force?: boolean } = {}): Promise<{ path: string; policy: TrustPolicy; replaced: boolean }> {
+  const policy = validateTrustPolicy(doc);
+  const existing = await locateTrustPolicy(paths);
+  if (existing && !opts.force) {
+    throw new PolicyError('POLICY_INVALID', `a trust policy already exists at ${existing}`, { hint: 'pass --force to replace it' });
+  }
+  const path = existing ?? paths.trustPolicy;
+  await fsp.mkdir(dirname(path), { recursive: true, mode: 0o755 });
+  const tmp = join(dirname(path), `.trustpolicy.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  await fsp.writeFile(tmp, JSON.stringify(policy.document, null, 2) + '\n', { mode: 0o644 });
+  await fsp.rename(tmp, path);
+  return { path, policy, replaced: existing !== undefined };
+}
