@@ -25,7 +25,7 @@ export default class SignCommand extends BaseCommand {
   static override flags = {
     key: Flags.string({ char: 'k', description: 'signing key name (default: the default key)' }),
     'signature-format': Flags.string({ description: 'envelope format', options: ['jws', 'cose'], default: 'jws' }),
-    annotation: Flags.string({ char: 'a', description: 'signed user metadata key=value (repeatable)', multiple: true }),
+    annotation: Flags.string({ char: 'a', description: 'signed user metadata key=value (repeatable)', multiple: true, multipleNonGreedy: true }),
     expiry: Flags.string({ char: 'e', description: 'signature expiry as a duration from now (e.g. 24h, 30d, 1h30m)' }),
     'oci-layout': Flags.string({ description: 'sign a manifest in this OCI image layout directory (offline)' }),
     'insecure-registry': Flags.boolean({ description: 'allow plain HTTP to this registry (loopback registries always may)', default: false }),
