@@ -1,0 +1,200 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { requireServices, uid, cli, sh, mustSh, tempDir, root, buildImage, startRegistry, type Registry } from './push.helpers.js';
+import { OciLayout } from '../src/oci/layout.js';
+import { sha256Digest } from '../src/oci/digest.js';
+import { MediaType } from '../src/oci/mediaTypes.js';
+import { encodeJson } from '../src/oci/manifest.js';
+import { openRepository, closeConnections } from '../src/registry/index.js';
+
+describe('integration: docker sign push (real dockerd + Distribution 2.8)', function () {
+  this.timeout(600_000);
+  let services: { dockerHost: string; registry: string };
+  let cfg: string;
+  const env = () => ({ DOCKER_SIGN_CONFIG: cfg });
+  const images: string[] = [];
+  const mkImage = (name: string, text = `push ${uid()}`) => {
+    const tag = `${services.registry}/${name}-${uid()}:1`;
+    mustSh('bash', [join(root, 'scripts', 'test-image.sh'), tag, text]);
+    images.push(tag);
+    return tag;
+  };
+
+  before(() => { services = requireServices(); });
+  beforeEach(() => { cfg = tempDir('ds-pushcfg-'); });
+  afterEach(() => rmSync(cfg, { recursive: true, force: true }));
+  after(async () => {
+    for (const i of images) sh('docker', ['rmi', '-f', i]);
+    await closeConnections();
+  });
+
+  it('pushes the generated manifest: docker pull REPO@DIGEST + docker run work, skopeo reports the same digest', () => {
+    const img = mkImage('dspush');
+    const gen = cli(['generate', 'manifest', img], env());
+    expect(gen.status, gen.stderr).to.equal(0);
+    const r = cli(['push', '-o', 'json', img], env());
+    expect(r.status, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.digest).to.equal(gen.stdout.trim()); // what was generated (and would be signed) is what was pushed
+    expect(out.reference).to.equal(img);
+    expect(out.generated).to.equal(false);
+    expect(out.blobs.map((b: any) => b.action)).to.deep.equal(['uploaded', 'uploaded', 'uploaded']);
+    const repo = img.slice(0, img.lastIndexOf(':'));
+    const skopeo = mustSh('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${img}`]).trim();
+    expect(skopeo).to.equal(out.digest);
+    // pull into the engine by digest after removing the local image, and run it
+    mustSh('docker', ['rmi', img]);
+    mustSh('docker', ['pull', '-q', `${repo}@${out.digest}`]);
+    const run = mustSh('docker', ['run', '--rm', `${repo}@${out.digest}`]);
+    expect(run).to.match(/^push [a-f0-9]{8}\n$/);
+    const repoDigests = JSON.parse(mustSh('docker', ['image', 'inspect', `${repo}@${out.digest}`]))[0].RepoDigests;
+    expect(repoDigests).to.include(`${repo}@${out.digest}`);
+    // tag the pulled image again (same image Id) and push once more: text output, every blob already there
+    mustSh('docker', ['tag', `${repo}@${out.digest}`, img]);
+    const again = cli(['push', '-q', img], env());
+    expect(again.status, again.stderr).to.equal(0);
+    expect(again.stdout.trim()).to.equal(`${img}: digest: ${out.digest} size: ${out.size}`);
+  });
+
+  it('generates first when the image was never generated or changed since; mounts blobs into sibling repos', () => {
+    const img = mkImage('dspush-gen', 'first');
+    const a = cli(['push', '-o', 'json', img], env());
+    expect(a.status, a.stderr).to.equal(0);
+    const ja = JSON.parse(a.stdout);
+    expect(ja.generated).to.equal(true);
+    // same content under another repository in the same registry → mounted, same digest
+    const sibling = `${services.registry}/dspush-sib-${uid()}:1`;
+    mustSh('docker', ['tag', img, sibling]);
+    images.push(sibling);
+    const s = cli(['push', '-o', 'json', sibling], env());
+    expect(s.status, s.stderr).to.equal(0);
+    const js = JSON.parse(s.stdout);
+    expect(js.digest).to.equal(ja.digest);
+    expect(js.blobs.map((b: any) => b.action)).to.deep.equal(['mounted', 'mounted', 'mounted']);
+    // the image changes → push regenerates, new digest; the unchanged busybox layer already exists
+    mustSh('bash', [join(root, 'scripts', 'test-image.sh'), img, 'second']);
+    const b = cli(['push', '-o', 'json', img], env());
+    expect(b.status, b.stderr).to.equal(0);
+    const jb = JSON.parse(b.stdout);
+    expect(jb.generated).to.equal(true);
+    expect(jb.digest).to.not.equal(ja.digest);
+    expect(jb.blobs[1].action).to.equal('exists');
+    expect(mustSh('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${img}`]).trim()).to.equal(jb.digest);
+  });
+
+  it('pushes the local signatures (referrers in the store) after the image; found through the referrers tag schema', async () => {
+    const img = mkImage('dspush-sig');
+    const gen = cli(['generate', 'manifest', '-o', 'json', img], env());
+    expect(gen.status, gen.stderr).to.equal(0);
+    const subject = JSON.parse(gen.stdout);
+    // a signature-shaped referrer, as `docker sign` stores it for a local image
+    const store = await OciLayout.open(join(cfg, 'store'));
+    const cfgBytes = Buffer.from('{}');
+    const envelope = Buffer.from(JSON.stringify({ payload: 'x', signatures: [randomBytes(8).toString('hex')] }));
+    const cfgDesc = { mediaType: MediaType.NOTARY_SIGNATURE, digest: sha256Digest(cfgBytes), size: 2 };
+    const envDesc = { mediaType: MediaType.JWS, digest: sha256Digest(envelope), size: envelope.length };
+    await store.pushBlob(cfgDesc, cfgBytes);
+    await store.pushBlob(envDesc, envelope);
+    const sigBytes = encodeJson({ schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config: cfgDesc, layers: [envDesc],
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size }, annotations: { 'io.cncf.notary.x509chain.thumbprint#S256': '["00"]' } });
+    const sigDesc = { mediaType: MediaType.OCI_MANIFEST, digest: sha256Digest(sigBytes), size: sigBytes.length };
+    await store.pushReferrer(sigDesc, sigBytes, subject);
+
+    const r = cli(['push', '-o', 'json', img], env());
+    expect(r.status, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.digest).to.equal(subject.digest);
+    expect(out.signatures).to.deep.equal([{ digest: sigDesc.digest, size: sigDesc.size, mediaType: MediaType.OCI_MANIFEST, artifactType: MediaType.NOTARY_SIGNATURE }]);
+    const repo = openRepository(img);
+    const refs = await repo.referrers(subject);
+    expect(refs.map((d) => d.digest)).to.deep.equal([sigDesc.digest]);
+    expect((await repo.fetchBlob(envDesc)).equals(envelope)).to.equal(true);
+    // Distribution 2.8 has no Referrers API: the tag-schema index exists
+    const tagIdx = mustSh('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${img.replace(/:1$/, '')}:${subject.digest.replace(':', '-')}`]);
+    expect(JSON.parse(tagIdx).manifests.map((d: any) => d.digest)).to.include(sigDesc.digest);
+  });
+
+  it('a real `docker sign` of the local image, then push: the signature lands as a referrer of the pushed digest', async () => {
+    const img = mkImage('dspush-realsig');
+    const k = cli(['key', 'generate', 'pushtest', '--type', 'ec-p256', '--default'], env());
+    expect(k.status, k.stderr).to.equal(0);
+    const s = cli(['sign', '--local', img], env());
+    expect(s.status, s.stderr + s.stdout).to.equal(0);
+    const r = cli(['push', '-o', 'json', img], env());
+    expect(r.status, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.signatures).to.have.length(1);
+    expect(out.signatures[0].artifactType).to.equal(MediaType.NOTARY_SIGNATURE);
+    const refs = await openRepository(img).referrers({ mediaType: out.mediaType, digest: out.digest, size: out.size }, MediaType.NOTARY_SIGNATURE);
+    expect(refs.map((d) => d.digest)).to.deep.equal([out.signatures[0].digest]);
+  });
+
+  it('unknown image / unreachable engine / unreachable registry → clear errors, non-zero exit', () => {
+    const nf = cli(['push', `${services.registry}/nope-${uid()}:1`], env());
+    expect(nf.status).to.equal(2);
+    expect(nf.stderr).to.include('not found in the Docker engine');
+    const img = mkImage('dspush-err');
+    const ne = cli(['push', img], { ...env(), DOCKER_HOST: 'unix:///tmp/ds-none/docker.sock' });
+    expect(ne.status).to.equal(3);
+    expect(ne.stderr).to.include('/tmp/ds-none/docker.sock');
+    // registry that does not exist (port 9 on loopback)
+    const other = `127.0.0.1:9/dspush-noreg-${uid()}:1`;
+    mustSh('docker', ['tag', img, other]);
+    images.push(other);
+    const nr = cli(['push', other], env());
+    expect(nr.status).to.not.equal(0);
+    expect(nr.stderr).to.match(/Error: /);
+    expect(nr.stderr).to.not.match(/\n\s+at /);
+  });
+
+  describe('resumability: registry killed mid-upload, push re-run', () => {
+    let reg: Registry;
+    let img: string;
+    before(async () => {
+      reg = await startRegistry();
+      img = `${reg.addr}/dsresume-${uid()}:1`;
+      // two big incompressible layers so the upload takes long enough to be interrupted
+      buildImage(img, { 'a.bin': randomBytes(48 << 20), 'b.bin': randomBytes(48 << 20), 'message.txt': 'resumed\n' }, [['a.bin'], ['b.bin'], ['message.txt']]);
+      images.push(img);
+    });
+    after(async () => {
+      await reg?.stop();
+      if (reg) rmSync(reg.dir, { recursive: true, force: true });
+    });
+
+    it('completes on the second run without re-uploading the blobs that made it', async () => {
+      const gen = cli(['generate', 'manifest', '-o', 'json', img], env());
+      expect(gen.status, gen.stderr).to.equal(0);
+      const layers: { digest: string; size: number }[] = JSON.parse(gen.stdout).layers;
+      const blobDone = (d: string) => existsSync(join(reg.dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', d.slice(7, 9), d.slice(7), 'data'));
+      // first push: one blob at a time; kill the registry once the first big layer is stored
+      const child = spawn(process.execPath, [join(root, 'bin', 'docker-sign.js'), 'push', '--concurrency', '1', '-q', img], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (c) => { stderr += c; });
+      const exit = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+      const t0 = Date.now();
+      while (!blobDone(layers[1].digest) && !blobDone(layers[0].digest) && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 20));
+      await reg.stop();
+      const code = await exit;
+      expect(code, `first push should fail when the registry dies; stderr: ${stderr}`).to.not.equal(0);
+      const stored = layers.filter((l) => blobDone(l.digest)).map((l) => l.digest);
+      expect(stored.length).to.be.greaterThan(0);
+      expect(stored.length).to.be.lessThan(layers.length);
+      // registry back (same storage), push again
+      await reg.start();
+      const again = cli(['push', '-o', 'json', img], env());
+      expect(again.status, again.stderr).to.equal(0);
+      const out = JSON.parse(again.stdout);
+      for (const b of out.blobs) {
+        if (stored.includes(b.digest)) expect(b.action, b.digest).to.equal('exists');
+      }
+      expect(out.blobs.filter((b: any) => b.action === 'uploaded').length).to.be.greaterThan(0);
+      expect(mustSh('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${img}`]).trim()).to.equal(out.digest);
+      // the registry holds no leftover of our own store temp files
+      expect(readdirSync(join(cfg, 'store', 'blobs', 'sha256')).filter((f) => f.startsWith('.'))).to.deep.equal([]);
+    });
+  });
+});
