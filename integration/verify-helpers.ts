@@ -118,3 +118,67 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
     });
   });
 }
+
+/**
+ * A CA + code-signing leaf valid only in [from, to] (for "expired certificate" cases; generateTestKey always starts now).
+ * Same extensions as the test PKI: root CA:true + keyCertSign/cRLSign, leaf CA:false + digitalSignature + codeSigning.
+ */
+export async function generateChainValidBetween(subject: string, from: Date, to: Date): Promise<GeneratedKey> {
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
+  const { webcrypto, KeyObject, X509Certificate } = await import('node:crypto');
+  x509.cryptoProvider.set(webcrypto as never);
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const rootKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as import("node:crypto").webcrypto.CryptoKeyPair;
+  const leafKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as import("node:crypto").webcrypto.CryptoKeyPair;
+  const root = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomBytes(8).toString('hex').replace(/^./, '1'),
+    name: 'C=US, ST=WA, O=Expired Test, CN=Expired Test Root',
+    notBefore: from,
+    notAfter: to,
+    keys: rootKeys as never,
+    signingAlgorithm: alg,
+    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+  });
+  const leaf = await x509.X509CertificateGenerator.create({
+    serialNumber: randomBytes(8).toString('hex').replace(/^./, '1'),
+    subject,
+    issuer: root.subject,
+    notBefore: from,
+    notAfter: to,
+    publicKey: leafKeys.publicKey as never,
+    signingKey: rootKeys.privateKey as never,
+    signingAlgorithm: alg,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning], false),
+    ],
+  });
+  const privateKey = KeyObject.from(leafKeys.privateKey as never);
+  const chain = [new X509Certificate(Buffer.from(leaf.rawData)), new X509Certificate(Buffer.from(root.rawData))];
+  return {
+    privateKey,
+    keyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
+    chain,
+    chainPem: chain.map((c) => c.toString()).join(''),
+    rootPem: chain[1]!.toString(),
+  };
+}
+
+/** Signs at a chosen signing time (the chain must be valid then). */
+export async function signRemoteAt(registry: string, repo: string, subject: Descriptor, key: GeneratedKey, signingTime: Date): Promise<{ signature: Descriptor; envelope: Descriptor }> {
+  const env = await createEnvelope({ payload: { targetArtifact: subject }, format: 'jws', signer: signerFromKey(key.privateKey, key.chain, signingTime), signingTime });
+  const built = buildSignatureManifest(subject, env, key.chain, signingTime);
+  const r = openRepository(`${registry}/${repo}`);
+  await r.pushBlob(built.config.descriptor, built.config.bytes);
+  await r.pushBlob(built.envelopeDescriptor, env.bytes);
+  await r.pushReferrer(built.descriptor, built.manifest, subject);
+  return { signature: built.descriptor, envelope: built.envelopeDescriptor };
+}
+
+/** Path of a blob's data file in Distribution's filesystem storage. */
+export function registryBlobPath(digest: string): string {
+  const hex = digest.slice(digest.indexOf(':') + 1);
+  return join(requireEnv('DS_REGISTRY_DATA'), 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+}

@@ -61,6 +61,23 @@ export interface VerifyOptions {
   revocation?: RevocationChecker;
   timestamp?: TimestampVerifier;
   maxSignatures?: number;
+  /** registryScopes name to match instead of the reference's repository (e.g. "local/app" for an OCI layout). */
+  scope?: string;
+}
+
+/**
+ * The scope name for a reference: its fully-qualified repository, except that with an explicit target (OCI layout)
+ * a reference written "local/NAME[:tag|@digest]" keeps the notation-style local scope "local/NAME" as typed.
+ */
+export function scopeFor(reference: string, ref: Reference, withTarget: boolean): string {
+  if (withTarget && reference.startsWith('local/')) {
+    const at = reference.indexOf('@');
+    let name = at >= 0 ? reference.slice(0, at) : reference;
+    const colon = name.indexOf(':', name.lastIndexOf('/') + 1);
+    if (colon >= 0) name = name.slice(0, colon);
+    return name;
+  }
+  return repositoryName(ref);
 }
 
 function makeVerifier(policy: TrustPolicy, opts: VerifyOptions): Verifier {
@@ -102,7 +119,7 @@ export async function verifyReference(reference: string, opts: VerifyOptions): P
   if (ref.digest && descriptor.digest !== ref.digest) {
     throw new InputError('DIGEST_MISMATCH', `${reference}: resolved to ${descriptor.digest}, not the requested digest`);
   }
-  const report = await makeVerifier(policy, opts).verify({ target, descriptor, repository: repositoryName(ref) });
+  const report = await makeVerifier(policy, opts).verify({ target, descriptor, repository: opts.scope ?? scopeFor(reference, ref, opts.target !== undefined) });
   return report;
 }
 
