@@ -1,0 +1,122 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configPaths } from '../../src/config/dir.js';
+import { OciLayout } from '../../src/oci/layout.js';
+import { generateTestKey, type GeneratedKey } from '../../src/pki/generate.js';
+import { addLocalKey } from '../../src/pki/keystore.js';
+import { parseAnnotations, parseDuration, signLayout, signTarget, hasDigest, selectorOf } from '../../src/signature/sign.js';
+import { inspectSignatures, listSignatures } from '../../src/signature/list.js';
+import { parseEnvelope, verifyIntegrity } from '../../src/signature/index.js';
+import type { Descriptor } from '../../src/oci/descriptor.js';
+
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}` as Descriptor['digest'];
+
+/** A real OCI layout on disk holding one tiny image tagged v1. */
+function makeLayout(dir: string): Descriptor {
+  mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
+  const put = (b: Buffer) => {
+    const d = sha(b);
+    writeFileSync(join(dir, 'blobs', 'sha256', d.slice(7)), b);
+    return d;
+  };
+  const cfg = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+  const m = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: put(cfg), size: cfg.length }, layers: [] }));
+  const subject: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: put(m), size: m.length };
+  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ ...subject, annotations: { 'org.opencontainers.image.ref.name': 'v1' } }] }));
+  return subject;
+}
+
+describe('signature/sign: signing flow into a real OCI layout', () => {
+  let dir: string;
+  let rsa: GeneratedKey;
+  let ec: GeneratedKey;
+  before(async function () {
+    this.timeout(30000);
+    rsa = await generateTestKey({ name: 'flow-rsa', type: 'rsa-3072' });
+    ec = await generateTestKey({ name: 'flow-ec', type: 'ec-p256' });
+  });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ds-signflow-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('signs with two keys independently; ls/inspect see both; payload = subject + user metadata', async () => {
+    const layoutDir = join(dir, 'layout');
+    const subject = makeLayout(layoutDir);
+    const paths = configPaths(join(dir, 'cfg'));
+    addLocalKey(paths, 'r', rsa.keyPem, rsa.chainPem);
+    addLocalKey(paths, 'e', ec.keyPem, ec.chainPem);
+    const a = await signLayout({ configPaths: paths, layoutPath: layoutDir, reference: 'v1' });
+    const b = await signLayout({ configPaths: paths, layoutPath: layoutDir, reference: subject.digest, keyName: 'e', format: 'cose', annotations: { team: 'wabbit' }, expiry: 3_600_000 });
+    expect(a.keyName).to.equal('r');
+    expect(a.subject).to.deep.equal(subject);
+    expect(b.expiry).to.equal(new Date(Date.parse(b.signingTime) + 3_600_000).toISOString().replace('.000Z', 'Z'));
+    const layout = await OciLayout.open(layoutDir);
+    const list = await listSignatures(layout, subject);
+    expect(list.map((s) => [s.digest, s.envelopeMediaType])).to.have.deep.members([
+      [a.signatureManifest.digest, 'application/jose+json'],
+      [b.signatureManifest.digest, 'application/cose'],
+    ]);
+    const details = await inspectSignatures(layout, subject);
+    const eb = details.find((d) => d.digest === b.signatureManifest.digest)!.envelope!;
+    expect(eb.integrity).to.equal('ok');
+    expect(eb.matchesSubject).to.equal(true);
+    expect(eb.userMetadata).to.deep.equal({ team: 'wabbit' });
+    expect(eb.signatureAlgorithm).to.equal('ES256');
+    expect(eb.certificateChain.map((c) => c.sha256Fingerprint)).to.deep.equal(ec.chain.map((c) => c.fingerprint256));
+    // the stored envelope itself
+    const m = JSON.parse((await layout.fetchManifest({ mediaType: b.signatureManifest.mediaType, digest: b.signatureManifest.digest, size: b.signatureManifest.size })).bytes.toString());
+    const env = parseEnvelope(await layout.fetchBlob(m.layers[0]), 'application/cose');
+    verifyIntegrity(env);
+    expect(env.payload.targetArtifact).to.deep.equal({ ...subject, annotations: { team: 'wabbit' } });
+  });
+
+  it('inspect reports a tampered envelope in the target instead of trusting it', async () => {
+    const layoutDir = join(dir, 'layout');
+    const subject = makeLayout(layoutDir);
+    const paths = configPaths(join(dir, 'cfg'));
+    addLocalKey(paths, 'e', ec.keyPem, ec.chainPem);
+    const layout = await OciLayout.open(layoutDir);
+    const r = await signTarget(layout, subject, { configPaths: paths });
+    // overwrite the envelope blob on disk: the digest check must catch it
+    writeFileSync(join(layoutDir, 'blobs', 'sha256', r.envelope.digest.slice(7)), Buffer.from('{"payload":"x"}'));
+    const d = await inspectSignatures(layout, subject);
+    expect(d[0]!.envelope).to.equal(undefined);
+    expect(d[0]!.problem).to.match(/digest|size/i);
+  });
+
+  it('refuses to sign with an expired certificate (checked at signing time)', async () => {
+    const layoutDir = join(dir, 'layout');
+    const subject = makeLayout(layoutDir);
+    const paths = configPaths(join(dir, 'cfg'));
+    addLocalKey(paths, 'e', ec.keyPem, ec.chainPem);
+    const layout = await OciLayout.open(layoutDir);
+    let err: unknown;
+    try {
+      await signTarget(layout, subject, { configPaths: paths, now: new Date(Date.now() + 5 * 365 * 86_400_000) });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as { code?: string }).code).to.equal('CERTIFICATE_REQUIREMENTS');
+    expect(await listSignatures(layout, subject)).to.deep.equal([]);
+  });
+
+  it('parses durations, annotations and reference selectors', () => {
+    expect(parseDuration('24h')).to.equal(86_400_000);
+    expect(parseDuration('30d')).to.equal(30 * 86_400_000);
+    expect(parseDuration('1h30m')).to.equal(5_400_000);
+    for (const bad of ['', '3 days', '-1h', '10', 'h', '0s']) expect(() => parseDuration(bad), bad).to.throw().with.property('code', 'INVALID_DURATION');
+    expect(parseAnnotations(['a=b', 'c=d=e', 'empty='])).to.deep.equal({ a: 'b', c: 'd=e', empty: '' });
+    expect(parseAnnotations([])).to.equal(undefined);
+    expect(() => parseAnnotations(['=x'])).to.throw().with.property('code', 'INVALID_ANNOTATION');
+    expect(() => parseAnnotations(['a=1', 'a=2'])).to.throw().with.property('code', 'INVALID_ANNOTATION');
+    expect(hasDigest(`h:5000/a@sha256:${'a'.repeat(64)}`)).to.equal(true);
+    expect(hasDigest('h:5000/a:v1')).to.equal(false);
+    expect(selectorOf({ tag: 'v1', digest: `sha256:${'a'.repeat(64)}` })).to.equal(`sha256:${'a'.repeat(64)}`);
+    expect(selectorOf({})).to.equal('latest');
+  });
+});
