@@ -4,7 +4,8 @@ import { dirname } from 'node:path';
 /**
  * Audit log: one JSON object per line for every gated decision (pull, create, start, build, load, import,
  * commit, push) and every deny: {time, method, uri, kind, image, digest, allow, reason, policy, durationMs, cached}.
- * Writes are buffered by a WriteStream (never blocks the request path); `close()` flushes.
+ * Lines are batched and written once per event-loop turn through a WriteStream (never blocks the request path,
+ * one write per burst instead of one per decision); `close()` flushes.
  */
 export interface AuditRecord {
   time: string;
@@ -24,6 +25,8 @@ export interface AuditRecord {
 export class AuditLog {
   private stream: WriteStream | undefined;
   private failed = false;
+  private pending: string[] = [];
+  private scheduled = false;
 
   constructor(readonly path: string | undefined, private readonly onError: (e: Error) => void = () => undefined) {
     if (!path) return;
@@ -37,10 +40,23 @@ export class AuditLog {
 
   write(rec: AuditRecord): void {
     if (!this.stream || this.failed) return;
-    this.stream.write(JSON.stringify(rec) + '\n');
+    this.pending.push(JSON.stringify(rec) + '\n');
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (!this.stream || this.pending.length === 0) return;
+    const chunk = this.pending.join('');
+    this.pending = [];
+    this.stream.write(chunk);
   }
 
   async close(): Promise<void> {
+    this.flush();
     const s = this.stream;
     this.stream = undefined;
     if (!s) return;

@@ -210,6 +210,11 @@ async function decidePull(c: Classified, deps: GuardDeps, opts: DecideOptions, c
     return deny('pull', 'tag pull not allowed (pullByDigestOnly)', `pull of ${shown} denied: this guard only allows pulls by digest; pull by digest: docker pull ${repoName(ref)}@sha256:…`, { image: shown });
   }
   const hash = await deps.policyHash();
+  if (ref.digest && caches) {
+    // Fast path for a cached pull by digest: no deadline timer, no promise race.
+    const hit = caches.verify.get(VerdictCache.key(['v', `${repoName(ref)}@${ref.digest}`], hash), deps.now());
+    if (hit?.verified) return { allow: true, kind: 'pull', image: shown, digest: ref.digest, policy: hit.policy, reason: hit.reason ?? 'signature verified', cached: true };
+  }
   return withDeadline(opts.timeoutMs, async (signal) => {
     let digest = ref.digest;
     if (!digest) {

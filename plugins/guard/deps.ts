@@ -54,32 +54,65 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Registry access through src/registry (HEAD with the manifest Accept headers; digests verified on fetch). */
-export async function registryAccess(cfg: GuardConfig): Promise<RegistryAccess> {
+/**
+ * One RemoteRepository per repository name, kept for the life of the guard: connection pools, bearer tokens and
+ * the "does this registry have the Referrers API" probe are reused instead of redone for every decision. Also
+ * remembers the descriptors tag resolution returned (content-addressed, so safe to reuse), so verifying the
+ * digest right after resolving the tag does not HEAD the same manifest again.
+ */
+export class RepositoryPool {
+  private readonly repos = new Map<string, any>();
+  private readonly descriptors = new Map<string, { mediaType: string; digest: string; size: number }>();
+
+  constructor(private readonly cfg: Pick<GuardConfig, 'registries' | 'insecureRegistries' | 'timeoutMs'>, private readonly open: (name: string, opts: never) => any) {}
+
+  get(name: string): any {
+    let r = this.repos.get(name);
+    if (!r) {
+      if (this.repos.size >= 1000) this.repos.delete(this.repos.keys().next().value as string);
+      r = this.open(name, registryOptionsFor(this.cfg, name.split('/')[0]) as never);
+      this.repos.set(name, r);
+    }
+    return r;
+  }
+
+  remember(name: string, d: { mediaType: string; digest: string; size: number }): void {
+    if (this.descriptors.size >= 5000) this.descriptors.delete(this.descriptors.keys().next().value as string);
+    this.descriptors.set(`${name}@${d.digest}`, { mediaType: d.mediaType, digest: d.digest, size: d.size });
+  }
+
+  known(reference: string): { mediaType: string; digest: string; size: number } | undefined {
+    return this.descriptors.get(reference);
+  }
+}
+
+export async function repositoryPool(cfg: GuardConfig): Promise<RepositoryPool> {
   const { openRepository } = await import('../../src/registry/index.js');
+  return new RepositoryPool(cfg, openRepository as never);
+}
+
+/** Registry access through src/registry (HEAD with the manifest Accept headers; digests verified on fetch). */
+export async function registryAccess(pool: RepositoryPool): Promise<RegistryAccess> {
   const { parseImageManifest, parseImageIndex } = await import('../../src/oci/manifest.js');
   const { isIndexMediaType } = await import('../../src/oci/mediaTypes.js');
-  const repo = (name: string) => {
-    const host = name.split('/')[0];
-    return openRepository(name, registryOptionsFor(cfg, host) as never);
-  };
   return {
     async resolveTag(ref, signal) {
-      const r = repo(`${ref.registry}/${ref.repository}`);
-      const desc = await abortable(r.resolve(ref.tag ?? 'latest'), signal);
+      const name = `${ref.registry}/${ref.repository}`;
+      const desc = await abortable(pool.get(name).resolve(ref.tag ?? 'latest') as Promise<{ mediaType: string; digest: string; size: number }>, signal);
+      pool.remember(name, desc);
       return desc.digest;
     },
     async configDigests(reference, signal) {
       const [name, digest] = reference.split('@');
-      const r = repo(name);
-      const m = await abortable(r.fetchManifest(digest), signal);
+      const r = pool.get(name);
+      const m = await abortable(r.fetchManifest(digest) as Promise<{ descriptor: { mediaType: string }; bytes: Buffer }>, signal);
       if (isIndexMediaType(m.descriptor.mediaType)) {
         const idx = parseImageIndex(m.bytes, m.descriptor.mediaType);
         const out: string[] = [];
         for (const child of idx.manifests.slice(0, 64)) {
           if (isIndexMediaType(child.mediaType)) continue;
           try {
-            const cm = await abortable(r.fetchManifest(child), signal);
+            const cm = await abortable(r.fetchManifest(child) as Promise<{ bytes: Buffer }>, signal);
             out.push(parseImageManifest(cm.bytes, child.mediaType).config.digest);
           } catch (e) {
             if (signal.aborted) throw e;
@@ -104,8 +137,9 @@ export interface BuildDepsOptions {
 
 export async function buildDeps(o: BuildDepsOptions): Promise<{ deps: GuardDeps; engine: EngineClient }> {
   const engine = o.engine ?? EngineClient.fromDockerHost(o.cfg.dockerHost);
-  const registry = o.registry ?? (await registryAccess(o.cfg));
-  const verifier = o.verifier ?? (await (await import('./verifier.js')).sharedVerifier(o.cfg, o.paths, { policyHash: () => o.policy.current() }));
+  const pool = await repositoryPool(o.cfg);
+  const registry = o.registry ?? (await registryAccess(pool));
+  const verifier = o.verifier ?? (await (await import('./verifier.js')).sharedVerifier(o.cfg, o.paths, { policyHash: () => o.policy.current(), pool }));
   const deps: GuardDeps = {
     inspectImage: (ref, signal) => engine.inspectImage(ref, signal),
     containerImage: (id, signal) => engine.containerImage(id, signal),

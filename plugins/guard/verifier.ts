@@ -2,7 +2,7 @@ import type { ConfigPaths } from '../../src/config/dir.js';
 import type { GuardConfig } from './config.js';
 import type { Verifier } from './deps.js';
 import type { VerifyOutcome } from './decide.js';
-import { registryOptionsFor } from './deps.js';
+import { repositoryPool, type RepositoryPool } from './deps.js';
 import { parseImageRef } from './ref.js';
 
 /**
@@ -16,17 +16,19 @@ import { parseImageRef } from './ref.js';
  */
 export interface SharedVerifierOptions {
   policyHash: () => Promise<string>;
+  /** Shared repository objects (default: a pool of its own). */
+  pool?: RepositoryPool;
 }
 
 export async function sharedVerifier(cfg: GuardConfig, paths: ConfigPaths, o: SharedVerifierOptions): Promise<Verifier> {
   const { Verifier: TrustVerifier } = await import('../../src/trust/verifier.js');
   const { loadTrustPolicy } = await import('../../src/trust/policy.js');
   const { FileTrustStore } = await import('../../src/trust/truststore.js');
-  const { openRepository } = await import('../../src/registry/index.js');
   const { OciLayout, REF_NAME_ANNOTATION } = await import('../../src/oci/layout.js');
   const { parseImageManifest } = await import('../../src/oci/manifest.js');
   const { isManifestMediaType, MediaType } = await import('../../src/oci/mediaTypes.js');
 
+  const pool = o.pool ?? (await repositoryPool(cfg));
   type State = { hash: string; policy: Awaited<ReturnType<typeof loadTrustPolicy>>; store: InstanceType<typeof FileTrustStore> };
   let state: Promise<State> | undefined;
   let stateHash = '';
@@ -59,8 +61,8 @@ export async function sharedVerifier(cfg: GuardConfig, paths: ConfigPaths, o: Sh
       const name = reference.slice(0, at);
       const digest = reference.slice(at + 1);
       const st = await load();
-      const repo = openRepository(name, registryOptionsFor(cfg, name.split('/')[0]) as never);
-      const descriptor = await repo.resolve(digest);
+      const repo = pool.get(name);
+      const descriptor = pool.known(reference) ?? (await repo.resolve(digest));
       signal.throwIfAborted();
       const report = await new TrustVerifier({ policy: st.policy, trustStore: st.store, signal }).verify({ target: repo, descriptor, repository: name });
       return outcome(report);
