@@ -177,6 +177,11 @@ describe('integration: guard (authz plug-in of a second dockerd)', function () {
     const run = docker(['run', '--rm', `${repo()}:1`]);
     expect(run.status, run.out).to.equal(0);
     expect(run.stdout).to.include(`signed hello ${R}`);
+    // docker run of an image that is not local: create (404) -> implicit pull (checked) -> create again
+    docker(['rmi', '-f', `${repo()}:1`]);
+    const implicit = docker(['run', '--rm', `${repo()}:1`]);
+    expect(implicit.status, implicit.out).to.equal(0);
+    expect(implicit.stdout).to.include(`signed hello ${R}`);
   });
 
   it('a moved tag is denied with "pull by digest"; the signed digest still pulls', () => {

@@ -76,7 +76,8 @@ export function classify(method: string | undefined, requestUri: string | undefi
   const query = parseQuery(qi < 0 ? '' : uri.slice(qi + 1));
   if ((method ?? '').toUpperCase() !== 'POST') return { kind: 'other', query };
   if (RE_IMAGES_CREATE.test(path)) {
-    if (query.fromSrc !== undefined && query.fromImage === undefined) return { kind: 'import', query };
+    // dockerd pulls when fromImage is non-empty, else imports from fromSrc
+    if ((query.fromImage ?? '') === '' && query.fromSrc !== undefined) return { kind: 'import', query };
     return { kind: 'pull', query };
   }
   if (RE_CONTAINERS_CREATE.test(path)) return { kind: 'create', query };

@@ -7,6 +7,8 @@ describe('guard: RequestUri classification', () => {
     ['POST', '/v1.41/images/create?fromImage=localhost%3A5000%2Fbusy&tag=1', 'pull'],
     ['POST', '/images/create?fromImage=busy&tag=sha256%3Aabc', 'pull'],
     ['POST', '/v1.50/images/create?fromSrc=-&repo=x', 'import'],
+    ['POST', '/v1.50/images/create?fromImage=&fromSrc=-', 'import'],
+    ['POST', '/v1.50/images/create?fromImage=x&fromSrc=-', 'pull'],
     ['POST', '/v1.41/containers/create?name=c1', 'create'],
     ['POST', '/containers/create?name=nover', 'create'],
     ['POST', '/containers/create', 'create'],
