@@ -124,6 +124,26 @@ describe('pki', () => {
     expect(() => checkSigningChain([ok.cert, root])).not.to.throw();
   });
 
+  it('accepts a single self-signed leaf-style certificate (what `notation cert generate-test` makes)', async () => {
+    const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const c = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=notation-style',
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+      keys: keys as never,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning])],
+    });
+    const cert = new X509Certificate(Buffer.from(c.rawData));
+    expect(() => checkSigningChain([cert])).not.to.throw();
+    const paths = configPaths(dir);
+    addLocalKey(paths, 'selfsigned', KeyObject.from(keys.privateKey).export({ format: 'pem', type: 'pkcs8' }) as string, cert.toString());
+    const s = loadSigner(paths, 'selfsigned');
+    expect(s.certificateChain).to.have.length(1);
+    const out = await createEnvelope({ payload: { targetArtifact: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'c'.repeat(64)}`, size: 3 } }, format: 'jws', signer: s });
+    verifyIntegrity(parseEnvelope(out.bytes, out.mediaType));
+  });
+
   it('imports PEM PKCS#8, PKCS#1, SEC1 and DER keys; key file is 0600; chain stored leaf first', () => {
     const paths = configPaths(dir);
     const chainFile = join(dir, 'chain.pem');
