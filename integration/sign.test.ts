@@ -118,8 +118,9 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
       const pushed = await getManifest(registry, repo, 'v1');
       const subject = pushed.desc;
 
-      // 1) by tag (resolved once), RSA JWS (default format), default key; --remote: the image also exists locally
-      const a = JSON.parse(cliOk(['sign', '--remote', '--key', 'it-rsa', '-o', 'json', image, '--config-dir', cfg]));
+      // 1) by tag (resolved once), RSA JWS (default format). Auto mode: the image also exists locally, but docker
+      //    pushed it to this repository (RepoDigest), so the registry's manifest is what gets signed.
+      const a = JSON.parse(cliOk(['sign', '--key', 'it-rsa', '-o', 'json', image, '--config-dir', cfg]));
       expect(a.mode).to.equal('remote');
       expect(a.subject).to.deep.equal(subject);
       expect(a.envelopeMediaType).to.equal('application/jose+json');

@@ -7,10 +7,11 @@ export default class SignCommand extends BaseCommand {
     'Creates a Notary Project signature (JWS or COSE envelope, notation-compatible) for an image manifest.',
     '',
     'Where: with --oci-layout PATH the image is a tag or digest inside that OCI image layout (offline). Otherwise, a',
-    'reference pinned by digest is signed in its registry; a name that exists as a local image in the Docker engine',
-    'is signed locally (its manifest is generated as `docker generate manifest` does, and the signature is kept in',
-    'the local store until `docker sign push`); any other reference is resolved in its registry once (tag → digest)',
-    'and the digest is signed. --local / --remote force the choice.',
+    'reference pinned by digest is signed in its registry; a local image (Docker engine) that was not pushed to that',
+    'repository yet is signed locally (its manifest is generated as `docker generate manifest` does, and the signature',
+    'is kept in the local store until `docker sign push`); any other reference (including a local image docker already',
+    'pushed to or pulled from that repository) is resolved in its registry once (tag → digest) and the digest is',
+    'signed. --local / --remote force the choice.',
     '',
     'User metadata (-a key=value) is signed: it goes into the payload as targetArtifact annotations.',
   ].join('\n');
@@ -46,8 +47,12 @@ export default class SignCommand extends BaseCommand {
     let mode: 'layout' | 'local' | 'remote';
     if (flags['oci-layout']) mode = 'layout';
     else if (flags.local) mode = 'local';
-    else if (flags.remote || sign.hasDigest(args.image)) mode = 'remote';
-    else mode = (await sign.localImageExists(args.image)) ? 'local' : 'remote';
+    else if (flags.remote) mode = 'remote';
+    else {
+      const choice = await sign.chooseSignMode(args.image);
+      mode = choice.mode;
+      if (!this.json) this.info(`Signing the ${mode === 'local' ? 'local image' : 'image in its registry'} (${choice.reason}; --local/--remote to choose)`);
+    }
 
     let r: Awaited<ReturnType<typeof sign.signRemote>> & { imageId?: string };
     if (mode === 'layout') {

@@ -195,38 +195,85 @@ export function hasDigest(s: string): boolean {
 
 export { SIGNATURE_ARTIFACT_TYPE };
 
+export interface LocalImageInfo {
+  exists: boolean;
+  /** RepoDigests docker recorded (set by `docker push` / `docker pull`). */
+  repoDigests: string[];
+}
+
 /**
- * Whether the Docker engine has image `ref` (for `docker sign IMAGE` auto mode). On a unix socket this is one raw
- * HTTP request (no dockerode load); elsewhere it uses the engine module. Unreachable engine → false.
+ * Looks up image `ref` in the Docker engine (for `docker sign IMAGE` auto mode). On a unix socket this is one raw
+ * HTTP request (no dockerode load); elsewhere it uses the engine module. Unreachable engine → { exists: false }.
  */
-export async function localImageExists(ref: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+export async function localImageInfo(ref: string, env: NodeJS.ProcessEnv = process.env): Promise<LocalImageInfo> {
+  const none: LocalImageInfo = { exists: false, repoDigests: [] };
   const { resolveEndpoint } = await import('../docker/engine.js');
   let ep;
   try {
     ep = resolveEndpoint(env);
   } catch {
-    return false;
+    return none;
   }
   if (ep.host.startsWith('unix://')) {
     const { request } = await import('node:http');
-    return new Promise<boolean>((resolve) => {
+    return new Promise<LocalImageInfo>((resolve) => {
       const req = request({ socketPath: ep.host.slice('unix://'.length), path: `/images/${encodeURIComponent(ref)}/json`, method: 'GET', timeout: 3000 }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', () => resolve(none));
+        res.on('end', () => {
+          if (res.statusCode !== 200) return resolve(none);
+          try {
+            const v = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { RepoDigests?: unknown };
+            resolve({ exists: true, repoDigests: Array.isArray(v.RepoDigests) ? v.RepoDigests.filter((x): x is string => typeof x === 'string') : [] });
+          } catch {
+            resolve({ exists: true, repoDigests: [] });
+          }
+        });
       });
       req.on('timeout', () => {
         req.destroy();
-        resolve(false);
+        resolve(none);
       });
-      req.on('error', () => resolve(false));
+      req.on('error', () => resolve(none));
       req.end();
     });
   }
   const { inspectImage } = await import('../docker/engine.js');
   try {
-    await inspectImage(ref, env);
-    return true;
+    const i = await inspectImage(ref, env);
+    return { exists: true, repoDigests: i.RepoDigests };
   } catch {
-    return false;
+    return none;
   }
+}
+
+/**
+ * Auto mode of `docker sign IMAGE` (no --local/--remote/--oci-layout): a digest-pinned reference is remote; a
+ * local image that docker already pushed to / pulled from the same repository (a RepoDigest for it) is in the
+ * registry, so the registry's manifest is signed (the locally generated manifest could have another digest); any
+ * other local image is signed locally (until `docker sign push`); otherwise remote.
+ */
+export async function chooseSignMode(image: string, env: NodeJS.ProcessEnv = process.env): Promise<{ mode: 'local' | 'remote'; reason: string }> {
+  if (hasDigest(image)) return { mode: 'remote', reason: 'the reference is pinned by digest' };
+  const info = await localImageInfo(image, env);
+  if (!info.exists) return { mode: 'remote', reason: 'no local image of that name' };
+  const { parseReference } = await import('../oci/reference.js');
+  let want;
+  try {
+    want = parseReference(image);
+  } catch {
+    return { mode: 'local', reason: 'local image' };
+  }
+  const inRegistry = info.repoDigests.some((rd) => {
+    try {
+      const r = parseReference(rd);
+      return r.registry === want.registry && r.repository === want.repository;
+    } catch {
+      return false;
+    }
+  });
+  return inRegistry
+    ? { mode: 'remote', reason: `the local image was pushed to / pulled from ${want.registry}/${want.repository}` }
+    : { mode: 'local', reason: 'local image not pushed yet' };
 }
