@@ -99,12 +99,20 @@ export async function readBounded(body: AsyncIterable<Buffer | Uint8Array>, max:
   for await (const c of body) {
     n += c.length;
     if (n > max) {
-      (body as unknown as { destroy?: () => void }).destroy?.();
+      discard(body);
       throw new RegistryError('TOO_LARGE', `${what}: response is larger than ${max} bytes`, { hint: 'refusing to buffer oversize content' });
     }
     chunks.push(Buffer.from(c));
   }
   return Buffer.concat(chunks, n);
+}
+
+/** Drops a response body we do not want (no unhandled 'error' from the abort). */
+export function discard(body: unknown): void {
+  const b = body as { on?: (ev: string, fn: () => void) => void; destroy?: () => void; destroyed?: boolean };
+  if (b.destroyed) return;
+  b.on?.('error', () => undefined);
+  b.destroy?.();
 }
 
 export function header(h: HttpResponse['headers'], name: string): string | undefined {

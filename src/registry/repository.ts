@@ -18,7 +18,7 @@ import { MANIFEST_ACCEPT, MediaType, isValidMediaType } from '../oci/mediaTypes.
 import { isValidTag, type Reference } from '../oci/reference.js';
 import type { ArtifactTarget, FetchedManifest } from '../oci/target.js';
 import { repositoryScope } from './auth.js';
-import { RegistryClient, header, readBounded, type Body, type HttpResponse } from './client.js';
+import { RegistryClient, discard, header, readBounded, type Body, type HttpResponse } from './client.js';
 import { RegistryError, parseErrorBody } from './errors.js';
 
 /** Default cap for fetchBlob (blobs we hold in memory: configs, signature envelopes). */
@@ -158,7 +158,7 @@ export class RemoteRepository implements ArtifactTarget {
     if (res.status !== 200) await this.client.fail(res, what, 'MANIFEST_UNKNOWN');
     const len = Number(header(res.headers, 'content-length'));
     if (Number.isFinite(len) && len > MAX_MANIFEST_BYTES) {
-      res.body.destroy();
+      discard(res.body);
       throw new RegistryError('TOO_LARGE', `${what}: manifest is ${len} bytes (limit ${MAX_MANIFEST_BYTES})`);
     }
     const bytes = await readBounded(res.body, MAX_MANIFEST_BYTES, what);
@@ -304,13 +304,13 @@ export class RemoteRepository implements ArtifactTarget {
     if (res.status !== 200) await this.client.fail(res, what, 'BLOB_UNKNOWN');
     const len = header(res.headers, 'content-length');
     if (len !== undefined && Number(len) !== desc.size) {
-      res.body.destroy();
+      discard(res.body);
       throw new RegistryError('SIZE_INVALID', `${what}: registry sends ${len} bytes, descriptor says ${desc.size}`, { exitCode: 1 });
     }
     const verifier = new DigestVerifyingStream(desc.digest, desc.size, `blob ${desc.digest}`);
     res.body.on('error', (e) => verifier.destroy(e));
     verifier.on('close', () => {
-      if (!res.body.destroyed) res.body.destroy();
+      discard(res.body);
     });
     res.body.pipe(verifier);
     return verifier;

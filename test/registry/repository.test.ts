@@ -1,0 +1,251 @@
+import { expect } from 'chai';
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+import { openRepository, closeConnections, RegistryError, type RemoteRepository } from '../../src/registry/index.js';
+import { EXIT } from '../../src/errors.js';
+import { MAX_MANIFEST_BYTES } from '../../src/oci/descriptor.js';
+
+/**
+ * RemoteRepository against a small misbehaving registry (a real HTTP server on loopback): every byte it serves
+ * must be checked, bad answers must become typed errors. Well-behaved registries are covered by integration/.
+ */
+type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
+
+const sha = (b: Buffer | string): `sha256:${string}` => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const MT = 'application/vnd.oci.image.manifest.v1+json';
+
+describe('registry/repository against a misbehaving server', () => {
+  let server: Server;
+  let other: Server;
+  let host: string;
+  let otherHost: string;
+  let routes: Map<string, Handler>;
+  let log: { method: string; url: string; headers: IncomingMessage['headers'] }[];
+  let otherLog: { url: string; headers: IncomingMessage['headers'] }[];
+
+  const good = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT, config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha('{}'), size: 2 }, layers: [] }));
+  const goodDesc = { mediaType: MT, digest: sha(good), size: good.length };
+  const blob = Buffer.from('the real blob content');
+  const blobDesc = { mediaType: 'application/octet-stream', digest: sha(blob), size: blob.length };
+
+  function route(method: string, path: string, h: Handler): void {
+    routes.set(`${method} ${path}`, h);
+  }
+  function repo(name = 'app'): RemoteRepository {
+    return openRepository(`${host}/${name}`, { credentials: null, timeoutMs: 5000 });
+  }
+  async function fails(p: Promise<unknown>, code: string): Promise<RegistryError> {
+    const e = await p.then(() => undefined, (x: unknown) => x);
+    expect(e, `expected ${code}`).to.be.instanceOf(Error);
+    expect((e as RegistryError).code, (e as Error).message).to.equal(code);
+    return e as RegistryError;
+  }
+
+  before(async () => {
+    const mk = (onReq: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void): Promise<Server> =>
+      new Promise((resolve) => {
+        const s = createServer((req, res) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          req.on('end', () => onReq(req, res, Buffer.concat(chunks)));
+        });
+        s.listen(0, '127.0.0.1', () => resolve(s));
+      });
+    server = await mk((req, res, body) => {
+      log.push({ method: req.method!, url: req.url!, headers: req.headers });
+      const h = routes.get(`${req.method} ${req.url!.split('?')[0]}`);
+      if (h) h(req, res, body);
+      else {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"nothing here"}]}');
+      }
+    });
+    other = await mk((req, res) => {
+      otherLog.push({ url: req.url!, headers: req.headers });
+      res.writeHead(200, { 'content-length': String(blob.length) });
+      res.end(blob);
+    });
+    host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    otherHost = `127.0.0.1:${(other.address() as AddressInfo).port}`;
+  });
+  beforeEach(() => {
+    routes = new Map();
+    log = [];
+    otherLog = [];
+  });
+  after(async () => {
+    await closeConnections();
+    server.close();
+    other.close();
+  });
+
+  it('always sends the OCI + Docker Accept headers for manifests and returns verified content', async () => {
+    route('GET', '/v2/app/manifests/v1', (_q, res) => {
+      res.writeHead(200, { 'content-type': MT, 'docker-content-digest': goodDesc.digest });
+      res.end(good);
+    });
+    const m = await repo().fetchManifest('v1');
+    expect(m.descriptor).to.deep.equal(goodDesc);
+    const accept = String(log[0]!.headers.accept);
+    for (const t of [MT, 'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.docker.distribution.manifest.list.v2+json']) {
+      expect(accept).to.contain(t);
+    }
+  });
+
+  it('rejects a tag whose Docker-Content-Digest does not match the body', async () => {
+    route('GET', '/v2/app/manifests/v1', (_q, res) => {
+      res.writeHead(200, { 'content-type': MT, 'docker-content-digest': sha('something else') });
+      res.end(good);
+    });
+    const e = await fails(repo().fetchManifest('v1'), 'DIGEST_MISMATCH');
+    expect(e.exitCode).to.equal(EXIT.VERIFICATION_FAILED);
+  });
+
+  it('rejects a manifest fetched by digest whose bytes hash differently', async () => {
+    route('GET', `/v2/app/manifests/${goodDesc.digest}`, (_q, res) => {
+      const tampered = Buffer.from(good.toString().replace('"layers":[]', '"layers": []'));
+      res.writeHead(200, { 'content-type': MT, 'docker-content-digest': goodDesc.digest });
+      res.end(tampered);
+    });
+    await fails(repo().fetchManifest(goodDesc), 'DIGEST_MISMATCH');
+    await fails(repo().fetchManifest(goodDesc.digest), 'DIGEST_MISMATCH');
+  });
+
+  it('rejects non-JSON manifests, schema 1 and oversize bodies (with or without Content-Length)', async () => {
+    route('GET', '/v2/app/manifests/junk', (_q, res) => {
+      res.writeHead(200, { 'content-type': MT });
+      res.end('<html>hello</html>');
+    });
+    route('GET', '/v2/app/manifests/s1', (_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' });
+      res.end('{"schemaVersion":1}');
+    });
+    route('GET', '/v2/app/manifests/big', (_q, res) => {
+      res.writeHead(200, { 'content-type': MT, 'content-length': String(MAX_MANIFEST_BYTES + 1) });
+      res.end(Buffer.alloc(MAX_MANIFEST_BYTES + 1, 32));
+    });
+    route('GET', '/v2/app/manifests/bigchunked', (_q, res) => {
+      res.writeHead(200, { 'content-type': MT }); // chunked: no Content-Length
+      const chunk = Buffer.alloc(1024 * 1024, 32);
+      for (let i = 0; i < 5; i++) res.write(chunk);
+      res.end();
+    });
+    await fails(repo().fetchManifest('junk'), 'MANIFEST_INVALID');
+    await fails(repo().fetchManifest('s1'), 'UNSUPPORTED');
+    await fails(repo().fetchManifest('big'), 'TOO_LARGE');
+    await fails(repo().fetchManifest('bigchunked'), 'TOO_LARGE');
+    await fails(repo().fetchManifest({ ...goodDesc, size: MAX_MANIFEST_BYTES + 1 }), 'TOO_LARGE');
+  });
+
+  it('carries the registry error code and message; 404 on HEAD is MANIFEST_UNKNOWN', async () => {
+    route('GET', '/v2/app/manifests/nope', (_q, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry","detail":{"name":"app"}}]}');
+    });
+    const e = await fails(repo().fetchManifest('nope'), 'NAME_UNKNOWN');
+    expect(e.message).to.contain('repository name not known to registry');
+    expect(e.status).to.equal(404);
+    await fails(repo().resolve('nope'), 'MANIFEST_UNKNOWN');
+  });
+
+  it('verifies blobs while streaming; fetchBlob refuses corrupted and oversize blobs', async () => {
+    route('GET', `/v2/app/blobs/${blobDesc.digest}`, (_q, res) => {
+      const bad = Buffer.from(blob);
+      bad[0] = bad[0]! ^ 1;
+      res.writeHead(200, { 'content-length': String(bad.length) });
+      res.end(bad);
+    });
+    const e = await fails(repo().fetchBlob(blobDesc), 'DIGEST_MISMATCH');
+    expect(e.exitCode).to.equal(EXIT.VERIFICATION_FAILED);
+    const s = await repo().fetchBlobStream(blobDesc);
+    const streamErr = await (async () => {
+      try {
+        for await (const _ of s) { /* drain */ }
+      } catch (x) {
+        return x as RegistryError;
+      }
+      return undefined;
+    })();
+    expect(streamErr?.code).to.equal('DIGEST_MISMATCH');
+    await fails(repo().fetchBlob(blobDesc, 4), 'TOO_LARGE');
+    await fails(repo().fetchBlob({ ...blobDesc, size: blobDesc.size + 5 }), 'SIZE_INVALID');
+  });
+
+  it('follows blob redirects without forwarding credentials to the other origin', async () => {
+    route('GET', `/v2/app/blobs/${blobDesc.digest}`, (q, res) => {
+      if (!q.headers.authorization) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="test"' });
+        res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+        return;
+      }
+      res.writeHead(307, { location: `http://${otherHost}/storage/object?sig=1` });
+      res.end();
+    });
+    const r = openRepository(`${host}/app`, { credentials: { username: 'u', password: 'p' } });
+    expect((await r.fetchBlob(blobDesc)).equals(blob)).to.equal(true);
+    expect(otherLog).to.have.length(1);
+    expect(otherLog[0]!.url).to.equal('/storage/object?sig=1');
+    expect(otherLog[0]!.headers.authorization).to.equal(undefined);
+  });
+
+  it('bearer: answers the challenge at the token endpoint with basic creds and scope, then reuses the token', async () => {
+    let tokenCalls = 0;
+    route('GET', '/token', (q, res) => {
+      tokenCalls++;
+      const u = new URL(q.url!, 'http://x');
+      const ok = q.headers.authorization === `Basic ${Buffer.from('alice:pw').toString('base64')}` && u.searchParams.get('service') === 'test-registry' && u.searchParams.getAll('scope').includes('repository:team/app:pull');
+      res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+      res.end(ok ? JSON.stringify({ access_token: 'tok-123', expires_in: 300 }) : '{"errors":[{"code":"UNAUTHORIZED","message":"bad creds"}]}');
+    });
+    route('GET', '/v2/team/app/manifests/v1', (q, res) => {
+      if (q.headers.authorization !== 'Bearer tok-123') {
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${host}/token",service="test-registry",scope="repository:team/app:pull"`, 'content-type': 'application/json' });
+        res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': MT });
+      res.end(good);
+    });
+    const r = openRepository(`${host}/team/app`, { credentials: { username: 'alice', password: 'pw' } });
+    await r.fetchManifest('v1');
+    await r.fetchManifest('v1');
+    await r.fetchManifest('v1');
+    expect(tokenCalls).to.equal(1);
+    expect(log.filter((l) => l.url.startsWith('/v2/')).length).to.equal(4); // one challenged + three with the token
+    const bad = openRepository(`${host}/team/app`, { credentials: { username: 'alice', password: 'wrong' } });
+    const e = await fails(bad.fetchManifest('v1'), 'UNAUTHORIZED');
+    expect(e.message).to.contain('bad creds');
+    const anon = openRepository(`${host}/team/app`, { credentials: null });
+    const e2 = await fails(anon.fetchManifest('v1'), 'UNAUTHORIZED');
+    expect(e2.hint).to.match(/docker login/);
+  });
+
+  it('refuses plain-HTTP token realms on non-loopback hosts', async () => {
+    route('GET', '/v2/app/manifests/v1', (_q, res) => {
+      res.writeHead(401, { 'www-authenticate': 'Bearer realm="http://auth.example.invalid/token",service="x"' });
+      res.end();
+    });
+    await fails(repo().fetchManifest('v1'), 'INSECURE');
+  });
+
+  it('network failures are NETWORK errors with the UNAVAILABLE exit code', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const e = await fails(openRepository(`127.0.0.1:${port}/app`, { credentials: null }).resolve('v1'), 'NETWORK');
+    expect(e.exitCode).to.equal(EXIT.UNAVAILABLE);
+    expect(e.hint).to.be.a('string');
+  });
+
+  it('rejects bad selectors and descriptors before any request', async () => {
+    const e = await repo().resolve('bad tag!').catch((x: unknown) => x);
+    expect(e).to.have.property('code', 'INVALID_REFERENCE');
+    const e2 = await repo().pushManifest(goodDesc, Buffer.concat([good, Buffer.from(' ')])).catch((x: unknown) => x);
+    expect(e2).to.have.property('code', 'SIZE_MISMATCH');
+    const e3 = await repo().pushBlob({ ...blobDesc, digest: sha('x') }, blob).catch((x: unknown) => x);
+    expect(e3).to.have.property('code', 'DIGEST_MISMATCH');
+    expect(log).to.have.length(0);
+  });
+});
