@@ -8,13 +8,13 @@ import type { ArtifactTarget } from '../oci/target.js';
 import { coreDescriptor, type Descriptor } from '../oci/descriptor.js';
 import { parseReference, repositoryName, type Reference } from '../oci/reference.js';
 import { InputError } from '../errors.js';
-import { loadTrustPolicy, type TrustPolicy } from './policy.js';
+import { loadTrustPolicy, selectStatement, type TrustPolicy } from './policy.js';
 import { FileTrustStore, type TrustStore } from './truststore.js';
-import { Verifier, type VerificationReport, type TimestampVerifier } from './verifier.js';
+import { Verifier, LruContentCache, type VerificationReport, type TimestampVerifier, type ContentCache } from './verifier.js';
 import type { RevocationChecker } from './revocation.js';
 
-export { Verifier, validateSigningChain, DEFAULT_MAX_SIGNATURES } from './verifier.js';
-export type { VerificationReport, SignatureOutcome, CheckResult, CheckStatus, VerifierOptions, VerifyTarget, TimestampVerifier } from './verifier.js';
+export { Verifier, validateSigningChain, DEFAULT_MAX_SIGNATURES, LruContentCache } from './verifier.js';
+export type { VerificationReport, SignatureOutcome, CheckResult, CheckStatus, VerifierOptions, VerifyTarget, TimestampVerifier, ContentCache } from './verifier.js';
 export { PolicyError, VerificationError, type PolicyErrorCode, type VerificationErrorCode } from './errors.js';
 export {
   parseTrustPolicy,
@@ -61,6 +61,8 @@ export interface VerifyOptions {
   revocation?: RevocationChecker;
   timestamp?: TimestampVerifier;
   maxSignatures?: number;
+  /** Cache of digest-verified signature manifests/envelopes; default: a process-wide LRU; `null` disables it. */
+  cache?: ContentCache | null;
   /** registryScopes name to match instead of the reference's repository (e.g. "local/app" for an OCI layout). */
   scope?: string;
 }
@@ -80,9 +82,13 @@ export function scopeFor(reference: string, ref: Reference, withTarget: boolean)
   return repositoryName(ref);
 }
 
+const processCache = new LruContentCache();
+
 function makeVerifier(policy: TrustPolicy, opts: VerifyOptions): Verifier {
+  const cache = opts.cache === undefined ? processCache : opts.cache;
   return new Verifier({
     policy,
+    ...(cache ? { cache } : {}),
     trustStore: opts.trustStore ?? new FileTrustStore(opts.configPaths.trustStore),
     ...(opts.revocation ? { revocation: opts.revocation } : {}),
     ...(opts.timestamp ? { timestamp: opts.timestamp } : {}),
@@ -98,14 +104,28 @@ async function openTarget(ref: Reference, opts: VerifyOptions): Promise<Artifact
   return openRepository(ref, (opts.registryOptions ?? {}) as never);
 }
 
+/** Starts reading the trust stores the applicable statement names (errors surface later, in the authenticity check). */
+function prefetchStores(policy: TrustPolicy, store: TrustStore, scope: string): void {
+  let refs;
+  try {
+    refs = selectStatement(policy, scope).trustStores;
+  } catch {
+    return;
+  }
+  for (const r of refs) store.getCertificates(r.type, r.name).catch(() => undefined);
+}
+
 /**
  * Resolves `reference` (tag or digest) to its manifest descriptor — digest computed from the fetched bytes — and
  * verifies it against the trust policy. The report's `digest` is what was verified: pull by it, never by the tag.
  */
 export async function verifyReference(reference: string, opts: VerifyOptions): Promise<VerificationReport> {
   const ref = parseReference(reference);
-  const policy = opts.policy ?? (await loadTrustPolicy(opts.configPaths));
-  const target = await openTarget(ref, opts);
+  // Policy file, trust store and registry client load while the first request is in flight.
+  const [policy, target] = await Promise.all([opts.policy ?? loadTrustPolicy(opts.configPaths), openTarget(ref, opts)]);
+  const trustStore = opts.trustStore ?? new FileTrustStore(opts.configPaths.trustStore);
+  prefetchStores(policy, trustStore, opts.scope ?? scopeFor(reference, ref, opts.target !== undefined));
+  opts = { ...opts, trustStore };
   const selector = ref.digest ?? ref.tag ?? 'latest';
   opts.signal?.throwIfAborted();
   let descriptor: Descriptor;

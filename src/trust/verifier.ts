@@ -98,8 +98,44 @@ export interface TimestampVerifier {
   verify(token: Buffer, signature: Buffer, trustedTsaCerts: X509Certificate[], opts: { now: Date; signal?: AbortSignal }): Promise<{ lower: Date; upper: Date; tsaChain: X509Certificate[] }>;
 }
 
+/**
+ * Cache of digest-verified immutable content (signature manifests, envelopes) by digest. Safe because content is
+ * addressed by its digest and only stored after the fetch verified it; tags and referrers lists are never cached.
+ */
+export interface ContentCache {
+  get(digest: string): Buffer | undefined;
+  set(digest: string, bytes: Buffer): void;
+}
+
+/** A bounded LRU ContentCache (entries and total bytes). */
+export class LruContentCache implements ContentCache {
+  private readonly map = new Map<string, Buffer>();
+  private bytes = 0;
+  constructor(private readonly maxEntries = 512, private readonly maxBytes = 16 * 1024 * 1024) {}
+  get(digest: string): Buffer | undefined {
+    const b = this.map.get(digest);
+    if (b) {
+      this.map.delete(digest);
+      this.map.set(digest, b);
+    }
+    return b;
+  }
+  set(digest: string, bytes: Buffer): void {
+    if (bytes.length > this.maxBytes || this.map.has(digest)) return;
+    this.map.set(digest, bytes);
+    this.bytes += bytes.length;
+    for (const [k, v] of this.map) {
+      if (this.map.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
+      this.map.delete(k);
+      this.bytes -= v.length;
+    }
+  }
+}
+
 export interface VerifierOptions {
   policy: TrustPolicy;
+  /** Cache for signature manifests and envelopes (digest-verified, immutable). Default: none. */
+  cache?: ContentCache;
   trustStore: TrustStore;
   revocation?: RevocationChecker;
   timestamp?: TimestampVerifier;
@@ -256,11 +292,14 @@ export class Verifier {
     if (desc.mediaType !== MediaType.OCI_MANIFEST) {
       throw new RetrievalFailure('SIGNATURE_RETRIEVAL', `signature manifest ${desc.digest} has media type ${desc.mediaType}, expected ${MediaType.OCI_MANIFEST}`);
     }
-    let bytes: Buffer;
-    try {
-      ({ bytes } = await target.fetchManifest(coreDescriptor(desc)));
-    } catch (e) {
-      throw toRetrieval(e, `signature manifest ${desc.digest}`);
+    let bytes = this.opts.cache?.get(desc.digest);
+    if (!bytes) {
+      try {
+        ({ bytes } = await target.fetchManifest(coreDescriptor(desc)));
+      } catch (e) {
+        throw toRetrieval(e, `signature manifest ${desc.digest}`);
+      }
+      this.opts.cache?.set(desc.digest, bytes);
     }
     let m: ImageManifest;
     try {
@@ -283,8 +322,12 @@ export class Verifier {
     if (layer.size > MAX_ENVELOPE_BYTES) {
       throw new RetrievalFailure('SIGNATURE_RETRIEVAL', `signature envelope ${layer.digest} is ${layer.size} bytes, more than the ${MAX_ENVELOPE_BYTES} allowed`);
     }
+    const hit = this.opts.cache?.get(layer.digest);
+    if (hit && hit.length === layer.size) return hit;
     try {
-      return await target.fetchBlob(coreDescriptor(layer), MAX_ENVELOPE_BYTES);
+      const bytes = await target.fetchBlob(coreDescriptor(layer), MAX_ENVELOPE_BYTES);
+      this.opts.cache?.set(layer.digest, bytes);
+      return bytes;
     } catch (e) {
       throw toRetrieval(e, `signature envelope ${layer.digest}`);
     }

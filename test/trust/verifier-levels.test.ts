@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Verifier, type VerificationReport } from '../../src/trust/verifier.js';
+import { Verifier, LruContentCache, type VerificationReport } from '../../src/trust/verifier.js';
 import { validateTrustPolicy } from '../../src/trust/policy.js';
 import { MemoryTrustStore } from '../../src/trust/truststore.js';
 import type { RevocationChecker } from '../../src/trust/revocation.js';
@@ -219,5 +219,23 @@ describe('verifier: levels, overrides and failure reasons (freshly signed artifa
     expect(r.verified).to.equal(false);
     expect(r.code).to.equal('MAX_SIGNATURES');
     expect(r.signatures).to.have.length(2);
+  });
+
+  it('content cache: signature manifest and envelope reused by digest; tag and referrers always fetched live', async () => {
+    const t = freshTarget();
+    const s = await sign(t, subject, wabbit);
+    const v = new Verifier({ policy: policy('strict', ['*']), trustStore: store, cache: new LruContentCache() });
+    expect((await v.verify({ target: t, descriptor: subject, repository: REPO })).verified).to.equal(true);
+    t.calls.length = 0;
+    const again = await v.verify({ target: t, descriptor: subject, repository: REPO });
+    expect(again.verified).to.equal(true);
+    expect(t.calls).to.deep.equal([`referrers ${subject.digest}`]);
+    // a new signature appears: found through the live referrers list
+    t.calls.length = 0;
+    await sign(t, subject, acme);
+    const v2 = new Verifier({ policy: policy('strict', [`x509.subject: ${ACME_DN}`]), trustStore: store, cache: new LruContentCache() });
+    const r = await v2.verify({ target: t, descriptor: subject, repository: REPO });
+    expect(r.verified).to.equal(true);
+    expect(r.signatures[0]!.digest).to.equal(s.desc.digest);
   });
 });
