@@ -79,5 +79,5 @@ export function importKey(paths: ConfigPaths, opts: ImportKeyOptions): KeyEntry 
   }
   checkSigningChain(chain, opts.at ?? new Date());
   const entry = addLocalKey(paths, opts.name, keyPem, certificatesToPem(chain), { setDefault: opts.setDefault });
-  return { ...entry, chainSubjects: chain.map((c) => c.subject.replace(/\n/g, ', ')) };
+  return { ...entry, chainSubjects: chain.map((c) => c.subject.split('\n').reverse().join(', ')) };
 }
