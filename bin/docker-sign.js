@@ -24,7 +24,7 @@ if (argv[0] === 'docker-cli-plugin-metadata') {
     req = {};
   }
   const hints = {
-    push: 'Sign it and push the signature: docker sign push {{arg . 0}}',
+    push: 'Sign it: docker sign {{arg . 0}}',
     pull: 'Verify its signature: docker sign verify {{arg . 0}}',
   };
   const t = req && !req.CommandError ? hints[req.RootCmd] : undefined;

@@ -85,3 +85,35 @@ describe('integration: docker CLI plug-ins (docker sign install)', function () {
     expect(r.stdout).to.include('not running');
   });
 });
+
+describe('integration: docker CLI hooks hint (docker sign install --hooks)', function () {
+  this.timeout(120_000);
+  let dc: string;
+  const reg = () => {
+    if (!process.env.DS_REGISTRY) throw new Error('DS_REGISTRY is not set: eval "$(bash scripts/services.sh env)"');
+    return process.env.DS_REGISTRY;
+  };
+  before(() => {
+    dc = mkdtempSync(join(tmpdir(), 'ds-cli-hooks-'));
+    const r = run(process.execPath, [join(root, 'bin', 'docker-sign.js'), 'install', '--dir', dc, '--hooks'], {});
+    expect(r.status, r.stderr).to.equal(0);
+  });
+  after(() => rmSync(dc, { recursive: true, force: true }));
+
+  it('after docker push (on a terminal) the CLI prints our "What\'s next" hint with the image name', () => {
+    const tag = `${reg()}/cli-hooks-${process.pid}-${Date.now()}/app:1`;
+    const b = run('bash', [join(root, 'scripts', 'test-image.sh'), tag, 'hooks'], {});
+    expect(b.status, b.stderr).to.equal(0);
+    try {
+      // hooks only run when stdout is a terminal: `script` gives docker a pty
+      const r = run('script', ['-qec', `docker push ${tag}`, '/dev/null'], { DOCKER_CONFIG: dc });
+      expect(r.status, r.stdout).to.equal(0);
+      expect(r.stdout).to.include("What's next:");
+      expect(r.stdout).to.include(`Sign it: docker sign ${tag}`);
+      const piped = run('docker', ['push', tag], { DOCKER_CONFIG: dc });
+      expect(piped.stdout + piped.stderr).to.not.include("What's next");
+    } finally {
+      run('docker', ['rmi', tag], {});
+    }
+  });
+});

@@ -86,7 +86,7 @@ describe('cli: docker sign install (files)', () => {
   it('bin/docker-sign.js answers docker-cli-plugin-hooks with a What\'s next template, and nothing after a failure', () => {
     const js = join(root, 'bin', 'docker-sign.js');
     const ok = spawnSync(process.execPath, [js, 'sign', 'docker-cli-plugin-hooks', '{"RootCmd":"push","Flags":{},"CommandError":""}'], { encoding: 'utf8' });
-    expect(JSON.parse(ok.stdout)).to.deep.equal({ Type: 0, Template: 'Sign it and push the signature: docker sign push {{arg . 0}}' });
+    expect(JSON.parse(ok.stdout)).to.deep.equal({ Type: 0, Template: 'Sign it: docker sign {{arg . 0}}' });
     const failed = spawnSync(process.execPath, [js, 'sign', 'docker-cli-plugin-hooks', '{"RootCmd":"pull","CommandError":"boom"}'], { encoding: 'utf8' });
     expect(failed.status).to.equal(0);
     expect(failed.stdout).to.equal('');
