@@ -26,7 +26,7 @@ describe('integration: docker CLI plug-ins (docker sign install)', function () {
     const r = run(process.execPath, [join(root, 'bin', 'docker-sign.js'), 'install', '--dir', dc], {});
     expect(r.status, r.stderr).to.equal(0);
   });
-  after(() => rmSync(dc, { recursive: true, force: true }));
+  after(() => dc && rmSync(dc, { recursive: true, force: true }));
 
   it('docker --help lists sign* and generate* with their descriptions', () => {
     const r = run('docker', ['--help'], { DOCKER_CONFIG: dc });
@@ -98,7 +98,7 @@ describe('integration: docker CLI hooks hint (docker sign install --hooks)', fun
     const r = run(process.execPath, [join(root, 'bin', 'docker-sign.js'), 'install', '--dir', dc, '--hooks'], {});
     expect(r.status, r.stderr).to.equal(0);
   });
-  after(() => rmSync(dc, { recursive: true, force: true }));
+  after(() => dc && rmSync(dc, { recursive: true, force: true }));
 
   it('after docker push (on a terminal) the CLI prints our "What\'s next" hint with the image name', () => {
     const tag = `${reg()}/cli-hooks-${process.pid}-${Date.now()}/app:1`;
