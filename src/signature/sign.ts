@@ -127,10 +127,13 @@ export interface SignRemoteOptions extends SignOptions {
 export async function signRemote(opts: SignRemoteOptions): Promise<SignResult & { reference: string }> {
   const { parseReference, formatReference } = await import('../oci/reference.js');
   const ref = parseReference(opts.reference);
+  // Start loading the registry client (the biggest module on this path) while the key is read and checked.
+  const registryModule = import('../registry/index.js');
+  registryModule.catch(() => undefined);
   // Load (and check) the key before any network traffic.
   const signer = opts.signer ?? loadSigner(opts.configPaths, opts.keyName, opts.now);
   const keyName = opts.signer ? opts.keyName : (signer as Signer & { keyName?: string }).keyName;
-  const { openRepository } = await import('../registry/index.js');
+  const { openRepository } = await registryModule;
   const repo = openRepository(ref, opts.registryOptions ?? {});
   const fetched = await repo.fetchManifest(selectorOf(ref));
   const subject = coreDescriptor(fetched.descriptor);
