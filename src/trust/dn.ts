@@ -107,7 +107,6 @@ export function parseDnSyntax(s: string): RawAttr[][] {
       finishAttr(false);
       continue;
     }
-    if (c === '"' || c === '<' || c === '>' || (c === '=' && false)) throw new DnError(`unescaped "${c}" in a value`);
     buf += c;
   }
   if (type !== undefined || buf.trim().length > 0) finishAttr(true);

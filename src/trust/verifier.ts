@@ -538,11 +538,13 @@ function toRetrieval(e: unknown, what: string): unknown {
   return e;
 }
 
-/** The leaf subject as notation reads it (single-valued RDNs, unique types, C/ST/O present) or the reason it is not acceptable. */
+/**
+ * The leaf subject as notation reads it: Go prints the subject with one attribute per RDN (multi-valued RDNs come
+ * out flattened), then the DN must have unique attribute types and C, ST and O; otherwise the reason.
+ */
 function leafSubjectMap(rdns: { type: string; value: string }[][]): DnMap | string {
   const m: DnMap = new Map();
   for (const rdn of rdns) {
-    if (rdn.length > 1) return 'the subject has multi-valued RDN attributes, which are not supported';
     for (const a of rdn) {
       if (m.get(a.type)) return `the subject has a duplicate RDN attribute for "${a.type}"`;
       m.set(a.type, a.value);
