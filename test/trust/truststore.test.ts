@@ -1,0 +1,108 @@
+import { expect } from 'chai';
+import { mkdtemp, mkdir, writeFile, symlink, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileTrustStore, loadStores } from '../../src/trust/truststore.js';
+import { PolicyError } from '../../src/trust/errors.js';
+import { certInfo, parseCertificates } from '../../src/trust/x509.js';
+import { generateTestKey, type GeneratedKey } from '../../src/pki/generate.js';
+
+const ROOT_CRT = '/work/shared/vectors/notation/truststore/x509/ca/example/root.crt';
+const UNTRUSTED = '/work/shared/vectors/notation/jws-untrusted-root/not-trusted-root.crt';
+
+async function expectPolicyError(p: Promise<unknown>, code: string, msg: RegExp): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).to.be.instanceOf(PolicyError);
+    expect((e as PolicyError).code).to.equal(code);
+    expect((e as Error).message).to.match(msg);
+    return;
+  }
+  throw new Error('expected a PolicyError');
+}
+
+describe('trust store (notation layout truststore/x509/<type>/<name>/*)', function () {
+  this.timeout(30_000);
+  let key: GeneratedKey;
+  before(async () => {
+    key = await generateTestKey({ name: 'TS', type: 'ec-p256' });
+  });
+
+  async function store(): Promise<{ root: string; ts: FileTrustStore }> {
+    const root = await mkdtemp(join(tmpdir(), 'ds-ts-'));
+    return { root, ts: new FileTrustStore(root) };
+  }
+
+  it('loads PEM and DER files, several certificates per file, from the named store', async () => {
+    const { root, ts } = await store();
+    const dir = join(root, 'x509', 'ca', 'multi');
+    await mkdir(dir, { recursive: true });
+    const pem = await readFile(ROOT_CRT);
+    await writeFile(join(dir, 'both.pem'), Buffer.concat([pem, await readFile(UNTRUSTED)]));
+    await writeFile(join(dir, 'test.cer'), key.chain[1]!.raw);
+    const certs = await ts.getCertificates('ca', 'multi');
+    expect(certs.map((c) => certInfo(c).subject)).to.deep.equal([
+      'CN=Example Root CA,O=Notary Interop Test,L=Seattle,ST=WA,C=US',
+      certInfo(parseCertificates(await readFile(UNTRUSTED))[0]!).subject,
+      certInfo(key.chain[1]!).subject,
+    ]);
+    expect(await loadStores(ts, [{ type: 'ca', name: 'multi' }, { type: 'tsa', name: 'other' }], 'ca')).to.have.length(3);
+  });
+
+  it('a store the policy names but that does not exist → TRUST_STORE_MISSING naming it', async () => {
+    const { ts } = await store();
+    await expectPolicyError(ts.getCertificates('ca', 'wabbit'), 'TRUST_STORE_MISSING', /trust store "ca:wabbit" does not exist/);
+  });
+
+  it('refuses symlinked stores, sub-directories, non-certificate files, leaf (non-CA, not self-signed) certificates, empty stores', async () => {
+    const { root, ts } = await store();
+    const base = join(root, 'x509', 'ca');
+    await mkdir(join(base, 'real'), { recursive: true });
+    await writeFile(join(base, 'real', 'root.crt'), await readFile(ROOT_CRT));
+    await symlink(join(base, 'real'), join(base, 'link'));
+    await expectPolicyError(ts.getCertificates('ca', 'link'), 'TRUST_STORE_INVALID', /not a regular directory/);
+    await mkdir(join(base, 'sub', 'nested'), { recursive: true });
+    await writeFile(join(base, 'sub', 'root.crt'), await readFile(ROOT_CRT));
+    await expectPolicyError(ts.getCertificates('ca', 'sub'), 'TRUST_STORE_INVALID', /is not a regular file/);
+    await mkdir(join(base, 'junk'), { recursive: true });
+    await writeFile(join(base, 'junk', 'notes.txt'), 'hello');
+    await expectPolicyError(ts.getCertificates('ca', 'junk'), 'TRUST_STORE_INVALID', /error while reading certificates|could not parse a certificate/);
+    await mkdir(join(base, 'leaf'), { recursive: true });
+    await writeFile(join(base, 'leaf', 'leaf.pem'), key.chain[0]!.toString());
+    await expectPolicyError(ts.getCertificates('ca', 'leaf'), 'TRUST_STORE_INVALID', /is not a CA certificate or self-signed signing certificate/);
+    await mkdir(join(base, 'empty'), { recursive: true });
+    await expectPolicyError(ts.getCertificates('ca', 'empty'), 'TRUST_STORE_INVALID', /has no x509 certificates/);
+    await expectPolicyError(ts.getCertificates('ca', '../x'), 'TRUST_STORE_INVALID', /not valid/);
+  });
+
+  it('add / list / remove (cert add|ls|rm)', async () => {
+    const { ts } = await store();
+    const r = await ts.add('ca', 'example', await readFile(ROOT_CRT), 'root.crt');
+    expect(r.certificates).to.have.length(1);
+    await expectPolicyError(ts.add('ca', 'example', await readFile(ROOT_CRT), 'root.crt'), 'TRUST_STORE_INVALID', /already exists/);
+    await expectPolicyError(ts.add('ca', 'example', Buffer.from(key.chain[0]!.toString()), 'leaf.pem'), 'TRUST_STORE_INVALID', /not a CA certificate/);
+    await ts.add('tsa', 'stamps', key.chain[1]!.raw, 'tsa.der');
+    const ls = await ts.list();
+    expect(ls.map((s) => `${s.type}:${s.name}:${s.certificates.length}`)).to.deep.equal(['ca:example:1', 'tsa:stamps:1']);
+    expect(ls[0]!.certificates[0]!.sha256).to.equal('73525506a4ad8236369a0c7811e8a21b7e030bbf8a437d0917379cdce2b1802d');
+    expect(await ts.getCertificates('ca', 'example')).to.have.length(1);
+    await ts.remove('ca', 'example', '73:52:55:06:A4:AD:82:36:36:9A:0C:78:11:E8:A2:1B:7E:03:0B:BF:8A:43:7D:09:17:37:9C:DC:E2:B1:80:2D');
+    await expectPolicyError(ts.getCertificates('ca', 'example'), 'TRUST_STORE_INVALID', /has no x509 certificates/);
+    await ts.remove('tsa', 'stamps');
+    await expectPolicyError(ts.getCertificates('tsa', 'stamps'), 'TRUST_STORE_MISSING', /does not exist/);
+  });
+
+  it('certificate facts from DER: key usage bits, EKU, basic constraints, validity, subject as notation prints it', async () => {
+    const leaf = certInfo(key.chain[0]!);
+    expect(leaf.basicConstraints).to.deep.equal({ ca: false });
+    expect([...leaf.keyUsage!]).to.deep.equal(['digitalSignature']);
+    expect(leaf.extKeyUsage).to.deep.equal(['1.3.6.1.5.5.7.3.3']);
+    expect(leaf.notAfter.getTime()).to.be.greaterThan(Date.now());
+    expect(leaf.subject).to.equal('CN=TS,O=Notary,L=Seattle,ST=WA,C=US');
+    const root = certInfo(key.chain[1]!);
+    expect(root.selfIssued).to.equal(true);
+    expect(root.basicConstraints?.ca).to.equal(true);
+    expect(root.keyUsage?.has('keyCertSign')).to.equal(true);
+  });
+});
