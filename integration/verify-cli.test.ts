@@ -1,0 +1,68 @@
+import { expect } from 'chai';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireEnv, runCli, uniqueRepo, pushTestImage } from './verify-helpers.js';
+
+// Everything through the CLI, as two signing parties and one consumer would do it: key generate, sign (remote),
+// cert add, policy init / validate / show / explain, verify.
+describe('integration: multi-party signing and verification through the docker-sign CLI', function () {
+  this.timeout(180_000);
+  const WABBIT = 'C=US, ST=WA, L=Seattle, O=Wabbit Networks, CN=Wabbit Networks Signer';
+  const ACME = 'C=US, ST=WA, L=Seattle, O=Acme Rockets, CN=Acme Rockets Release';
+
+  async function ok(args: string[]) {
+    const r = await runCli(args);
+    expect(r.code, `docker-sign ${args.join(' ')}\n${r.stderr}`).to.equal(0);
+    return r;
+  }
+
+  it('a policy requiring the second party passes only after that party signed; audit allows before', async () => {
+    const registry = requireEnv('DS_REGISTRY');
+    const repo = uniqueRepo('cli-multi');
+    await pushTestImage(registry, repo);
+    const ref = `${registry}/${repo}:v1`;
+    const wabbitCfg = await mkdtemp(join(tmpdir(), 'ds-wabbit-'));
+    const acmeCfg = await mkdtemp(join(tmpdir(), 'ds-acme-'));
+    const consumer = await mkdtemp(join(tmpdir(), 'ds-consumer-'));
+    await ok(['key', 'generate', 'wabbit', '--type', 'ec-p256', '--subject', WABBIT, '--default', '--config-dir', wabbitCfg]);
+    await ok(['key', 'generate', 'acme', '--type', 'ec-p256', '--subject', ACME, '--default', '--config-dir', acmeCfg]);
+    // the consumer trusts both roots (copied from the parties' trust stores), but requires Acme's identity
+    for (const [cfg, name] of [[wabbitCfg, 'wabbit'], [acmeCfg, 'acme']] as const) {
+      const dir = join(cfg, 'truststore', 'x509', 'ca', name);
+      const files = await readdir(dir);
+      expect(files.length).to.be.greaterThan(0);
+      await ok(['cert', 'add', '--type', 'ca', '--store', name, ...files.map((f) => join(dir, f)), '--config-dir', consumer]);
+    }
+    await ok(['policy', 'init', '--name', 'acme-required', '--scope', `${registry}/${repo}`, '--store', 'ca:wabbit', '--store', 'ca:acme', '--identity', `x509.subject: ${ACME}`, '--config-dir', consumer]);
+    const v = await ok(['policy', 'validate', '--config-dir', consumer, '-o', 'json']);
+    expect(JSON.parse(v.stdout).statements[0].name).to.equal('acme-required');
+
+    await ok(['sign', '--remote', ref, '--config-dir', wabbitCfg]);
+    const first = await runCli(['verify', ref, '--config-dir', consumer]);
+    expect(first.code).to.equal(1);
+    expect(first.stderr).to.match(/signature verification failed for all the signatures associated with .*\(authenticity: signing certificate .*Wabbit Networks Signer.* does not match the X\.509 trusted identities/);
+    const explain = await ok(['policy', 'explain', ref, '--config-dir', consumer]);
+    expect(explain.stdout).to.match(/authenticity:\s+FAIL/);
+    expect(explain.stdout).to.match(/Result: NOT VERIFIED/);
+
+    // audit: the same state is allowed, the failure logged
+    const audit = await mkdtemp(join(tmpdir(), 'ds-consumer-audit-'));
+    for (const name of ['wabbit', 'acme']) {
+      const cfg = name === 'wabbit' ? wabbitCfg : acmeCfg;
+      const dir = join(cfg, 'truststore', 'x509', 'ca', name);
+      await ok(['cert', 'add', '--type', 'ca', '--store', name, ...(await readdir(dir)).map((f) => join(dir, f)), '--config-dir', audit]);
+    }
+    await ok(['policy', 'init', '--level', 'audit', '--store', 'ca:wabbit', '--store', 'ca:acme', '--identity', `x509.subject: ${ACME}`, '--config-dir', audit]);
+    const a = await ok(['verify', ref, '--config-dir', audit]);
+    expect(a.stderr).to.match(/Warning: authenticity validation failed with validation action set to "logged"/);
+
+    await ok(['sign', '--remote', ref, '--signature-format', 'cose', '--config-dir', acmeCfg]);
+    const second = await ok(['verify', ref, '--config-dir', consumer, '-o', 'json']);
+    const report = JSON.parse(second.stdout);
+    expect(report.verified).to.equal(true);
+    expect(report.signatures.length).to.equal(2);
+    expect(report.signatures[1].signer.subject).to.match(/Acme Rockets Release/);
+    expect(report.signatures[1].envelopeMediaType).to.equal('application/cose');
+  });
+});
