@@ -277,6 +277,26 @@ describe('integration: guard (authz plug-in of a second dockerd)', function () {
     expect(pull).to.include('fail closed');
   });
 
+  it('an image generated and signed locally (never pushed) may run: docker sign --local puts it in the local store', () => {
+    const keyDir = join(BASE, 'key');
+    mkdirSync(keyDir, { recursive: true });
+    writeFileSync(join(keyDir, 'k.pem'), trust.key.keyPem);
+    writeFileSync(join(keyDir, 'chain.pem'), trust.key.chainPem);
+    const imp = dsCli(['key', 'import', 'guard-it', '--key', join(keyDir, 'k.pem'), '--cert', join(keyDir, 'chain.pem'), '--default']);
+    expect(imp.status, imp.stderr).to.equal(0);
+    const local = `${reg()}/guard-${R}/local:1`;
+    buildImage(local, `local only ${R}`);
+    denied(docker(['run', '--rm', local]));
+    const env = { ...process.env, DOCKER_SIGN_CONFIG: CFG, DOCKER_HOST: `unix://${DOCKER_SOCK}`, DOCKER_CONFIG: DOCKER_CFG };
+    const sign = spawnSync(process.execPath, [join(root, 'bin', 'docker-sign.js'), 'sign', '--local', local], { encoding: 'utf8', timeout: 120_000, env });
+    expect(sign.status, sign.stderr).to.equal(0);
+    const run = docker(['run', '--rm', local]);
+    expect(run.status, run.out).to.equal(0);
+    expect(run.stdout).to.include(`local only ${R}`);
+    const audit = readFileSync(join(BASE, 'audit.log'), 'utf8');
+    expect(audit).to.include('in the local store has config');
+  });
+
   it('every gated decision is in the audit log as a JSON line', () => {
     const lines = readFileSync(join(BASE, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const pulls = lines.filter((l) => l.kind === 'pull');
