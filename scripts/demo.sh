@@ -71,7 +71,7 @@ GUARD_PID=$!
 for _ in $(seq 1 50); do [ -S "/run/docker/plugins/$GUARD.sock" ] && break; sleep 0.1; done
 run docker sign guard install --name "$GUARD" --daemon-json "$DEMO_DIR/dockerd/daemon.json" --reload --pidfile "$DEMO_DIR/dockerd/pid"
 sleep 1
-run docker sign guard status
+run docker sign guard status --daemon-json "$DEMO_DIR/dockerd/daemon.json"
 
 bold "The engine now runs only what satisfies the trust policy"
 docker rmi -f "$REG/demo/hello:1" "$REG/demo/unsigned:1" >/dev/null 2>&1 || true
