@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 
 /**
  * The "policy hash": sha256 over the trust policy file(s) and every file of the trust store (relative path +
@@ -83,10 +83,14 @@ export class PolicyState {
   /** Computes the first hash and starts watching. */
   async start(): Promise<string> {
     const h = await this.current();
-    for (const dir of [this.files.trustStore, join(this.files.trustPolicy, '..')]) {
+    // Only events about the policy files / the trust store mark the hash dirty: the config dir also holds the
+    // audit log and the local store, which change all the time.
+    const rootNames = new Set([basename(this.files.trustPolicy), basename(this.files.trustPolicyOci), basename(this.files.trustStore)]);
+    for (const dir of [this.files.trustStore, dirname(this.files.trustPolicy)]) {
       try {
-        const w = watch(dir, { recursive: dir === this.files.trustStore, persistent: false }, () => {
-          this.dirty = true;
+        const isStore = dir === this.files.trustStore;
+        const w = watch(dir, { recursive: isStore, persistent: false }, (_event, name) => {
+          if (isStore || name === null || rootNames.has(String(name))) this.dirty = true;
         });
         w.on('error', () => undefined);
         this.watchers.push(w);
