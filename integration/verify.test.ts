@@ -209,6 +209,19 @@ describe('integration: docker sign verify against Distribution 2.8 (DS_REGISTRY)
     expect(r.stdout.trim()).to.equal(`Successfully verified signature for local/app@${c.subject.digest}`);
   });
 
+  it('a registry with the Referrers API (DS_REFERRERS_REGISTRY): same verification', async () => {
+    const refs = requireEnv('DS_REFERRERS_REGISTRY');
+    const repo = uniqueRepo('refapi');
+    const subject = await pushTestImage(refs, repo);
+    await signRemote(refs, repo, subject, wabbit);
+    const cfg = await makeConfig({ version: '1.0', trustPolicies: [statement('p', ['*'], 'strict', ['ca:wabbit'], [`x509.subject: ${WABBIT_DN}`])] }, { 'ca:wabbit': [wabbit.rootPem] });
+    const r = await runCli(['verify', '--config-dir', cfg, `${refs}/${repo}:v1`]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout.trim()).to.equal(`Successfully verified signature for ${refs}/${repo}@${subject.digest}`);
+    const bad = await makeConfig({ version: '1.0', trustPolicies: [statement('p', ['*'], 'strict', ['ca:acme'], ['*'])] }, { 'ca:acme': [acme.rootPem] });
+    expect((await runCli(['verify', '--config-dir', bad, `${refs}/${repo}:v1`])).code).to.equal(1);
+  });
+
   describe('docker sign pull', () => {
     before(function () {
       requireEnv('DOCKER_HOST');

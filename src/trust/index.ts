@@ -8,6 +8,7 @@ import type { ArtifactTarget } from '../oci/target.js';
 import { coreDescriptor, type Descriptor } from '../oci/descriptor.js';
 import { parseReference, repositoryName, type Reference } from '../oci/reference.js';
 import { InputError } from '../errors.js';
+import { VerificationError } from './errors.js';
 import { loadTrustPolicy, selectStatement, type TrustPolicy } from './policy.js';
 import { FileTrustStore, type TrustStore } from './truststore.js';
 import { Verifier, LruContentCache, type VerificationReport, type TimestampVerifier, type ContentCache } from './verifier.js';
@@ -155,4 +156,19 @@ export async function verifyDescriptor(
 ): Promise<VerificationReport> {
   const policy = opts.policy ?? (await loadTrustPolicy(opts.configPaths));
   return makeVerifier(policy, opts).verify({ target, descriptor: coreDescriptor(descriptor), repository });
+}
+
+/**
+ * Throws a VerificationError (exit 1) unless the report is verified; the message names the failing check the way
+ * the CLI prints it, the code is the report's code, details carry the report.
+ */
+export function assertVerified(report: VerificationReport): void {
+  if (report.verified) return;
+  const failed = report.signatures.find((s) => !s.verified);
+  const reason = report.reason ?? 'no signature satisfied the trust policy';
+  throw new VerificationError(report.code ?? 'VERIFICATION_FAILED', reason.startsWith('signature verification failed') ? reason : `signature verification failed: ${reason}`, {
+    ...(failed?.failedCheck ? { check: failed.failedCheck } : {}),
+    hint: `run \`docker sign policy explain ${report.reference}\` to see every check`,
+    details: { reference: report.reference, digest: report.digest, policy: report.policy, level: report.level },
+  });
 }

@@ -239,3 +239,21 @@ describe('verifier: levels, overrides and failure reasons (freshly signed artifa
     expect(r.signatures[0]!.digest).to.equal(s.desc.digest);
   });
 });
+
+describe('assertVerified', () => {
+  it('throws a VerificationError with the report code and the failing check, passes verified reports', async () => {
+    const { assertVerified } = await import('../../src/trust/index.js');
+    const { VerificationError } = await import('../../src/trust/errors.js');
+    const base = { reference: 'r.io/a@sha256:' + 'a'.repeat(64), repository: 'r.io/a', digest: 'sha256:' + 'a'.repeat(64), descriptor: { mediaType: MediaType.OCI_MANIFEST, digest: `sha256:${'a'.repeat(64)}` as const, size: 1 }, policy: 'p', level: 'strict' as const, warnings: [] };
+    expect(() => assertVerified({ ...base, verified: true, signatures: [] })).not.to.throw();
+    try {
+      assertVerified({ ...base, verified: false, code: 'EXPIRY', reason: 'signature verification failed for all the signatures associated with x (expiry: expired)', signatures: [{ digest: 'sha256:x', verified: false, checks: [], failedCheck: 'expiry', code: 'EXPIRY' }] });
+      expect.fail('did not throw');
+    } catch (e) {
+      expect(e).to.be.instanceOf(VerificationError);
+      expect((e as InstanceType<typeof VerificationError>).code).to.equal('EXPIRY');
+      expect((e as InstanceType<typeof VerificationError>).check).to.equal('expiry');
+      expect((e as InstanceType<typeof VerificationError>).exitCode).to.equal(1);
+    }
+  });
+});
