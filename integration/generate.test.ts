@@ -31,7 +31,7 @@ async function repack(src: Buffer, edit: (name: string, data: Buffer) => Buffer 
   const pack = tar.pack();
   const parts: Buffer[] = [];
   pack.on('data', (c: unknown) => { parts.push(c as Buffer); });
-  const done = new Promise((r) => pack.on('end', r));
+  const done = new Promise<void>((r) => { pack.on('end', () => r()); });
   Readable.from([src]).pipe(ex);
   for await (const e of ex) {
     const chunks: Buffer[] = [];

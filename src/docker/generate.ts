@@ -28,7 +28,7 @@ import { encodeJson, parseJsonObject } from '../oci/manifest.js';
 import type { OciLayout } from '../oci/layout.js';
 import { parseReference, formatReference } from '../oci/reference.js';
 import { inspectImage, saveImage, type ImageInspect } from './engine.js';
-import { readSaveStream, SaveError, type SaveContents, type SaveEntry, type SaveProgress } from './save.js';
+import { readSaveStream, SaveError, type SaveContents, type SaveEntry, type SaveProgress, type CompressedTee } from './save.js';
 import { pgzipBuffer, pgzipProfile, type PgzipOptions } from './pgzip.js';
 import type { Readable } from 'node:stream';
 
@@ -50,6 +50,8 @@ export interface GenerateOptions {
   force?: boolean;
   /** Environment for engine resolution (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Second destination for compressed layer bytes while they are produced (see save.ts CompressedTee). */
+  tee?: () => Promise<CompressedTee | undefined>;
 }
 
 export interface GenerateResult {
@@ -305,6 +307,11 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
     store,
     gzip,
     progress: opts.progress,
+    // Upload-while-compressing only for layers the registry is unlikely to have: in an OCI save the entry name is
+    // the diff ID (stream unless cached); in a legacy save entries cannot be matched to diff IDs before they are
+    // read, so stream only when no layer of the image is cached (a cold image). Otherwise push uploads after
+    // generation, skipping what the registry has (HEAD).
+    tee: opts.tee ? (nd) => ((nd !== undefined ? !cachedSet.has(nd) : cachedSet.size === 0) ? opts.tee!() : Promise.resolve(undefined)) : undefined,
     skipCompression: (nd) => nd !== undefined && cachedSet.has(nd),
   });
   const committed = new Map<string, Descriptor>();

@@ -15,7 +15,8 @@
  * Re-running after a failure (registry killed mid-upload) finishes the job: blobs that made it are found by HEAD
  * and not uploaded again; the manifest is only pushed after all blobs.
  */
-import { Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import { once } from 'node:events';
 import { DockerSignError, InputError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { isDigest, type Digest } from '../oci/digest.js';
@@ -26,6 +27,7 @@ import type { RegistryOptions, RemoteRepository } from '../registry/index.js';
 import { inspectImage } from './engine.js';
 import { generateManifest, storeTagFor, type ManifestFlavor, type GenerateResult } from './generate.js';
 import type { LayerBars } from './progress.js';
+import type { CompressedTee } from './save.js';
 
 export const PUSHED_FILE = 'pushed.json';
 const MAX_LOCATIONS_PER_BLOB = 16;
@@ -48,6 +50,8 @@ export interface PushOptions {
   env?: NodeJS.ProcessEnv;
   /** Skip pushing local referrers (signatures). */
   skipReferrers?: boolean;
+  /** Upload layers while they are compressed when the manifest has to be generated (default true). */
+  streamUpload?: boolean;
 }
 
 export interface PushedSignature {
@@ -93,10 +97,72 @@ async function storeStream(store: OciLayout, desc: Descriptor, onBytes?: (n: num
 }
 
 /**
+ * Streams one layer's compressed bytes to the registry while they are produced: POST (start an upload session),
+ * one PATCH whose body is the stream (chunked transfer encoding, as docker push does), then PUT ?digest= once the
+ * digest is known. The registry checks the digest itself. Any failure just marks the upload as not done; push then
+ * uploads the blob normally from the store. `done` receives the digest of every blob that was completed.
+ */
+export function streamingUploads(repo: RemoteRepository, done: Map<string, Promise<boolean>>, log?: (m: string) => void): () => Promise<CompressedTee | undefined> {
+  return async () => {
+    const { repositoryScope } = await import('../registry/auth.js');
+    const scopes = [repositoryScope(repo.repository, ['pull', 'push'])];
+    const what = `streamed upload to ${repo.location}`;
+    let location: URL;
+    try {
+      const res = await repo.client.send({ method: 'POST', url: `/v2/${repo.repository}/blobs/uploads/`, headers: { 'content-length': '0' }, scopes, what });
+      await res.body.dump().catch(() => undefined);
+      const loc = res.headers.location;
+      if (res.status !== 202 || typeof loc !== 'string') return undefined;
+      location = new URL(loc, res.url);
+    } catch (e) {
+      log?.(`note: ${(e as Error).message}; layers will be uploaded after compression`);
+      return undefined;
+    }
+    const body = new PassThrough({ highWaterMark: 1 << 20 });
+    let failed = false;
+    const patch = repo.client.send({ method: 'PATCH', url: location.href, headers: { 'content-type': 'application/octet-stream' }, body: () => body, scopes, what });
+    const settled = patch.then(() => undefined, () => { failed = true; });
+    return {
+      async write(chunk: Buffer) {
+        if (failed) return;
+        if (!body.write(chunk)) await Promise.race([once(body, 'drain'), settled]);
+      },
+      abort() {
+        failed = true;
+        body.destroy();
+      },
+      async finish(blob) {
+        let result: Promise<boolean>;
+        const run = async (): Promise<boolean> => {
+          body.end();
+          if (failed) return false;
+          try {
+            const res = await patch;
+            await res.body.dump().catch(() => undefined);
+            const loc = res.headers.location;
+            if (res.status !== 202) return false;
+            const put = new URL(typeof loc === 'string' ? loc : location.href, res.url);
+            put.searchParams.set('digest', blob.digest);
+            const fin = await repo.client.send({ method: 'PUT', url: put.href, headers: { 'content-length': '0' }, scopes, what });
+            await fin.body.dump().catch(() => undefined);
+            return fin.status === 201 || fin.status === 204;
+          } catch {
+            return false;
+          }
+        };
+        result = run();
+        done.set(blob.digest, result);
+        await result;
+      },
+    };
+  };
+}
+
+/**
  * Finds the stored manifest for `image` if it still matches the engine's image, else generates it.
  * Exported for `docker sign` (sign a local image = sign this manifest).
  */
-export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'store' | 'mediaType' | 'platform' | 'level' | 'progress' | 'env'>):
+export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'store' | 'mediaType' | 'platform' | 'level' | 'progress' | 'env'> & { tee?: () => Promise<CompressedTee | undefined> }):
   Promise<{ descriptor: Descriptor; manifest: Buffer; storeTag?: string; imageId: string; generated: boolean; result?: GenerateResult }> {
   const env = opts.env ?? process.env;
   const insp = await inspectImage(image, env);
@@ -116,13 +182,13 @@ export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'st
     }
   }
   const r = await generateManifest(image, {
-    store: opts.store, mediaType: opts.mediaType ?? 'oci', platform: opts.platform, level: opts.level, progress: opts.progress, env,
+    store: opts.store, mediaType: opts.mediaType ?? 'oci', platform: opts.platform, level: opts.level, progress: opts.progress, env, tee: opts.tee,
   });
   return { descriptor: r.descriptor, manifest: r.manifest, storeTag: r.storeTag, imageId: r.imageId, generated: !r.reused, result: r };
 }
 
-async function pushBlobs(repo: RemoteRepository, store: OciLayout, blobs: Descriptor[], opts: PushOptions, locations: PushedLocations):
-  Promise<{ digest: Digest; size: number; action: BlobAction }[]> {
+async function pushBlobs(repo: RemoteRepository, store: OciLayout, blobs: Descriptor[], opts: PushOptions, locations: PushedLocations,
+  alreadyUploaded: Set<string> = new Set()): Promise<{ digest: Digest; size: number; action: BlobAction }[]> {
   const { mapLimit } = await import('../registry/index.js');
   const bars = opts.progress;
   const here = repo.location;
@@ -131,7 +197,9 @@ async function pushBlobs(repo: RemoteRepository, store: OciLayout, blobs: Descri
   return mapLimit(unique, opts.concurrency ?? 4, async (desc) => {
     bars?.start(desc.digest, desc.size, 'Waiting');
     let action: BlobAction;
-    if (await repo.hasBlob(desc)) {
+    if (alreadyUploaded.has(desc.digest)) {
+      action = 'uploaded';
+    } else if (await repo.hasBlob(desc)) {
       action = 'exists';
     } else {
       const content = () => storeStream(store, desc, bars ? (n) => bars.update(desc.digest, n) : undefined);
@@ -165,7 +233,11 @@ async function recordLocations(store: OciLayout, location: string, digests: Dige
 export async function pushImage(image: string, opts: PushOptions): Promise<PushResult> {
   const log = opts.log ?? (() => undefined);
   const ref = parseReference(image);
-  const gen = await ensureGenerated(image, opts);
+  const { openRepository } = await import('../registry/index.js');
+  const repo = openRepository(ref, opts.registry);
+  // Layers compressed by this run are uploaded while they are compressed (cold push).
+  const streamed = new Map<string, Promise<boolean>>();
+  const gen = await ensureGenerated(image, { ...opts, tee: opts.streamUpload === false ? undefined : streamingUploads(repo, streamed, log) });
   if (ref.digest !== undefined && ref.digest !== gen.descriptor.digest) {
     throw new InputError('DIGEST_MISMATCH', `${image} names digest ${ref.digest}, but the generated manifest of this image is ${gen.descriptor.digest}`, {
       hint: 'push by tag, or use the digest printed by `docker generate manifest`',
@@ -173,11 +245,11 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
   }
   const tag = ref.tag ?? (ref.digest === undefined ? 'latest' : undefined);
   const manifest = parseImageManifest(gen.manifest, gen.descriptor.mediaType);
-  const { openRepository } = await import('../registry/index.js');
-  const repo = openRepository(ref, opts.registry);
+  const streamedOk = new Set<string>();
+  for (const [d, p] of streamed) if (await p) streamedOk.add(d);
   const locations = (await opts.store.readSidecar<PushedLocations>(PUSHED_FILE)) ?? {};
 
-  const blobResults = await pushBlobs(repo, opts.store, [manifest.config, ...manifest.layers], opts, locations);
+  const blobResults = await pushBlobs(repo, opts.store, [manifest.config, ...manifest.layers], opts, locations, streamedOk);
   await recordLocations(opts.store, repo.location, blobResults.map((b) => b.digest));
   await repo.pushManifest(gen.descriptor, gen.manifest, tag ?? gen.descriptor.digest);
   log(`Pushed ${repositoryName(ref)}${tag ? `:${tag}` : ''} ${gen.descriptor.digest}`);

@@ -65,7 +65,23 @@ export interface SaveProgress {
   layerDone?(id: string): void;
 }
 
+/**
+ * Optional second destination for a layer's compressed bytes while they are produced (push uses it to upload the
+ * layer to the registry during compression). Failures must be handled inside (they never fail the generation).
+ */
+export interface CompressedTee {
+  write(chunk: Buffer): Promise<void>;
+  /** The layer is complete: digest/size of the compressed bytes. Not awaited by the reader. */
+  finish(blob: { digest: Digest; size: number }): Promise<void>;
+  abort(): void;
+}
+
 export interface ReadSaveOptions {
+  /**
+   * Called for each layer that is being compressed (`nameDigest` as for skipCompression); may return a tee for its
+   * compressed bytes.
+   */
+  tee?: (nameDigest: Digest | undefined) => Promise<CompressedTee | undefined>;
   store: OciLayout;
   gzip?: PgzipOptions;
   progress?: SaveProgress;
@@ -313,11 +329,14 @@ async function streamLargeEntry(entry: AsyncIterable<Buffer>, path: string, size
   const diffHash = createHash('sha256');
   let writer: BlobWriter | undefined;
   let gz: ParallelGzip | undefined;
+  let tee: CompressedTee | undefined;
   if (!skip) {
     writer = await opts.store.openBlobWriter();
     writers.push(writer);
     const w = writer;
-    gz = new ParallelGzip((c) => w.write(c), opts.gzip);
+    tee = opts.tee ? await opts.tee(nd) : undefined;
+    const t = tee;
+    gz = new ParallelGzip(t ? async (c) => { await Promise.all([w.write(c), t.write(c)]); } : (c) => w.write(c), opts.gzip);
   }
   opts.progress?.layerStart?.(id, size);
   try {
@@ -332,8 +351,10 @@ async function streamLargeEntry(entry: AsyncIterable<Buffer>, path: string, size
     if (gz) await gz.end();
   } catch (e) {
     await gz?.abort();
+    tee?.abort();
     throw e;
   }
+  if (tee && writer) void tee.finish(writer.current()).catch(() => undefined);
   if (rawSeen !== size) throw corrupt(`entry ${path} is ${rawSeen} bytes, header says ${size}`);
   opts.progress?.layerDone?.(id);
   const digest = `sha256:${diffHash.digest('hex')}` as Digest;

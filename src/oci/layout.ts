@@ -143,6 +143,8 @@ function emptyIndex(): ImageIndex {
 /** A writer for a blob whose digest is not known up front (e.g. a layer being compressed). */
 export interface BlobWriter {
   write(chunk: Buffer): Promise<void>;
+  /** Digest and size of what was written so far (does not finish the writer). */
+  current(): { digest: Digest; size: number };
   /** Finishes the blob: verifies (if expected) and moves it into place; returns its descriptor. */
   commit(mediaType: string, expected?: Pick<Descriptor, 'digest' | 'size'>): Promise<Descriptor>;
   /** Discards the temp file. Safe to call after commit or twice. */
@@ -281,6 +283,7 @@ export class OciLayout implements ArtifactTarget {
           off += bytesWritten;
         }
       },
+      current: () => ({ digest: `sha256:${hash.copy().digest('hex')}` as Digest, size }),
       commit: async (mediaType: string, expected?: Pick<Descriptor, 'digest' | 'size'>) => {
         const digest = `sha256:${hash.digest('hex')}` as Digest;
         try {
