@@ -11,7 +11,7 @@ import type { Descriptor } from '../src/oci/descriptor.js';
 import { createEnvelope, buildSignatureManifest } from '../src/signature/index.js';
 import { signerFromKey } from '../src/pki/keys.js';
 import type { GeneratedKey } from '../src/pki/generate.js';
-import { loadCase } from '../test/trust/vectors.js';
+import { loadCase, VECTORS } from '../test/trust/vectors.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const BIN = join(ROOT, 'bin', 'docker-sign.js');
@@ -98,7 +98,7 @@ export async function makeConfig(policy: unknown, stores: Record<string, string[
 
 export async function vectorConfig(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'ds-verify-vec-'));
-  const v = process.env.DS_NOTATION_VECTORS ?? '/work/shared/vectors/notation';
+  const v = VECTORS;
   await cp(join(v, 'trustpolicy.json'), join(dir, 'trustpolicy.json'));
   await cp(join(v, 'truststore'), join(dir, 'truststore'), { recursive: true });
   return dir;

@@ -7,8 +7,8 @@ import { parseTrustPolicy, validateTrustPolicy, selectStatement, loadTrustPolicy
 import { PolicyError } from '../../src/trust/errors.js';
 import { configPaths } from '../../src/config/dir.js';
 import { parseDistinguishedName, isSubsetDn } from '../../src/trust/dn.js';
+import { VECTORS } from './vectors.js';
 
-const VECTORS = '/work/shared/vectors/notation';
 const WABBIT = 'x509.subject: C=US, ST=WA, L=Seattle, O=Wabbit Networks, CN=Wabbit Networks Signer';
 
 function stmt(over: Record<string, unknown> = {}): Record<string, unknown> {

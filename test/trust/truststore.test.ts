@@ -7,8 +7,10 @@ import { PolicyError } from '../../src/trust/errors.js';
 import { certInfo, parseCertificates } from '../../src/trust/x509.js';
 import { generateTestKey, type GeneratedKey } from '../../src/pki/generate.js';
 
-const ROOT_CRT = '/work/shared/vectors/notation/truststore/x509/ca/example/root.crt';
-const UNTRUSTED = '/work/shared/vectors/notation/jws-untrusted-root/not-trusted-root.crt';
+import { VECTORS } from './vectors.js';
+
+const ROOT_CRT = join(VECTORS, 'truststore/x509/ca/example/root.crt');
+const UNTRUSTED = join(VECTORS, 'jws-untrusted-root/not-trusted-root.crt');
 
 async function expectPolicyError(p: Promise<unknown>, code: string, msg: RegExp): Promise<void> {
   try {

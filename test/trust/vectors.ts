@@ -1,16 +1,24 @@
-/** Loads the notation interop vectors (/work/shared/vectors/notation) into a MemoryTarget, exact bytes. */
+/** Loads the notation interop vectors (shared set, or the public copy in test/fixtures/notation) into a MemoryTarget, exact bytes. */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MemoryTarget } from './memory-target.js';
 import type { Descriptor } from '../../src/oci/descriptor.js';
 import { MediaType } from '../../src/oci/mediaTypes.js';
 
-export const VECTORS = process.env.DS_NOTATION_VECTORS ?? '/work/shared/vectors/notation';
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const shared = join(repoRoot, '..', 'shared', 'vectors', 'notation');
+
+/**
+ * Where the vectors are: $DS_NOTATION_VECTORS, else the team's shared copy next to the repository (which may hold
+ * more cases than the public set), else the public set copied into test/fixtures/notation.
+ */
+export const VECTORS = process.env.DS_NOTATION_VECTORS ?? (existsSync(join(shared, 'trustpolicy.json')) ? shared : join(repoRoot, 'test', 'fixtures', 'notation'));
 
 export interface VectorCase {
   name: string;
   dir: string;
-  expected: { expect: 'valid' | 'invalid'; notationVerify: { exit: number; message: string; detail: string[] }; registryReference: string };
+  expected: { expect: 'valid' | 'invalid'; notationVerify: { exit: number; message: string; detail: string[] }; registryReference: string; trustPolicy?: unknown };
   subject: Descriptor;
   subjectBytes: Buffer;
   signatureManifest: Buffer;
