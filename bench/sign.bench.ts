@@ -3,7 +3,7 @@
 // <= floor + 60 ms. Each run adds one real signature (EC P-256, JWS) to a fresh repository.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,23 @@ async function pushImage(registry: string): Promise<string> {
   return `${registry}/${repo}@${digest}`;
 }
 
+/** A one-manifest OCI layout tagged v1 (for the offline row). */
+function makeLayout(dir: string): string {
+  const layout = join(dir, 'layout');
+  mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
+  const put = (b: Buffer) => {
+    const d = createHash('sha256').update(b).digest('hex');
+    writeFileSync(join(layout, 'blobs', 'sha256', d), b);
+    return `sha256:${d}`;
+  };
+  const cfg = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+  const m = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: put(cfg), size: cfg.length }, layers: [] }));
+  const d = put(m);
+  writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: d, size: m.length, annotations: { 'org.opencontainers.image.ref.name': 'v1' } }] }));
+  return layout;
+}
+
 export default async function signBench(): Promise<BenchRow[]> {
   if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/ missing: run npm run build first');
   for (const v of ['DS_REGISTRY', 'DS_REFERRERS_REGISTRY', 'DOCKER_HOST']) {
@@ -50,7 +67,10 @@ export default async function signBench(): Promise<BenchRow[]> {
     const refApi = await pushImage(process.env.DS_REFERRERS_REGISTRY!);
     const refTags = await pushImage(process.env.DS_REGISTRY!);
     const tagApi = refApi.replace(/@sha256:.*/, ':v1');
+    const layout = makeLayout(cfg);
     const cases: [string, string[]][] = [
+      ['docker sign --oci-layout (offline: CLI + key + envelope, no network)', ['bin/docker-sign.js', '--oci-layout', layout, 'v1', '--config-dir', cfg]],
+      ['docker sign --help (CLI framework alone, for reference)', ['bin/docker-sign.js', '--help']],
       ['docker sign REF@digest (Referrers API registry)', ['bin/docker-sign.js', refApi, '--config-dir', cfg]],
       ['docker sign REF:tag --remote (Referrers API registry)', ['bin/docker-sign.js', '--remote', tagApi, '--config-dir', cfg]],
       ['docker sign REF@digest (Distribution 2.8, tag schema)', ['bin/docker-sign.js', refTags, '--config-dir', cfg]],
@@ -68,13 +88,14 @@ export default async function signBench(): Promise<BenchRow[]> {
     const rows: BenchRow[] = [{ name: 'node -e 0 (floor)', value: floor, unit: 'ms', note: `median of ${N}, interleaved` }];
     cases.forEach(([name], k) => {
       const v = med[k + 1]!;
+      const remote = name.includes('REF');
+      const reference = name.includes('--help');
       rows.push({
         name,
         value: v,
         unit: 'ms',
-        goal: '<= floor + 60 ms',
-        met: v <= floor + 60,
-        note: `floor + ${Math.round(v - floor)} ms${name.includes('tag schema') ? '; includes the registry client\'s 150-300 ms tag-schema settle delay' : ''}`,
+        ...(reference ? {} : { goal: '<= floor + 60 ms', met: v <= floor + 60 }),
+        note: `floor + ${Math.round(v - floor)} ms${remote ? '; the registry client settles 150-300 ms after writing the referrers tag-schema index (on both registries: the Referrers API one sends no OCI-Subject header)' : ''}`,
       });
     });
     return rows;
