@@ -6,6 +6,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { registryApiHost } from '../oci/reference.js';
 import { RegistryError, errorFromResponse, type RegistryErrorCode } from './errors.js';
 import { parseChallenges, TokenCache, type Challenge } from './auth.js';
@@ -29,6 +30,8 @@ export const INSECURE_ENV = 'DOCKER_SIGN_INSECURE_REGISTRIES';
 const DEFAULT_UA = 'docker-sign/0.1';
 const MAX_REDIRECTS = 5;
 const MAX_ERROR_BODY = 64 * 1024;
+const TRANSIENT = [500, 502, 503, 504];
+const MAX_TRANSIENT_RETRIES = 3;
 
 export type Body = Buffer | Readable | string | null;
 
@@ -277,6 +280,7 @@ export class RegistryClient {
     }
     let auth = url.origin === this.origin ? await this.authorization(r.scopes) : undefined;
     let retried = false;
+    let transient = 0;
     for (let hops = 0; ; ) {
       const headers: Record<string, string> = { 'user-agent': this.userAgent, ...(r.headers ?? {}) };
       if (auth) headers.authorization = auth;
@@ -294,6 +298,14 @@ export class RegistryClient {
         throw this.networkError(e, r.what);
       }
       const status = res.statusCode;
+      // Idempotent reads are retried on transient server errors (e.g. Distribution answers 500 while a manifest a
+      // tag pointed to a moment ago is being deleted by another client).
+      if ((r.method === 'GET' || r.method === 'HEAD') && TRANSIENT.includes(status) && transient < MAX_TRANSIENT_RETRIES) {
+        transient++;
+        await res.body.dump().catch(() => undefined);
+        await sleep(100 * transient + Math.floor(Math.random() * 100));
+        continue;
+      }
       if (status === 401 && !retried && url.origin === this.origin) {
         retried = true;
         const text = (await readBounded(res.body, MAX_ERROR_BODY, r.what).catch(() => Buffer.alloc(0))).toString('utf8');

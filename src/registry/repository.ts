@@ -261,10 +261,16 @@ export class RemoteRepository implements ArtifactTarget {
     await this.client.fail(res, what, notFound);
   }
 
-  /** All tags, following Link pagination (`n` per page when given). */
+  /**
+   * All tags. Follows RFC 8288 Link pagination; with `pageSize`, asks for `n` per page and, when a registry
+   * honours `n` but sends no Link (go-containerregistry), continues itself with `last=<last tag seen>` until a
+   * short page or a page with nothing new.
+   */
   async tags(opts: { pageSize?: number } = {}): Promise<string[]> {
-    const out: string[] = [];
-    let next: string | undefined = `/v2/${this.repository}/tags/list${opts.pageSize ? `?n=${opts.pageSize}` : ''}`;
+    const n = opts.pageSize && opts.pageSize > 0 ? Math.floor(opts.pageSize) : undefined;
+    const base = `/v2/${this.repository}/tags/list`;
+    const seen = new Set<string>();
+    let next: string | undefined = n ? `${base}?n=${n}` : base;
     for (let page = 0; next && page < 100_000; page++) {
       const what = `GET tags ${this.location}`;
       const res = await this.client.send({ method: 'GET', url: next, headers: { accept: 'application/json' }, scopes: this.pullScope, what });
@@ -279,10 +285,15 @@ export class RemoteRepository implements ArtifactTarget {
       if (v.tags !== null && v.tags !== undefined && (!Array.isArray(v.tags) || v.tags.some((t) => typeof t !== 'string'))) {
         throw new RegistryError('PROTOCOL', `${what}: "tags" is not a list of strings`);
       }
-      out.push(...((v.tags as string[] | null | undefined) ?? []));
+      const pageTags = (v.tags as string[] | null | undefined) ?? [];
+      const before = seen.size;
+      for (const t of pageTags) seen.add(t);
       next = nextLink(header(res.headers, 'link'), res.url);
+      if (!next && n && pageTags.length >= n && seen.size > before) {
+        next = `${base}?n=${n}&last=${encodeURIComponent(pageTags[pageTags.length - 1]!)}`;
+      }
     }
-    return out;
+    return [...seen];
   }
 
   // ---------------------------------------------------------------- blobs
@@ -589,41 +600,46 @@ export class RemoteRepository implements ArtifactTarget {
     const maxAttempts = opts.maxAttempts ?? 10;
     const superseded = new Set<Digest>();
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const cur = await this.readReferrersIndex(subject);
-      if (!cur?.index.manifests.some((d) => d.digest === entry.digest)) {
-        const others = cur?.index.manifests ?? [];
-        const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [...dedupe(others), entry] };
-        const bytes = encodeJson(index);
-        const desc: Descriptor = { mediaType: MediaType.OCI_INDEX, digest: digestOf(bytes), size: bytes.length };
-        // Narrow the lost-update window on registries without conditional PUT: the tag must still be what we merged.
-        const now = await this.currentTagDigest(tag);
-        if (now !== cur?.raw.digest) {
-          await sleep(jitter(20, attempt));
-          continue;
-        }
-        try {
-          await this.putManifest(desc, bytes, tag, cur?.raw.etag);
-        } catch (e) {
-          if (e instanceof RegistryError && e.code === 'PRECONDITION_FAILED') {
-            await sleep(jitter(50, attempt));
-            continue; // another writer changed the tag since we read it
-          }
-          throw e;
-        }
-        if (cur) superseded.add(cur.raw.digest);
-      }
-      // Settle, then re-read: a writer that read the index before our PUT may still overwrite it.
-      await sleep(150 + Math.floor(Math.random() * 150));
-      const after = await this.readReferrersIndex(subject);
-      if (after?.index.manifests.some((d) => d.digest === entry.digest)) {
-        if (opts.deleteSuperseded !== false) await this.deleteSupersededIndexes(tag, superseded, after);
-        return;
+      try {
+        if (await this.referrersIndexRound(subject, tag, entry, superseded, opts)) return;
+      } catch (e) {
+        // a concurrent writer's cleanup can make the registry fail a read for a moment: try again
+        if (!(e instanceof RegistryError && (e.code === 'UNAVAILABLE' || e.code === 'MANIFEST_UNKNOWN')) || attempt === maxAttempts - 1) throw e;
       }
       await sleep(jitter(50, attempt));
     }
     throw new RegistryError('CONFLICT', `${this.location}: could not add referrer ${entry.digest} to ${tag} after ${maxAttempts} attempts (concurrent writers)`, {
       hint: 'retry the operation',
     });
+  }
+
+  /** One read-merge-write-settle-confirm round; true when our entry was observed in the tagged index. */
+  private async referrersIndexRound(subject: Digest, tag: string, entry: Descriptor, superseded: Set<Digest>, opts: PushReferrerOptions): Promise<boolean> {
+    const cur = await this.readReferrersIndex(subject);
+    if (!cur?.index.manifests.some((d) => d.digest === entry.digest)) {
+      const others = cur?.index.manifests ?? [];
+      const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [...dedupe(others), entry] };
+      const bytes = encodeJson(index);
+      const desc: Descriptor = { mediaType: MediaType.OCI_INDEX, digest: digestOf(bytes), size: bytes.length };
+      // Narrow the lost-update window on registries without conditional PUT: the tag must still be what we merged.
+      const now = await this.currentTagDigest(tag);
+      if (now !== cur?.raw.digest) return false;
+      try {
+        await this.putManifest(desc, bytes, tag, cur?.raw.etag);
+      } catch (e) {
+        if (e instanceof RegistryError && e.code === 'PRECONDITION_FAILED') return false; // another writer changed the tag
+        throw e;
+      }
+      if (cur) superseded.add(cur.raw.digest);
+    }
+    // Settle, then re-read: a writer that read the index before our PUT may still overwrite it.
+    await sleep(150 + Math.floor(Math.random() * 150));
+    const after = await this.readReferrersIndex(subject);
+    if (after?.index.manifests.some((d) => d.digest === entry.digest)) {
+      if (opts.deleteSuperseded !== false) await this.deleteSupersededIndexes(tag, superseded, after);
+      return true;
+    }
+    return false;
   }
 
   private async currentTagDigest(tag: string): Promise<Digest | undefined> {
