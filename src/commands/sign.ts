@@ -31,6 +31,7 @@ export default class SignCommand extends BaseCommand {
     'oci-layout': Flags.string({ description: 'sign a manifest in this OCI image layout directory (offline)' }),
     'insecure-registry': Flags.boolean({ description: 'allow plain HTTP to this registry (loopback registries always may)', default: false }),
     local: Flags.boolean({ description: 'sign the local image (Docker engine) and keep the signature until `docker sign push`', default: false, exclusive: ['remote', 'oci-layout'] }),
+    quiet: Flags.boolean({ char: 'q', description: 'no progress output', default: false }),
     remote: Flags.boolean({ description: 'sign the image in its registry even if a local image has the same name', default: false, exclusive: ['local', 'oci-layout'] }),
   };
 
@@ -51,14 +52,21 @@ export default class SignCommand extends BaseCommand {
     else {
       const choice = await sign.chooseSignMode(args.image);
       mode = choice.mode;
-      if (!this.json) this.info(`Signing the ${mode === 'local' ? 'local image' : 'image in its registry'} (${choice.reason}; --local/--remote to choose)`);
+      if (!this.json && !flags.quiet) this.info(`Signing the ${mode === 'local' ? 'local image' : 'image in its registry'} (${choice.reason}; --local/--remote to choose)`);
     }
 
     let r: Awaited<ReturnType<typeof sign.signRemote>> & { imageId?: string };
     if (mode === 'layout') {
       r = await sign.signLayout({ ...common, layoutPath: flags['oci-layout']!, reference: args.image });
     } else if (mode === 'local') {
-      r = await sign.signLocal({ ...common, image: args.image });
+      // Generating the manifest of a new local image reads and compresses its layers: show progress (TTY only).
+      const { createLayerBars } = await import('../docker/progress.js');
+      const bars = await createLayerBars({ quiet: flags.quiet || this.json });
+      try {
+        r = await sign.signLocal({ ...common, image: args.image, progress: bars });
+      } finally {
+        bars.stop();
+      }
     } else {
       const registryOptions: { insecure?: string[] } = {};
       if (flags['insecure-registry']) {

@@ -171,6 +171,8 @@ export interface SignLocalOptions extends SignOptions {
   /** Manifest flavor when it has to be generated (default: reuse the stored one, else oci). */
   mediaType?: 'oci' | 'docker';
   env?: NodeJS.ProcessEnv;
+  /** Progress of manifest generation (reading + compressing layers), e.g. createLayerBars() from src/docker. */
+  progress?: import('../docker/progress.js').LayerBars;
 }
 
 /**
@@ -184,7 +186,7 @@ export async function signLocal(opts: SignLocalOptions): Promise<SignResult & { 
   const { ensureGenerated } = await import('../docker/push.js');
   const store = await OciLayout.open(opts.configPaths.store, { create: true });
   // Reuse the stored manifest if it still matches the engine's image (same flavor `docker sign push` will push).
-  const gen = await ensureGenerated(opts.image, { store, mediaType: opts.mediaType, env: opts.env });
+  const gen = await ensureGenerated(opts.image, { store, mediaType: opts.mediaType, env: opts.env, progress: opts.progress });
   const subject = coreDescriptor(gen.descriptor);
   const res = await signWith(store, subject, signer, keyName, opts);
   return { ...res, reference: `${gen.storeTag ?? opts.image}@${subject.digest}`, imageId: gen.imageId };
