@@ -6,8 +6,8 @@ import { repositoryPool, type RepositoryPool } from './deps.js';
 import { parseImageRef } from './ref.js';
 
 /**
- * Adapter from the shared verifier (src/trust Verifier: trust policy + trust store + signatures found through an
- * ArtifactTarget) to the guard's Verifier interface:
+ * Adapter from the shared verifier (src/trust verifyDescriptor: trust policy + trust store + signatures found
+ * through an ArtifactTarget) to the guard's Verifier interface:
  *  - verifyRemote("<registry>/<repo>@<digest>"): resolve the digest at the registry (HEAD, digest checked), verify
  *    against the policy statement for "<registry>/<repo>";
  *  - verifyLocal(imageId): scan our local store (OCI layout under <config>/store) for image manifests whose config
@@ -21,9 +21,7 @@ export interface SharedVerifierOptions {
 }
 
 export async function sharedVerifier(cfg: GuardConfig, paths: ConfigPaths, o: SharedVerifierOptions): Promise<Verifier> {
-  const { Verifier: TrustVerifier } = await import('../../src/trust/verifier.js');
-  const { loadTrustPolicy } = await import('../../src/trust/policy.js');
-  const { FileTrustStore } = await import('../../src/trust/truststore.js');
+  const { verifyDescriptor, loadTrustPolicy, FileTrustStore } = await import('../../src/trust/index.js');
   const { OciLayout, REF_NAME_ANNOTATION } = await import('../../src/oci/layout.js');
   const { parseImageManifest } = await import('../../src/oci/manifest.js');
   const { isManifestMediaType, MediaType } = await import('../../src/oci/mediaTypes.js');
@@ -64,7 +62,7 @@ export async function sharedVerifier(cfg: GuardConfig, paths: ConfigPaths, o: Sh
       const repo = pool.get(name);
       const descriptor = pool.known(reference) ?? (await repo.resolve(digest));
       signal.throwIfAborted();
-      const report = await new TrustVerifier({ policy: st.policy, trustStore: st.store, signal }).verify({ target: repo, descriptor, repository: name });
+      const report = await verifyDescriptor(repo, descriptor, name, { configPaths: paths, policy: st.policy, trustStore: st.store, signal });
       return outcome(report);
     },
 
@@ -103,7 +101,7 @@ export async function sharedVerifier(cfg: GuardConfig, paths: ConfigPaths, o: Sh
             // a bare tag: only a global ("*") policy statement can apply
           }
         }
-        const report = await new TrustVerifier({ policy: st.policy, trustStore: st.store, signal }).verify({ target: layout, descriptor: d, repository });
+        const report = await verifyDescriptor(layout, d, repository, { configPaths: paths, policy: st.policy, trustStore: st.store, signal });
         last = outcome(report);
         if (last.verified) return last;
       }
