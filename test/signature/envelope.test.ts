@@ -312,3 +312,40 @@ describe('signature: integrity with a different key of the same type', () => {
     expect(outcome(Buffer.from(JSON.stringify(j)), 'application/jose+json').code).to.equal('INTEGRITY');
   });
 });
+
+describe('signature: malformed input never escapes as an untyped error', () => {
+  it('random truncations, insertions and garbage (JWS and COSE) give SignatureError or the same signed content', async () => {
+    const k = keys['ec-p256']!;
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (const format of ['jws', 'cose'] as const) {
+      const out = await createEnvelope({ payload: { targetArtifact: TARGET }, format, signer: signerFromKey(k.privateKey, k.chain), signingAgent: 'x' });
+      const good = parseEnvelope(out.bytes, out.mediaType);
+      for (let i = 0; i < 300; i++) {
+        let b: Buffer;
+        switch (i % 4) {
+          case 0: b = out.bytes.subarray(0, rnd(out.bytes.length)); break;
+          case 1: { const p = rnd(out.bytes.length); b = Buffer.concat([out.bytes.subarray(0, p), Buffer.from([rnd(256)]), out.bytes.subarray(p)]); break; }
+          case 2: { b = Buffer.from(out.bytes); for (let j = 0; j < 8; j++) b[rnd(b.length)] = rnd(256); break; }
+          default: b = Buffer.from(Array.from({ length: rnd(64) }, () => rnd(256)));
+        }
+        const r = outcome(b, out.mediaType);
+        if (r.code === 'ok') {
+          expect(r.env!.signingInput.equals(good.signingInput)).to.equal(true);
+          expect(r.env!.signature.equals(good.signature)).to.equal(true);
+        }
+      }
+    }
+    // nesting bombs and huge declared lengths
+    const deep = Buffer.concat([Buffer.from([0xd2]), Buffer.alloc(100_000, 0x81), Buffer.from([0x00])]);
+    expect(outcome(deep, 'application/cose').code).to.equal('ENVELOPE_INVALID');
+    const huge = Buffer.from([0xd2, 0x84, 0x5b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    expect(outcome(huge, 'application/cose').code).to.equal('ENVELOPE_INVALID');
+    const manyItems = Buffer.from([0xd2, 0x9b, 0x00, 0x0f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    expect(outcome(manyItems, 'application/cose').code).to.equal('ENVELOPE_INVALID');
+    expect(outcome(Buffer.alloc(3 * 1024 * 1024, 0x20), 'application/jose+json').code).to.equal('ENVELOPE_INVALID');
+  });
+});
