@@ -306,6 +306,10 @@ export class RegistryClient {
         await sleep(100 * transient + Math.floor(Math.random() * 100));
         continue;
       }
+      if (status === 401 && retried && url.origin === this.origin) {
+        const text = (await readBounded(res.body, MAX_ERROR_BODY, r.what).catch(() => Buffer.alloc(0))).toString('utf8');
+        throw this.unauthorized(text, r.what, auth !== undefined);
+      }
       if (status === 401 && !retried && url.origin === this.origin) {
         retried = true;
         const text = (await readBounded(res.body, MAX_ERROR_BODY, r.what).catch(() => Buffer.alloc(0))).toString('utf8');
