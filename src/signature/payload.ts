@@ -2,6 +2,7 @@ import { validateDescriptor, type Descriptor } from '../oci/descriptor.js';
 import { MediaType } from '../oci/mediaTypes.js';
 import { SignatureError } from './errors.js';
 import { goJson } from './encoding.js';
+import { findDuplicateKey } from './jsonstrict.js';
 import type { NotaryPayload } from './types.js';
 
 export const PAYLOAD_MEDIA_TYPE = MediaType.NOTARY_PAYLOAD;
@@ -16,11 +17,15 @@ function bad(msg: string): never {
  */
 export function parsePayload(bytes: Buffer): NotaryPayload {
   let v: unknown;
+  let text: string;
   try {
-    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    v = JSON.parse(text);
   } catch (e) {
     bad(`not valid UTF-8 JSON (${(e as Error).message})`);
   }
+  const dup = findDuplicateKey(text);
+  if (dup !== undefined) bad(`repeats member ${JSON.stringify(dup)}`);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) bad('must be a JSON object');
   const o = v as Record<string, unknown>;
   const extra = Object.keys(o).filter((k) => k !== 'targetArtifact');

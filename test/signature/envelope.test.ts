@@ -207,6 +207,7 @@ describe('signature: strict JWS parsing', () => {
     ['payload with an extra member', BASE, 'PAYLOAD_INVALID', { payload: JSON.stringify({ targetArtifact: TARGET, x: 1 }) }],
     ['payload without size', BASE, 'PAYLOAD_INVALID', { payload: JSON.stringify({ targetArtifact: { mediaType: TARGET.mediaType, digest: TARGET.digest } }) }],
     ['payload with a bad digest', BASE, 'PAYLOAD_INVALID', { payload: JSON.stringify({ targetArtifact: { ...TARGET, digest: 'sha256:xyz' } }) }],
+    ['payload repeating "digest"', BASE, 'PAYLOAD_INVALID', { payload: JSON.stringify({ targetArtifact: TARGET }).replace('"digest":', `"digest":"sha256:${'0'.repeat(64)}","digest":`) }],
     ['extra top-level member', BASE, 'ENVELOPE_INVALID', { extraTop: { signatures: [] } }],
     ['unknown unprotected header', BASE, 'ENVELOPE_INVALID', { unprotected: { x5c: [], kid: 'x' } }],
     ['empty x5c', BASE, 'ENVELOPE_INVALID', { unprotected: { x5c: [] } }],
