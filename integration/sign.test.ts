@@ -183,6 +183,31 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
     });
   }
 
+  it('our signatures pass `docker sign verify` with the roots `key generate` put in the trust store', async () => {
+    const registry = requireEnv('DS_REGISTRY');
+    const repo = `sign-it/verify-${randomBytes(4).toString('hex')}`;
+    const image = `${registry}/${repo}:v1`;
+    sh('bash', [join(ROOT, 'scripts', 'test-image.sh'), image, `verify ${repo}`]);
+    sh('docker', ['push', '-q', image]);
+    cliOk(['sign', '--key', 'it-ec', '--signature-format', 'cose', image, '--config-dir', cfg]);
+    const vcfg = join(tmp, 'verify-config');
+    mkdirSync(vcfg, { recursive: true });
+    spawnSync('cp', ['-r', join(cfg, 'truststore'), vcfg]);
+    writeFileSync(join(vcfg, 'trustpolicy.json'), JSON.stringify({
+      version: '1.0',
+      trustPolicies: [{ name: 'it', registryScopes: [`${registry}/${repo}`], signatureVerification: { level: 'strict' }, trustStores: ['ca:it-ec'], trustedIdentities: ['x509.subject: C=US, ST=WA, L=Seattle, O=Notary, CN=it-ec'] }],
+    }));
+    const ok = JSON.parse(cliOk(['verify', '-o', 'json', image, '--config-dir', vcfg]));
+    expect(ok.verified).to.equal(true);
+    // trusting only the other key's root must fail
+    writeFileSync(join(vcfg, 'trustpolicy.json'), JSON.stringify({
+      version: '1.0',
+      trustPolicies: [{ name: 'it', registryScopes: [`${registry}/${repo}`], signatureVerification: { level: 'strict' }, trustStores: ['ca:it-rsa'], trustedIdentities: ['*'] }],
+    }));
+    const bad = cli(['verify', image, '--config-dir', vcfg]);
+    expect(bad.status).to.equal(1);
+  });
+
   it('a third signature added later keeps the earlier ones (tag-schema index merged)', async () => {
     const registry = requireEnv('DS_REGISTRY');
     const repo = `sign-it/many-${randomBytes(4).toString('hex')}`;
