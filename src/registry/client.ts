@@ -308,7 +308,16 @@ export class RegistryClient {
       }
       if (status === 401 && retried && url.origin === this.origin) {
         const text = (await readBounded(res.body, MAX_ERROR_BODY, r.what).catch(() => Buffer.alloc(0))).toString('utf8');
-        throw this.unauthorized(text, r.what, auth !== undefined);
+        const insufficient = parseChallenges(res.headers['www-authenticate']).some((c) => c.params.error === 'insufficient_scope');
+        const creds = await this.credentials();
+        if (insufficient && creds) {
+          const base = errorFromResponse(401, text, r.what);
+          throw new RegistryError('DENIED', base.message, {
+            status: 401, registryErrors: base.registryErrors,
+            hint: `the credentials for ${this.registry} do not grant ${r.scopes.join(' ')}; check the repository name and your permissions`,
+          });
+        }
+        throw this.unauthorized(text, r.what, creds !== undefined);
       }
       if (status === 401 && !retried && url.origin === this.origin) {
         retried = true;
