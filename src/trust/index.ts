@@ -35,6 +35,7 @@ export {
   type ValidationAction,
   type TrustStoreType,
 } from './policy.js';
+export { rfc3161TimestampVerifier, parseTimestampToken } from './timestamp.js';
 export { FileTrustStore, MemoryTrustStore, type TrustStore, type StoreListing } from './truststore.js';
 export { offlineRevocationChecker, revocationFinalResult, type RevocationChecker, type CertRevocationResult, type RevocationStatus, type RevocationCheckOptions } from './revocation.js';
 

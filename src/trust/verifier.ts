@@ -43,6 +43,7 @@ import { loadStores, type TrustStore } from './truststore.js';
 import { certInfo, EKU } from './x509.js';
 import { isSubsetDn, type DnMap } from './dn.js';
 import { offlineRevocationChecker, revocationFinalResult, type RevocationChecker } from './revocation.js';
+import { rfc3161TimestampVerifier } from './timestamp.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skipped';
 
@@ -186,10 +187,12 @@ function pinned(repository: string, digest: string): string {
 
 export class Verifier {
   private readonly revocation: RevocationChecker;
+  private readonly timestamp: TimestampVerifier;
   private readonly maxSignatures: number;
 
   constructor(private readonly opts: VerifierOptions) {
     this.revocation = opts.revocation ?? offlineRevocationChecker;
+    this.timestamp = opts.timestamp ?? rfc3161TimestampVerifier;
     this.maxSignatures = opts.maxSignatures ?? DEFAULT_MAX_SIGNATURES;
   }
 
@@ -482,9 +485,6 @@ export class Verifier {
     }
     const token = env.unsignedAttributes.timestampSignature;
     if (!token || token.length === 0) throw new CheckFailure('AUTHENTIC_TIMESTAMP', 'no timestamp countersignature was found in the signature envelope');
-    if (!this.opts.timestamp) {
-      throw new CheckFailure('AUTHENTIC_TIMESTAMP', 'the signature carries a timestamp countersignature but no RFC 3161 timestamp verifier is configured in this build');
-    }
     let tsaCerts: X509Certificate[];
     try {
       tsaCerts = await loadStores(this.opts.trustStore, tsaRefs, 'tsa');
@@ -492,15 +492,31 @@ export class Verifier {
       if (e instanceof PolicyError) throw new CheckFailure('AUTHENTIC_TIMESTAMP', `failed to load tsa trust store with error: ${e.message}`);
       throw e;
     }
-    let range: { lower: Date; upper: Date };
+    let range: { lower: Date; upper: Date; tsaChain: X509Certificate[] };
     try {
-      range = await this.opts.timestamp.verify(token, env.signature, tsaCerts, { now, signal: this.opts.signal });
+      range = await this.timestamp.verify(token, env.signature, tsaCerts, { now, signal: this.opts.signal });
     } catch (e) {
       throw new CheckFailure('AUTHENTIC_TIMESTAMP', `failed to verify the timestamp countersignature with error: ${(e as Error).message}`);
+    }
+    const st = env.signedAttributes.signingTime;
+    if (st && range.lower < st) {
+      throw new CheckFailure('AUTHENTIC_TIMESTAMP', `timestamp ${fmtTime(range.lower)} is not bounded after the signing time "${fmtTime(st)}"`);
     }
     for (const c of chain) {
       if (range.lower < c.notBefore) throw new CheckFailure('AUTHENTIC_TIMESTAMP', `timestamp can be before certificate "${c.subject}" validity period, it will be valid from "${fmtTime(c.notBefore)}"`);
       if (range.upper > c.notAfter) throw new CheckFailure('AUTHENTIC_TIMESTAMP', `timestamp can be after certificate "${c.subject}" validity period, it was expired at "${fmtTime(c.notAfter)}"`);
+    }
+    // the TSA chain's revocation status (same hook, timestamping purpose)
+    if (range.tsaChain.length > 0) {
+      let results;
+      try {
+        results = await this.revocation.check(range.tsaChain, { purpose: 'timestamping', now, signal: this.opts.signal });
+      } catch (e) {
+        throw new CheckFailure('AUTHENTIC_TIMESTAMP', `failed to check timestamping certificate chain revocation with error: ${(e as Error).message}`);
+      }
+      const r = revocationFinalResult(range.tsaChain, results);
+      if (r.status === 'revoked') throw new CheckFailure('AUTHENTIC_TIMESTAMP', `timestamping certificate with subject "${r.subject}" is revoked`);
+      if (r.status === 'unknown') throw new CheckFailure('AUTHENTIC_TIMESTAMP', `timestamping certificate with subject "${r.subject}" revocation status is unknown`);
     }
   }
 

@@ -134,6 +134,10 @@ export interface CertInfo {
   ocspUrls: string[];
   crlUrls: string[];
   sha256: string;
+  /** DER of the issuer Name and the serialNumber INTEGER contents (for CMS IssuerAndSerialNumber matching). */
+  issuerDer: Buffer;
+  serial: Buffer;
+  subjectKeyId?: Buffer;
 }
 
 function decodeString(b: Buffer, t: Tlv): string | undefined {
@@ -208,6 +212,7 @@ export function certInfo(cert: X509Certificate): CertInfo {
   const f = children(der, tbs);
   let i = 0;
   if (f[0]?.tag === 0xa0) i++;
+  const serialT = f[i]!;
   const issuer = f[i + 2]!;
   const validity = f[i + 3]!;
   const subject = f[i + 4]!;
@@ -224,6 +229,8 @@ export function certInfo(cert: X509Certificate): CertInfo {
     ocspUrls: [],
     crlUrls: [],
     sha256: cert.fingerprint256.replace(/:/g, '').toLowerCase(),
+    issuerDer: der.subarray(issuer.hdr, issuer.end),
+    serial: der.subarray(serialT.start, serialT.end),
   };
   const extWrap = f.slice(i + 6).find((x) => x.tag === 0xa3);
   if (extWrap) {
@@ -265,6 +272,9 @@ export function certInfo(cert: X509Certificate): CertInfo {
             }
           }
           break;
+        case '2.5.29.14':
+          info.subjectKeyId = der.subarray(inner.start, inner.end);
+          break;
         case '2.5.29.31':
           info.crlUrls.push(...uriNames(der, inner));
           break;
@@ -305,4 +315,17 @@ export function isSelfSigned(c: X509Certificate): boolean {
   }
 }
 
-export { DerError };
+export { DerError, readTlv, children, decodeOid, type Tlv };
+
+/** Decodes UTCTime / GeneralizedTime, including fractional seconds (TSTInfo.genTime may carry them). */
+export function decodeDerTime(b: Buffer, t: Tlv): Date {
+  const s = b.subarray(t.start, t.end).toString('latin1');
+  if (t.tag === 0x18) {
+    const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?Z$/.exec(s);
+    if (m) {
+      const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
+      return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms));
+    }
+  }
+  return decodeTime(b, t);
+}
