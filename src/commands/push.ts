@@ -23,7 +23,7 @@ export default class PushCommand extends BaseCommand {
     quiet: Flags.boolean({ char: 'q', description: 'no progress output', default: false }),
     'media-type': Flags.string({ description: 'manifest media types when the manifest has to be generated', options: ['oci', 'docker'] }),
     platform: Flags.string({ description: 'require the image to be for this platform (os/arch[/variant])' }),
-    'compression-level': Flags.integer({ description: 'gzip level 1-9 when generating (default 6, or $DOCKER_SIGN_GZIP_LEVEL)', min: 1, max: 9 }),
+    'compression-level': Flags.integer({ description: 'gzip level 1-9 when generating (default 1 = fastest, or $DOCKER_SIGN_GZIP_LEVEL)', min: 1, max: 9 }),
     concurrency: Flags.integer({ description: 'parallel blob uploads', default: 4, min: 1, max: 32 }),
     'no-signatures': Flags.boolean({ description: 'do not push locally stored signatures', default: false }),
     insecure: Flags.string({ description: 'registry (host[:port]) that may be reached over plain HTTP (loopback always may)', multiple: true }),

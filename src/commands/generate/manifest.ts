@@ -26,7 +26,7 @@ export default class GenerateManifestCommand extends BaseCommand {
     platform: Flags.string({ description: 'require the image to be for this platform (os/arch[/variant])' }),
     'media-type': Flags.string({ description: 'manifest media types', options: ['oci', 'docker'], default: 'oci' }),
     file: Flags.string({ char: 'f', description: 'also write the manifest bytes to FILE' }),
-    'compression-level': Flags.integer({ description: 'gzip level 1-9 (default 6, or $DOCKER_SIGN_GZIP_LEVEL)', min: 1, max: 9 }),
+    'compression-level': Flags.integer({ description: 'gzip level 1-9 (default 1 = fastest, or $DOCKER_SIGN_GZIP_LEVEL)', min: 1, max: 9 }),
     force: Flags.boolean({ description: 'ignore the store and layer cache: read and compress every layer again', default: false }),
     quiet: Flags.boolean({ char: 'q', description: 'no progress output', default: false }),
   };
