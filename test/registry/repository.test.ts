@@ -239,6 +239,59 @@ describe('registry/repository against a misbehaving server', () => {
     expect(e.hint).to.be.a('string');
   });
 
+  it('referrers API: follows Link pages and filters client-side when OCI-Filters-Applied is absent', async () => {
+    const subject = goodDesc;
+    const entry = (i: number, at: string) => ({ mediaType: MT, digest: sha(`ref${i}`), size: 10 + i, artifactType: at });
+    const pages = [[entry(1, 'application/a'), entry(2, 'application/b')], [entry(3, 'application/a')]];
+    route('GET', `/v2/app/referrers/${subject.digest}`, (q, res) => {
+      const page = new URL(q.url!, 'http://x').searchParams.get('page') === '2' ? 1 : 0;
+      const headers: Record<string, string> = { 'content-type': 'application/vnd.oci.image.index.v1+json' };
+      if (page === 0) headers.link = `</v2/app/referrers/${subject.digest}?page=2>; rel="next"`;
+      res.writeHead(200, headers);
+      res.end(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: pages[page] }));
+    });
+    const all = await repo().referrers(subject);
+    expect(all.map((d) => d.size)).to.deep.equal([11, 12, 13]);
+    const onlyA = await repo().referrers(subject, 'application/a');
+    expect(onlyA.map((d) => d.size)).to.deep.equal([11, 13]);
+    expect(log.filter((l) => l.url.includes('artifactType=application%2Fa')).length).to.equal(1); // filter was asked for
+    // a registry that applied the filter is trusted with it
+    route('GET', `/v2/app/referrers/${subject.digest}`, (_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json', 'oci-filters-applied': 'artifactType' });
+      res.end(JSON.stringify({ schemaVersion: 2, manifests: [entry(4, 'application/a')] }));
+    });
+    expect((await repo().referrers(subject, 'application/a')).map((d) => d.size)).to.deep.equal([14]);
+  });
+
+  it('pushReferrer: an OCI-Subject answer means the registry indexes it (no tag-schema writes)', async () => {
+    const refBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT, artifactType: 'application/x', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha('{}'), size: 2 }, layers: [], subject: goodDesc }));
+    const refDesc = { mediaType: MT, digest: sha(refBytes), size: refBytes.length };
+    route('PUT', `/v2/app/manifests/${refDesc.digest}`, (_q, res, body) => {
+      expect(body.equals(refBytes)).to.equal(true);
+      res.writeHead(201, { 'docker-content-digest': refDesc.digest, 'oci-subject': goodDesc.digest });
+      res.end();
+    });
+    await repo().pushReferrer(refDesc, refBytes, goodDesc);
+    expect(log.map((l) => `${l.method} ${l.url}`)).to.deep.equal([`PUT /v2/app/manifests/${refDesc.digest}`]);
+    // and a referrer whose subject is another manifest is refused before any request
+    log.length = 0;
+    const e = await repo().pushReferrer(refDesc, refBytes, { ...goodDesc, digest: sha('other') }).catch((x: unknown) => x);
+    expect(e).to.have.property('code', 'INVALID_MANIFEST');
+    expect(log).to.have.length(0);
+  });
+
+  it('tags: follows RFC 8288 Link pagination', async () => {
+    route('GET', '/v2/app/tags/list', (q, res) => {
+      const last = new URL(q.url!, 'http://x').searchParams.get('last');
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (!last) headers.link = '</v2/app/tags/list?n=2&last=b>; rel="next"';
+      res.writeHead(200, headers);
+      res.end(JSON.stringify({ name: 'app', tags: last ? ['c'] : ['a', 'b'] }));
+    });
+    expect(await repo().tags({ pageSize: 2 })).to.deep.equal(['a', 'b', 'c']);
+    expect(log.map((l) => l.url)).to.deep.equal(['/v2/app/tags/list?n=2', '/v2/app/tags/list?n=2&last=b']);
+  });
+
   it('rejects bad selectors and descriptors before any request', async () => {
     const e = await repo().resolve('bad tag!').catch((x: unknown) => x);
     expect(e).to.have.property('code', 'INVALID_REFERENCE');
