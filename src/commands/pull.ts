@@ -29,7 +29,7 @@ export default class PullCommand extends BaseCommand {
     let report;
     if (flags.verify) {
       const { verifyReference } = await import('../trust/index.js');
-      const { failureMessage } = await import('../trust/render.js');
+      const { failureMessage, loggedFailureWarnings } = await import('../trust/render.js');
       report = await verifyReference(args.reference, { configPaths: this.paths, registryOptions });
       if (!report.verified) {
         if (this.json) this.emit({ reference: args.reference, pulled: false, verification: report }, () => '');
@@ -38,7 +38,7 @@ export default class PullCommand extends BaseCommand {
         process.exitCode = 1;
         return;
       }
-      for (const w of report.warnings) if (w.includes('"logged"')) this.info(`Warning: ${w}`);
+      for (const w of loggedFailureWarnings(report)) this.info(`Warning: ${w}`);
       if (!flags.quiet && !this.json) {
         this.info(report.level === 'skip' ? `Trust policy is configured to skip signature verification for ${report.reference}` : `Successfully verified signature for ${report.reference}`);
       }

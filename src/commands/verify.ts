@@ -25,7 +25,7 @@ export default class VerifyCommand extends BaseCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parseCommon(VerifyCommand);
     const { verifyReference } = await import('../trust/index.js');
-    const { explainReport, failureMessage } = await import('../trust/render.js');
+    const { explainReport, failureMessage, loggedFailureWarnings } = await import('../trust/render.js');
     let target;
     if (flags['oci-layout']) {
       const { OciLayout } = await import('../oci/layout.js');
@@ -33,6 +33,9 @@ export default class VerifyCommand extends BaseCommand {
     }
     const { parseReference } = await import('../oci/reference.js');
     const ref = parseReference(args.reference);
+    if (!ref.digest && !this.json) {
+      this.info(`Warning: Always verify the artifact using digest(@sha256:...) rather than a tag(:${ref.tag ?? 'latest'}) because resolved digest may not point to the same signed artifact, as tags are mutable.`);
+    }
     const report = await verifyReference(args.reference, {
       configPaths: this.paths,
       ...(target ? { target } : {}),
@@ -43,7 +46,7 @@ export default class VerifyCommand extends BaseCommand {
       this.emit(report, () => '');
     } else {
       if (flags.verbose) process.stderr.write(explainReport(report) + '\n');
-      else for (const w of report.warnings) if (w.includes('"logged"')) this.info(`Warning: ${w}`);
+      else for (const w of loggedFailureWarnings(report)) this.info(`Warning: ${w}`);
       if (report.verified) {
         process.stdout.write(
           report.level === 'skip'

@@ -45,3 +45,10 @@ export function explainReport(r: VerificationReport): string {
   lines.push(r.verified ? `Result: VERIFIED${r.verifiedBy ? ` (by ${r.verifiedBy})` : ''}${r.level === 'skip' ? ' (verification skipped by policy)' : ''}` : `Result: NOT VERIFIED — ${failureMessage(r)}${r.code ? ` [${r.code}]` : ''}`);
   return lines.join('\n');
 }
+
+/** notation's CLI warnings for a verified report: each logged check that failed on the signature that verified. */
+export function loggedFailureWarnings(r: VerificationReport): string[] {
+  const sig = r.signatures.find((s) => s.digest === r.verifiedBy);
+  if (!sig) return [];
+  return sig.checks.filter((c) => c.status === 'fail' && c.action === 'log').map((c) => `${c.name} was set to "log" and failed with error: ${c.reason}`);
+}
