@@ -128,7 +128,6 @@ export class RegistryClient {
   readonly apiHost: string;
   readonly origin: string;
   readonly maxConcurrency: number;
-  private readonly agent: Agent;
   private readonly timeoutMs: number;
   private readonly userAgent: string;
   private readonly tokens = new TokenCache();
@@ -143,9 +142,13 @@ export class RegistryClient {
     const plain = allowsPlainHttp(this.apiHost, insecureList(opts)) || allowsPlainHttp(registry, insecureList(opts));
     this.origin = `${plain ? 'http' : 'https'}://${this.apiHost}`;
     this.maxConcurrency = Math.max(1, opts.maxConcurrency ?? 8);
-    this.agent = agentFor(this.maxConcurrency);
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.userAgent = opts.userAgent ?? DEFAULT_UA;
+  }
+
+  /** Looked up per request so a closeConnections() in between does not leave us with a closed pool. */
+  private get agent(): Agent {
+    return agentFor(this.maxConcurrency);
   }
 
   private credentials(): Promise<Credentials | undefined> {

@@ -292,6 +292,17 @@ describe('registry/repository against a misbehaving server', () => {
     expect(log.map((l) => l.url)).to.deep.equal(['/v2/app/tags/list?n=2', '/v2/app/tags/list?n=2&last=b']);
   });
 
+  it('keeps working after closeConnections() (a new pool is created on demand)', async () => {
+    route('GET', '/v2/app/manifests/v1', (_q, res) => {
+      res.writeHead(200, { 'content-type': MT });
+      res.end(good);
+    });
+    const r = repo();
+    await r.fetchManifest('v1');
+    await closeConnections();
+    expect((await r.fetchManifest('v1')).descriptor).to.deep.equal(goodDesc);
+  });
+
   it('rejects bad selectors and descriptors before any request', async () => {
     const e = await repo().resolve('bad tag!').catch((x: unknown) => x);
     expect(e).to.have.property('code', 'INVALID_REFERENCE');
