@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireEnv, runCli, uniqueRepo, pushTestImage } from './verify-helpers.js';
@@ -64,5 +64,30 @@ describe('integration: multi-party signing and verification through the docker-s
     expect(report.signatures.length).to.equal(2);
     expect(report.signatures[1].signer.subject).to.match(/Acme Rockets Release/);
     expect(report.signatures[1].envelopeMediaType).to.equal('application/cose');
+  });
+
+  it('policy validate / import / show report the exact reason for invalid policies (exit 2) and round-trip valid ones', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ds-policy-cli-'));
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ version: '1.0', trustPolicies: [
+      { name: 'a', registryScopes: ['reg.io/app'], signatureVerification: { level: 'strict' }, trustStores: ['ca:x'], trustedIdentities: ['*'] },
+      { name: 'b', registryScopes: ['reg.io/app'], signatureVerification: { level: 'audit' }, trustStores: ['ca:x'], trustedIdentities: ['*'] },
+    ] }));
+    const v = await runCli(['policy', 'validate', bad]);
+    expect(v.code).to.equal(2);
+    expect(v.stderr).to.match(/registry scope "reg.io\/app" is present in multiple trust policy statements \("a" and "b"\)/);
+    const cfg = await mkdtemp(join(tmpdir(), 'ds-policy-cfg-'));
+    const imp = await runCli(['policy', 'import', bad, '--config-dir', cfg]);
+    expect(imp.code).to.equal(2);
+    const good = join(dir, 'good.json');
+    await writeFile(good, JSON.stringify({ version: '1.0', trustPolicies: [{ name: 'a', registryScopes: ['*'], signatureVerification: { level: 'permissive', override: { revocation: 'skip' } }, trustStores: ['ca:x'], trustedIdentities: ['*'] }] }));
+    await ok(['policy', 'import', good, '--config-dir', cfg]);
+    expect((await runCli(['policy', 'import', good, '--config-dir', cfg])).code).to.equal(2); // exists, no --force
+    const show = await ok(['policy', 'show', '--config-dir', cfg, '-o', 'json']);
+    const j = JSON.parse(show.stdout);
+    expect(j.valid).to.equal(true);
+    expect(j.policy.trustPolicies[0].signatureVerification.override).to.deep.equal({ revocation: 'skip' });
+    const val = await ok(['policy', 'validate', '--config-dir', cfg, '-o', 'json']);
+    expect(JSON.parse(val.stdout).statements[0].enforcement).to.deep.equal({ integrity: 'enforce', authenticity: 'enforce', authenticTimestamp: 'log', expiry: 'log', revocation: 'skip' });
   });
 });
