@@ -221,6 +221,31 @@ describe('registry/repository against a misbehaving server', () => {
     expect(e2.hint).to.match(/docker login/);
   });
 
+  it('bearer with an identity token (docker login to an OAuth2 registry): POST refresh_token grant to the realm', async () => {
+    let form: URLSearchParams | undefined;
+    route('POST', '/oauth', (q, res, body) => {
+      form = new URLSearchParams(body.toString());
+      expect(q.headers['content-type']).to.equal('application/x-www-form-urlencoded');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ access_token: 'oauth-tok', expires_in: 60 }));
+    });
+    route('GET', '/v2/app/manifests/v1', (q, res) => {
+      if (q.headers.authorization !== 'Bearer oauth-tok') {
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${host}/oauth",service="svc"` });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': MT });
+      res.end(good);
+    });
+    const r = openRepository(`${host}/app`, { credentials: { username: '', password: '', identityToken: 'refresh-123' } });
+    await r.fetchManifest('v1');
+    expect(form?.get('grant_type')).to.equal('refresh_token');
+    expect(form?.get('refresh_token')).to.equal('refresh-123');
+    expect(form?.get('service')).to.equal('svc');
+    expect(form?.get('scope')).to.equal('repository:app:pull');
+  });
+
   it('refuses plain-HTTP token realms on non-loopback hosts', async () => {
     route('GET', '/v2/app/manifests/v1', (_q, res) => {
       res.writeHead(401, { 'www-authenticate': 'Bearer realm="http://auth.example.invalid/token",service="x"' });
