@@ -615,6 +615,7 @@ export class RemoteRepository implements ArtifactTarget {
 
   /** One read-merge-write-settle-confirm round; true when our entry was observed in the tagged index. */
   private async referrersIndexRound(subject: Digest, tag: string, entry: Descriptor, superseded: Set<Digest>, opts: PushReferrerOptions): Promise<boolean> {
+    const started = performance.now();
     const cur = await this.readReferrersIndex(subject);
     if (!cur?.index.manifests.some((d) => d.digest === entry.digest)) {
       const others = cur?.index.manifests ?? [];
@@ -632,8 +633,11 @@ export class RemoteRepository implements ArtifactTarget {
       }
       if (cur) superseded.add(cur.raw.digest);
     }
-    // Settle, then re-read: a writer that read the index before our PUT may still overwrite it.
-    await sleep(150 + Math.floor(Math.random() * 150));
+    // Settle, then re-read: a writer that read the index before our PUT may still overwrite it. Such a writer
+    // finishes its own read-merge-write within about one such cycle of ours, so the wait scales with the cycle we
+    // just measured (twice it plus jitter, within 20 ms .. 1 s): short on a local registry, longer on a slow one.
+    const cycle = performance.now() - started;
+    await sleep(Math.min(1000, Math.max(20, 2 * cycle + Math.random() * cycle)));
     const after = await this.readReferrersIndex(subject);
     if (after?.index.manifests.some((d) => d.digest === entry.digest)) {
       if (opts.deleteSuperseded !== false) await this.deleteSupersededIndexes(tag, superseded, after);
