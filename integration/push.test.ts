@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { requireServices, uid, cli, sh, mustSh, tempDir, root, buildImage, startRegistry, type Registry } from './push.helpers.js';
@@ -65,6 +66,16 @@ describe('integration: docker sign push (real dockerd + Distribution 2.8)', func
     expect(a.status, a.stderr).to.equal(0);
     const ja = JSON.parse(a.stdout);
     expect(ja.generated).to.equal(true);
+    // cold push: layers were uploaded while being compressed; the registry holds exactly the generated blobs
+    const copyDir = join(cfg, 'copy');
+    mustSh('skopeo', ['copy', '--src-tls-verify=false', `docker://${img}`, `oci:${copyDir}:x`]);
+    const idx = JSON.parse(readFileSync(join(copyDir, 'index.json'), 'utf8'));
+    expect(idx.manifests[0].digest).to.equal(ja.digest);
+    for (const l of JSON.parse(readFileSync(join(copyDir, 'blobs', 'sha256', ja.digest.slice(7)), 'utf8')).layers) {
+      const blob = readFileSync(join(copyDir, 'blobs', 'sha256', l.digest.slice(7)));
+      expect(blob.length).to.equal(l.size);
+      expect(gunzipSync(blob).length).to.be.greaterThan(0);
+    }
     // same content under another repository in the same registry → mounted, same digest
     const sibling = `${services.registry}/dspush-sib-${uid()}:1`;
     mustSh('docker', ['tag', img, sibling]);

@@ -14,7 +14,9 @@
  * For DOCKER_HOST, TLS is used when DOCKER_TLS_VERIFY (verify) or DOCKER_TLS is non-empty, with ca/cert/key.pem from
  * DOCKER_CERT_PATH (default $DOCKER_CONFIG), individual files overridable by --tlscacert/--tlscert/--tlskey.
  *
- * dockerode costs ~90 ms to load, so it is imported on first use only.
+ * dockerode costs ~90 ms to load, so it is imported on first use only (getEngine); inspectImage and saveImage talk
+ * HTTP to the engine directly (node:http over the unix socket / tcp, TLS as resolved) and use dockerode only for
+ * ssh:// and npipe:// endpoints.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
@@ -202,7 +204,55 @@ export function engineError(e: unknown, endpoint: EngineEndpoint, what: string, 
       cause: e,
     });
   }
+  if (err?.statusCode === 400 && ref !== undefined) {
+    return new EngineError('INVALID_REFERENCE', `the engine rejected the image reference "${ref}": ${msg}`, { cause: e, exitCode: EXIT.USAGE });
+  }
   return new EngineError('ENGINE_ERROR', `${what} failed: ${msg}`, { cause: e, details: { statusCode: err?.statusCode } });
+}
+
+/**
+ * One HTTP request to the engine without loading dockerode (which costs ~90-170 ms): node:http over the unix socket,
+ * or http/https for tcp:// endpoints (TLS material as resolved). ssh:// and npipe:// endpoints go through dockerode.
+ * Resolves with the response (any status); connection failures reject with the raw error.
+ */
+async function rawRequest(ep: EngineEndpoint, method: string, path: string): Promise<import('node:http').IncomingMessage | undefined> {
+  const o = dockerodeOptions(ep) as Dockerode.DockerOptions & { rejectUnauthorized?: boolean };
+  if ((o as { protocol?: string }).protocol === 'ssh' || ep.host.startsWith('npipe://')) return undefined;
+  const https = o.protocol === 'https';
+  const mod = https ? await import('node:https') : await import('node:http');
+  return new Promise((resolvePromise, reject) => {
+    const req = mod.request({
+      method,
+      path,
+      headers: { host: 'docker', 'user-agent': 'docker-sign' },
+      ...(o.socketPath ? { socketPath: o.socketPath } : { host: o.host, port: Number(o.port) }),
+      ...(https ? { ca: o.ca as Buffer | undefined, cert: o.cert as Buffer | undefined, key: o.key as Buffer | undefined, rejectUnauthorized: o.rejectUnauthorized !== false } : {}),
+    }, resolvePromise);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function readBody(res: import('node:http').IncomingMessage, max = 8 << 20): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of res) {
+    n += (c as Buffer).length;
+    if (n > max) throw new EngineError('ENGINE_ERROR', 'the engine sent an unexpectedly large response');
+    parts.push(c as Buffer);
+  }
+  return Buffer.concat(parts);
+}
+
+/** Maps a non-2xx engine response to an EngineError (as engineError does for dockerode). */
+async function statusError(res: import('node:http').IncomingMessage, endpoint: EngineEndpoint, what: string, ref?: string): Promise<DockerSignError> {
+  const text = (await readBody(res, 64 * 1024).catch(() => Buffer.alloc(0))).toString('utf8');
+  let message = text.trim();
+  try {
+    message = (JSON.parse(text) as { message?: string }).message ?? message;
+  } catch { /* plain text */ }
+  const e = Object.assign(new Error(message), { statusCode: res.statusCode, json: { message } });
+  return engineError(e, endpoint, what, ref);
 }
 
 export interface ImageInspect {
@@ -224,12 +274,28 @@ function checkRef(ref: string): void {
 /** `docker image inspect REF` (the fields we use). IMAGE_NOT_FOUND / ENGINE_UNREACHABLE as EngineError. */
 export async function inspectImage(ref: string, env: NodeJS.ProcessEnv = process.env): Promise<ImageInspect> {
   checkRef(ref);
-  const { docker, endpoint } = await getEngine(env);
+  const endpoint = resolveEndpoint(env);
   let info: Dockerode.ImageInspectInfo;
+  let res: import('node:http').IncomingMessage | undefined;
   try {
-    info = await docker.getImage(ref).inspect();
+    res = await rawRequest(endpoint, 'GET', `/images/${encodeURIComponent(ref)}/json`);
   } catch (e) {
     throw engineError(e, endpoint, `inspecting image ${ref}`, ref);
+  }
+  if (res) {
+    if (res.statusCode !== 200) throw await statusError(res, endpoint, `inspecting image ${ref}`, ref);
+    try {
+      info = JSON.parse((await readBody(res)).toString('utf8')) as Dockerode.ImageInspectInfo;
+    } catch (e) {
+      throw engineError(e, endpoint, `inspecting image ${ref}`, ref);
+    }
+  } else {
+    const { docker } = await getEngine(env);
+    try {
+      info = await docker.getImage(ref).inspect();
+    } catch (e) {
+      throw engineError(e, endpoint, `inspecting image ${ref}`, ref);
+    }
   }
   return {
     Id: info.Id,
@@ -248,10 +314,20 @@ export async function inspectImage(ref: string, env: NodeJS.ProcessEnv = process
  */
 export async function saveImage(ref: string, env: NodeJS.ProcessEnv = process.env): Promise<Readable> {
   checkRef(ref);
-  const { docker, endpoint } = await getEngine(env);
+  const endpoint = resolveEndpoint(env);
+  let res: import('node:http').IncomingMessage | undefined;
   try {
-    const stream = (await docker.getImage(ref).get()) as unknown as Readable;
-    return stream;
+    res = await rawRequest(endpoint, 'GET', `/images/get?names=${encodeURIComponent(ref)}`);
+  } catch (e) {
+    throw engineError(e, endpoint, `saving image ${ref}`, ref);
+  }
+  if (res) {
+    if (res.statusCode !== 200) throw await statusError(res, endpoint, `saving image ${ref}`, ref);
+    return res;
+  }
+  const { docker } = await getEngine(env);
+  try {
+    return (await docker.getImage(ref).get()) as unknown as Readable;
   } catch (e) {
     throw engineError(e, endpoint, `saving image ${ref}`, ref);
   }
