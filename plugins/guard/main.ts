@@ -47,7 +47,21 @@ export async function runGuard(o: RunGuardOptions): Promise<RunningGuard> {
     policyHashPeek: () => policy.peek,
   });
   policy.onChange((h) => log(`guard: trust policy / trust store changed (${h.slice(0, 19)}…); cached verdicts no longer apply`));
-  await server.start();
+  try {
+    await server.start();
+  } catch (e) {
+    policy.stop();
+    await audit.close();
+    engine.close();
+    const err = e as NodeJS.ErrnoException;
+    const { DockerSignError, EXIT } = await import('../../src/errors.js');
+    throw new DockerSignError('GUARD_SOCKET', `cannot serve ${config.socket}: ${err.message}`, {
+      exitCode: EXIT.UNAVAILABLE,
+      hint: err.code === 'EACCES' || err.code === 'EPERM'
+        ? 'dockerd looks for plug-ins in /run/docker/plugins (root only): run the guard as root, or use --socket elsewhere plus `docker sign guard install --socket …` (spec file)'
+        : 'is another guard running? (`docker sign guard status`); else pass --socket',
+    });
+  }
   log(`guard: serving authz plug-in "${config.name}" on ${config.socket} (engine ${config.dockerHost}, timeout ${config.timeoutMs} ms, policy ${hash.slice(0, 19)}…)`);
 
   let resolveClosed!: () => void;
