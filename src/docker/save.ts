@@ -226,6 +226,10 @@ export async function readSaveStream(stream: Readable, opts: ReadSaveOptions): P
     }
     if (streamErr) throw streamErr;
   } catch (e) {
+    // stop reading from the engine (the daemon would otherwise keep producing the archive into a dead socket)
+    stream.unpipe(extract);
+    stream.destroy();
+    extract.destroy();
     await contents.abortAll();
     if (e instanceof DockerSignError) throw e;
     const msg = (e as Error)?.message ?? String(e);
