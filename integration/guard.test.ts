@@ -210,10 +210,11 @@ describe('integration: guard (authz plug-in of a second dockerd)', function () {
   it('a policy change denies again without restarting or invalidating anything', async () => {
     signatureDigest = (await signRemote(`${repo()}@${signedDigest}`, trust)).signature;
     expect(docker(['run', '--rm', `${repo()}@${signedDigest}`]).status).to.equal(0);
-    writeTrust(CFG, trust, { policyName: 'guard-it-other', identities: ['x509.subject: C=US, O=Somebody Else, CN=not-you'] });
+    writeTrust(CFG, trust, { policyName: 'guard-it-other', identities: ['x509.subject: C=US, ST=WA, O=Somebody Else, CN=not-you'] });
     await new Promise((r) => setTimeout(r, 1500)); // fs.watch is immediate; the stat poll runs every second
     const out = denied(docker(['run', '--rm', `${repo()}@${signedDigest}`]));
     expect(out).to.include('guard-it-other');
+    expect(out).to.include('authenticity'); // the failing check is named
     writeTrust(CFG, trust, { policyName: 'guard-it' });
     await new Promise((r) => setTimeout(r, 1500));
     expect(docker(['run', '--rm', `${repo()}@${signedDigest}`]).status).to.equal(0);

@@ -99,11 +99,12 @@ describe('guard: local store verification with the shared verifier (real signatu
     expect(d.reason).to.include('local store');
     expect((await decide(req, deps, {}, caches)).cached).to.equal(true);
     // another identity only: the old signature no longer satisfies the policy; the new policy hash misses the cache
-    writeTrust(dir, trust, { identities: ['x509.subject: C=US, O=Someone Else, CN=other'] });
+    writeTrust(dir, trust, { identities: ['x509.subject: C=US, ST=WA, O=Someone Else, CN=other'] });
     policy.markDirty();
     const d2 = await decide(req, deps, {}, caches);
     expect(d2.allow).to.equal(false);
     expect(d2.msg).to.include('guard-test');
+    expect(d2.msg).to.include('authenticity');
     expect(d2.msg).to.match(/local store/);
     writeFileSync(paths.trustPolicy, '{ not json');
     policy.markDirty();
