@@ -1,10 +1,10 @@
 /**
- * HTTP layer for one registry host: connection pool (undici Agent, keep-alive), scheme choice (https unless
+ * HTTP layer for one registry host: connection pool (node:http keep-alive agents, see http.ts), scheme choice (https unless
  * loopback or listed insecure), authentication (anonymous → basic or bearer after a 401 challenge, token reuse
  * per scope), redirects (Authorization is never forwarded to another origin), and mapping of transport
  * failures to RegistryError NETWORK.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, closePools, type Response, type ResponseBody } from './http.js';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { registryApiHost } from '../oci/reference.js';
@@ -52,25 +52,13 @@ export interface HttpRequest {
 export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
+  body: ResponseBody;
   url: URL;
-}
-
-const agents = new Map<number, Agent>();
-function agentFor(connections: number): Agent {
-  let a = agents.get(connections);
-  if (!a) {
-    a = new Agent({ connections, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connect: { timeout: 30_000 } });
-    agents.set(connections, a);
-  }
-  return a;
 }
 
 /** Closes the shared connection pools (tests / short-lived CLIs that want a clean exit). */
 export async function closeConnections(): Promise<void> {
-  const all = [...agents.values()];
-  agents.clear();
-  await Promise.all(all.map((a) => a.close()));
+  closePools();
 }
 
 function hostnameOf(hostPort: string): string {
@@ -146,11 +134,6 @@ export class RegistryClient {
     this.userAgent = opts.userAgent ?? DEFAULT_UA;
   }
 
-  /** Looked up per request so a closeConnections() in between does not leave us with a closed pool. */
-  private get agent(): Agent {
-    return agentFor(this.maxConcurrency);
-  }
-
   private credentials(): Promise<Credentials | undefined> {
     if (!this.credsPromise) {
       const c = this.opts.credentials;
@@ -195,14 +178,14 @@ export class RegistryClient {
     }
     const creds = await this.credentials();
     const what = `token request to ${url.origin}${url.pathname}`;
-    let res: Dispatcher.ResponseData;
+    let res: Response;
     try {
       if (creds?.identityToken) {
         const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'docker-sign' });
         if (ch.params.service) form.set('service', ch.params.service);
         if (scopes.length) form.set('scope', scopes.join(' '));
         res = await request(url, {
-          method: 'POST', dispatcher: this.agent, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs,
+          method: 'POST', connections: this.maxConcurrency, timeoutMs: this.timeoutMs,
           headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': this.userAgent }, body: form.toString(),
         });
       } else {
@@ -210,7 +193,7 @@ export class RegistryClient {
         for (const s of scopes) url.searchParams.append('scope', s);
         const headers: Record<string, string> = { 'user-agent': this.userAgent };
         if (creds && (creds.username || creds.password)) headers.authorization = this.basicHeader(creds);
-        res = await request(url, { method: 'GET', dispatcher: this.agent, headers, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+        res = await request(url, { method: 'GET', headers, connections: this.maxConcurrency, timeoutMs: this.timeoutMs });
       }
     } catch (e) {
       throw this.networkError(e, what);
@@ -287,15 +270,14 @@ export class RegistryClient {
     for (let hops = 0; ; ) {
       const headers: Record<string, string> = { 'user-agent': this.userAgent, ...(r.headers ?? {}) };
       if (auth) headers.authorization = auth;
-      let res: Dispatcher.ResponseData;
+      let res: Response;
       try {
         res = await request(url, {
-          method: r.method as Dispatcher.HttpMethod,
+          method: r.method,
           headers,
           body: r.body ? await r.body() : undefined,
-          dispatcher: this.agent,
-          headersTimeout: this.timeoutMs,
-          bodyTimeout: this.timeoutMs,
+          connections: this.maxConcurrency,
+          timeoutMs: this.timeoutMs,
         });
       } catch (e) {
         throw this.networkError(e, r.what);

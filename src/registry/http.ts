@@ -1,0 +1,96 @@
+/**
+ * The registry client's transport: node:http / node:https with keep-alive agents (a pool of at most
+ * `connections` sockets per host). Built on node's own modules because they are already loaded with the
+ * runtime: the CLI pays nothing to import them, where an HTTP library costs tens of milliseconds on every run.
+ *
+ * `request()` resolves when the response headers arrive; the body is the response stream (async iterable) with a
+ * `dump()` that drains it so the socket goes back to the pool.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+
+export type RequestBody = Buffer | Readable | string | null | undefined;
+
+export interface RequestOptions {
+  method: string;
+  headers: Record<string, string>;
+  body?: RequestBody;
+  /** ms to wait for the response headers, and the longest pause allowed while the body streams */
+  timeoutMs: number;
+  connections: number;
+}
+
+export type ResponseBody = http.IncomingMessage & { dump(): Promise<void> };
+
+export interface Response {
+  statusCode: number;
+  headers: http.IncomingHttpHeaders;
+  body: ResponseBody;
+}
+
+const pools = new Map<string, http.Agent>();
+
+function agentFor(protocol: string, connections: number): http.Agent {
+  const key = `${protocol}${connections}`;
+  let a = pools.get(key);
+  if (!a) {
+    const opts = { keepAlive: true, maxSockets: connections, maxFreeSockets: connections, scheduling: 'lifo' as const, timeout: 30_000 };
+    a = protocol === 'https:' ? new https.Agent(opts) : new http.Agent(opts);
+    pools.set(key, a);
+  }
+  return a;
+}
+
+/** Closes every pooled connection (tests, or a CLI that wants to exit without waiting for idle sockets). */
+export function closePools(): void {
+  for (const a of pools.values()) a.destroy();
+  pools.clear();
+}
+
+export class TimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+}
+
+export function request(url: URL, o: RequestOptions): Promise<Response> {
+  const mod = url.protocol === 'https:' ? https : http;
+  return new Promise<Response>((resolve, reject) => {
+    const headers: Record<string, string | number> = { ...o.headers };
+    const body = o.body ?? undefined;
+    if (typeof body === 'string' || Buffer.isBuffer(body)) headers['content-length'] = Buffer.byteLength(body);
+    else if (body === undefined && (o.method === 'POST' || o.method === 'PUT' || o.method === 'PATCH')) headers['content-length'] = 0;
+    const req = mod.request(url, { method: o.method, headers, agent: agentFor(url.protocol, o.connections) });
+    let settled = false;
+    const fail = (e: Error) => {
+      if (settled) return;
+      settled = true;
+      reject(e);
+    };
+    req.setTimeout(o.timeoutMs, () => req.destroy(new TimeoutError(`no answer within ${o.timeoutMs} ms`)));
+    req.on('error', fail);
+    req.on('response', (res) => {
+      settled = true;
+      // while the body streams, an idle socket longer than the timeout aborts it
+      res.setTimeout?.(o.timeoutMs, () => res.destroy(new TimeoutError(`body stalled for ${o.timeoutMs} ms`)));
+      const b = res as ResponseBody;
+      b.dump = () =>
+        new Promise<void>((done) => {
+          // `complete` only says the bytes arrived: they must still be read for the socket to be released
+          if (res.readableEnded || res.destroyed) return done();
+          res.on('end', () => done()).on('error', () => done()).on('close', () => done());
+          res.resume();
+        });
+      // A response without a body (HEAD, 204, 304, Content-Length 0) is drained at once so its socket returns
+      // to the pool even if the caller never reads it.
+      const len = res.headers['content-length'];
+      if (o.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304 || len === '0') res.resume();
+      resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: b });
+    });
+    if (body instanceof Readable) {
+      body.on('error', (e) => req.destroy(e));
+      body.pipe(req);
+    } else {
+      req.end(body);
+    }
+  });
+}
