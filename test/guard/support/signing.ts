@@ -47,7 +47,7 @@ export async function signRemote(reference: string, t: TestTrust): Promise<{ sub
   const at = reference.lastIndexOf('@');
   const name = at > 0 ? reference.slice(0, at) : reference.slice(0, reference.lastIndexOf(':'));
   const sel = at > 0 ? reference.slice(at + 1) : reference.slice(reference.lastIndexOf(':') + 1);
-  const repo = openRepository(name, { credentials: null });
+  const repo = openRepository(name, { credentials: null, timeoutMs: 20_000 });
   const subject = await repo.resolve(sel);
   const signer = signerFromKey(t.key.privateKey, t.key.chain);
   const env = await createEnvelope({ payload: { targetArtifact: subject }, format: 'jws', signer });
@@ -60,7 +60,7 @@ export async function signRemote(reference: string, t: TestTrust): Promise<{ sub
 
 /** Removes a signature: deletes the signature manifest and the referrers tag-schema index that listed it. */
 export async function unsignRemote(name: string, subjectDigest: string, signatureDigest: string): Promise<void> {
-  const repo = openRepository(name, { credentials: null });
+  const repo = openRepository(name, { credentials: null, timeoutMs: 20_000 });
   await repo.deleteManifest(signatureDigest).catch(() => undefined);
   try {
     const idx = await repo.resolve(referrersTag(subjectDigest));
