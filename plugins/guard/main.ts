@@ -62,6 +62,12 @@ export async function runGuard(o: RunGuardOptions): Promise<RunningGuard> {
         : 'is another guard running? (`docker sign guard status`); else pass --socket',
     });
   }
+  try {
+    const { loadTrustPolicy } = await import('../../src/trust/policy.js');
+    await loadTrustPolicy(o.paths);
+  } catch (e) {
+    log(`guard: WARNING: ${(e as Error).message} — every pull and run will be denied until this is fixed`);
+  }
   log(`guard: serving authz plug-in "${config.name}" on ${config.socket} (engine ${config.dockerHost}, timeout ${config.timeoutMs} ms, policy ${hash.slice(0, 19)}…)`);
 
   let resolveClosed!: () => void;
