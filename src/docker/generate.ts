@@ -33,10 +33,12 @@ import { pgzipBuffer, pgzipProfile, type PgzipOptions } from './pgzip.js';
 import type { Readable } from 'node:stream';
 
 /**
- * Default zlib level: 1. Measured on this 2-core machine for the 1.3 GB bench image (bench/push.bench.ts; the
- * machine was shared and loaded, so numbers vary ±40%): cold `docker sign push` at level 1 25.8-35.5 s, level 3
- * 39.8 s, level 6 47.2 s, against `docker push` 60-63 s in the same period. Only level 1 meets the ≤ 0.6× goal with
- * margin; it costs ~1.5% more bytes on the bench data (semi-compressible), up to ~8% on text-heavy layers.
+ * Default zlib level: 1. Measured on this 2-core machine for the 1.3 GB bench image (bench/push.bench.ts):
+ * - quiet machine: cold `docker sign push` level 1 20.5 s (median of 3: 20.6 s) / level 6 29.2 s, `docker push`
+ *   34.1 s (median 38.5 s) → level 1 0.54-0.60×, level 6 0.86×;
+ * - shared, loaded machine (load 7-9): level 1 25.8-35.5 s, level 3 39.8 s, level 6 47.2 s vs docker push 60-63 s.
+ * Only level 1 meets the ≤ 0.6× goal; it costs ~1.5% more bytes on the bench data (3/8 random, 5/8 text), up to
+ * ~8% on text-heavy layers.
  * Users who prefer smaller blobs set --compression-level / DOCKER_SIGN_GZIP_LEVEL (e.g. 6); the level is part of
  * the layer-cache key, so a changed level yields other (equally valid) blobs and digest.
  */
