@@ -66,7 +66,7 @@ docker push -q "$REG/demo/unsigned:1" >/dev/null
 expect_fail docker sign verify "$REG/demo/unsigned:1"
 
 bold "Turning on the guard (dockerd authorization plug-in)"
-docker sign guard serve --name "$GUARD" --docker-host "$DOCKER_HOST" > "$DEMO_DIR/guard.log" 2>&1 &
+node bin/docker-sign.js guard serve --name "$GUARD" --docker-host "$DOCKER_HOST" > "$DEMO_DIR/guard.log" 2>&1 &
 GUARD_PID=$!
 for _ in $(seq 1 50); do [ -S "/run/docker/plugins/$GUARD.sock" ] && break; sleep 0.1; done
 run docker sign guard install --name "$GUARD" --daemon-json "$DEMO_DIR/dockerd/daemon.json" --reload --pidfile "$DEMO_DIR/dockerd/pid"

@@ -6,6 +6,10 @@ import { splitPluginArgv, routeArgs, applyGlobalsToEnv, PluginArgvError } from '
  * shims themselves, before this module is loaded).
  */
 export async function main(name: 'sign' | 'generate', argv: string[]): Promise<void> {
+  // `docker sign --help | head`: a closed pipe ends the output, it is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
   let args: string[];
   try {
     if (process.env.DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND) {
@@ -30,3 +34,4 @@ export async function main(name: 'sign' | 'generate', argv: string[]): Promise<v
     await handle(e as Error);
   }
 }
+
