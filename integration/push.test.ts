@@ -227,5 +227,31 @@ describe('integration: docker sign push (real dockerd + Distribution 2.8)', func
       // the registry holds no leftover of our own store temp files
       expect(readdirSync(join(cfg, 'store', 'blobs', 'sha256')).filter((f) => f.startsWith('.'))).to.deep.equal([]);
     });
+
+    it('cold push (layers streamed while compressed) interrupted by the registry dying: the re-run completes', async () => {
+      const cold = `${reg.addr}/dsresume-cold-${uid()}:1`;
+      buildImage(cold, { 'c.bin': randomBytes(40 << 20), 'd.bin': randomBytes(40 << 20), 'message.txt': 'cold\n' }, [['c.bin'], ['d.bin'], ['message.txt']]);
+      images.push(cold);
+      const blobsDir = join(reg.dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256');
+      const countBlobs = () => (existsSync(blobsDir) ? readdirSync(blobsDir).flatMap((p) => readdirSync(join(blobsDir, p))).length : 0);
+      const before = countBlobs();
+      const child = spawn(process.execPath, [join(root, 'bin', 'docker-sign.js'), 'push', '-q', cold], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (c) => { stderr += c; });
+      const exit = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+      const t0 = Date.now();
+      while (countBlobs() === before && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 10));
+      await reg.stop();
+      const code = await exit;
+      expect(code, `the interrupted push must fail; stderr: ${stderr}`).to.not.equal(0);
+      expect(stderr).to.match(/Error: /);
+      await reg.start();
+      const again = cli(['push', '-o', 'json', cold], env());
+      expect(again.status, again.stderr).to.equal(0);
+      const out = JSON.parse(again.stdout);
+      expect(out.generated, `first run stderr: ${stderr}`).to.equal(false); // the first run completed generation into the store
+      expect(out.blobs.some((b: any) => b.action === 'exists')).to.equal(true);
+      expect(mustSh('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${cold}`]).trim()).to.equal(out.digest);
+    });
   });
 });

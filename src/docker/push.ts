@@ -120,12 +120,16 @@ export function streamingUploads(repo: RemoteRepository, done: Map<string, Promi
     }
     const body = new PassThrough({ highWaterMark: 1 << 20 });
     let failed = false;
+    // undici destroys the body when the request fails; never let that surface as an unhandled 'error'
+    body.on('error', () => { failed = true; });
+    body.on('close', () => { if (!body.writableFinished) failed = true; });
+    const closed = once(body, 'close').then(() => undefined, () => undefined);
     const patch = repo.client.send({ method: 'PATCH', url: location.href, headers: { 'content-type': 'application/octet-stream' }, body: () => body, scopes, what });
     const settled = patch.then(() => undefined, () => { failed = true; });
     return {
       async write(chunk: Buffer) {
-        if (failed) return;
-        if (!body.write(chunk)) await Promise.race([once(body, 'drain'), settled]);
+        if (failed || body.destroyed) return;
+        if (!body.write(chunk)) await Promise.race([once(body, 'drain').catch(() => undefined), closed, settled]);
       },
       abort() {
         failed = true;
@@ -134,8 +138,11 @@ export function streamingUploads(repo: RemoteRepository, done: Map<string, Promi
       async finish(blob) {
         let result: Promise<boolean>;
         const run = async (): Promise<boolean> => {
-          body.end();
-          if (failed) return false;
+          if (!body.destroyed) body.end();
+          if (failed) {
+            await settled;
+            return false;
+          }
           try {
             const res = await patch;
             await res.body.dump().catch(() => undefined);
