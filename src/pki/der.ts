@@ -2,53 +2,63 @@
  * Just enough DER to read the certificate extensions the Notary Project signing requirements talk about
  * (basicConstraints, keyUsage, extendedKeyUsage) with their criticality; node:crypto's X509Certificate does not
  * expose key usage bits or criticality. Throws on malformed input.
+ * The TLV reader below is the project's one DER reader (trust/x509.ts and trust/timestamp.ts use it too).
  */
-interface Tlv {
+export interface Tlv {
   tag: number;
-  start: number; // start of value
-  end: number; // end of value
-  next: number; // offset after this TLV
+  /** offset of the value */
+  start: number;
+  /** offset after the value */
+  end: number;
+  /** offset of the tag byte */
+  hdr: number;
 }
 
-function readTlv(b: Buffer, off: number, limit = b.length): Tlv {
-  if (off + 2 > limit) throw new Error('truncated DER');
+export class DerError extends Error {}
+
+export function readTlv(b: Buffer, off: number, limit = b.length): Tlv {
+  if (off + 2 > limit) throw new DerError('truncated DER');
   const tag = b[off]!;
+  if ((tag & 0x1f) === 0x1f) throw new DerError('multi-byte tags are not supported');
   let len = b[off + 1]!;
   let p = off + 2;
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n === 0 || n > 4 || p + n > limit) throw new Error('bad DER length');
+    if (n === 0 || n > 4 || p + n > limit) throw new DerError('bad DER length');
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + b[p + i]!;
     p += n;
   }
-  if (p + len > limit) throw new Error('truncated DER');
-  return { tag, start: p, end: p + len, next: p + len };
+  if (p + len > limit) throw new DerError('DER value overruns its container');
+  return { tag, start: p, end: p + len, hdr: off };
 }
 
-function children(b: Buffer, t: Tlv): Tlv[] {
+export function children(b: Buffer, t: Tlv): Tlv[] {
   const out: Tlv[] = [];
-  for (let p = t.start; p < t.end; ) {
+  let p = t.start;
+  while (p < t.end) {
     const c = readTlv(b, p, t.end);
     out.push(c);
-    p = c.next;
+    p = c.end;
   }
   return out;
 }
 
-function oidString(b: Buffer, t: Tlv): string {
+export function decodeOid(b: Buffer, t: Tlv): string {
   const v = b.subarray(t.start, t.end);
+  if (v.length === 0) throw new DerError('empty OID');
   const parts: number[] = [];
   let acc = 0;
   for (const byte of v) {
     acc = acc * 128 + (byte & 0x7f);
     if (!(byte & 0x80)) {
-      if (parts.length === 0) parts.push(acc < 80 ? Math.floor(acc / 40) : 2, acc < 80 ? acc % 40 : acc - 80);
-      else parts.push(acc);
+      parts.push(acc);
       acc = 0;
     }
   }
-  return parts.join('.');
+  const first = parts.shift()!;
+  const a = first < 80 ? Math.floor(first / 40) : 2;
+  return [a, first - a * 40, ...parts].join('.');
 }
 
 export interface CertExtension {
@@ -67,7 +77,7 @@ export function certificateExtensions(der: Buffer): CertExtension[] {
   if (!seq) return [];
   return children(der, seq).map((e) => {
     const parts = children(der, e);
-    const oid = oidString(der, parts[0]!);
+    const oid = decodeOid(der, parts[0]!);
     let critical = false;
     let valueTlv = parts[1]!;
     if (valueTlv.tag === 0x01) {
@@ -118,7 +128,7 @@ export function parseBasicConstraints(value: Buffer): { ca: boolean; pathLen?: n
 
 export function parseExtKeyUsage(value: Buffer): string[] {
   const seq = readTlv(value, 0);
-  return children(value, seq).map((c) => oidString(value, c));
+  return children(value, seq).map((c) => decodeOid(value, c));
 }
 
 /** OID of the certificate's outer signatureAlgorithm. */
@@ -128,5 +138,5 @@ export function signatureAlgorithmOid(der: Buffer): string {
   if (!alg) throw new Error('bad certificate');
   const oid = children(der, alg)[0];
   if (!oid || oid.tag !== 0x06) throw new Error('bad certificate signature algorithm');
-  return oidString(der, oid);
+  return decodeOid(der, oid);
 }

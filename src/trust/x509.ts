@@ -4,63 +4,8 @@
  * TLV reader. Keeps @peculiar/x509 / pkijs off the verify path (start-up time).
  */
 import { X509Certificate } from 'node:crypto';
+import { DerError, readTlv, children, decodeOid, type Tlv } from '../pki/der.js';
 
-interface Tlv {
-  tag: number;
-  /** offset of the value */
-  start: number;
-  /** offset after the value */
-  end: number;
-  /** offset of the tag byte */
-  hdr: number;
-}
-
-class DerError extends Error {}
-
-function readTlv(b: Buffer, off: number, limit = b.length): Tlv {
-  if (off + 2 > limit) throw new DerError('truncated DER');
-  const tag = b[off]!;
-  if ((tag & 0x1f) === 0x1f) throw new DerError('multi-byte tags are not supported');
-  let len = b[off + 1]!;
-  let p = off + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4 || p + n > limit) throw new DerError('bad DER length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + b[p + i]!;
-    p += n;
-  }
-  if (p + len > limit) throw new DerError('DER value overruns its container');
-  return { tag, start: p, end: p + len, hdr: off };
-}
-
-function children(b: Buffer, t: Tlv): Tlv[] {
-  const out: Tlv[] = [];
-  let p = t.start;
-  while (p < t.end) {
-    const c = readTlv(b, p, t.end);
-    out.push(c);
-    p = c.end;
-  }
-  return out;
-}
-
-function decodeOid(b: Buffer, t: Tlv): string {
-  const v = b.subarray(t.start, t.end);
-  if (v.length === 0) throw new DerError('empty OID');
-  const parts: number[] = [];
-  let acc = 0;
-  for (const byte of v) {
-    acc = acc * 128 + (byte & 0x7f);
-    if (!(byte & 0x80)) {
-      parts.push(acc);
-      acc = 0;
-    }
-  }
-  const first = parts.shift()!;
-  const a = first < 80 ? Math.floor(first / 40) : 2;
-  return [a, first - a * 40, ...parts].join('.');
-}
 
 function decodeTime(b: Buffer, t: Tlv): Date {
   const s = b.subarray(t.start, t.end).toString('latin1');
