@@ -1,9 +1,12 @@
-import { run, flush, handle } from '@oclif/core';
 import { splitPluginArgv, routeArgs, applyGlobalsToEnv, PluginArgvError } from '../plugins/cli/argv.js';
+import { runFast } from './cli/fast.js';
 
 /**
  * Entry point behind bin/docker-sign.js and bin/docker-generate.js (the metadata answer is given by the bin
  * shims themselves, before this module is loaded).
+ *
+ * The hot commands (verify, sign, ls, inspect) with plain argv run on the fast path (src/cli/fast.ts) without
+ * loading oclif; everything else, including their --help and usage errors, goes to oclif (imported only then).
  */
 export async function main(name: 'sign' | 'generate', argv: string[]): Promise<void> {
   // `docker sign --help | head`: a closed pipe ends the output, it is not an error.
@@ -27,6 +30,10 @@ export async function main(name: 'sign' | 'generate', argv: string[]): Promise<v
     }
     throw e;
   }
+  if (name === 'sign' && !process.env.DOCKER_SIGN_NO_FAST_PATH && (await runFast(args))) return;
+  // @oclif/core is CommonJS: bundled and imported dynamically, its exports are the default export.
+  const oclif = await import('@oclif/core');
+  const { run, flush, handle } = oclif.default ?? oclif;
   try {
     await run(args, import.meta.url);
     await flush();
@@ -34,4 +41,3 @@ export async function main(name: 'sign' | 'generate', argv: string[]): Promise<v
     await handle(e as Error);
   }
 }
-

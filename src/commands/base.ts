@@ -1,6 +1,9 @@
-import { Command, Flags, Errors } from '@oclif/core';
+import { Command, Errors } from '@oclif/core';
 import { configPaths, type ConfigPaths } from '../config/dir.js';
 import { DockerSignError, EXIT } from '../errors.js';
+import { createIO, emitOutput, reportCommandError, writeInfo, type CommandIO } from '../cli/io.js';
+import { COMMON_FLAGS, type CommandSpec, type FlagTable, type ParsedCommand } from '../cli/spec.js';
+import { oclifFlags } from './flags.js';
 
 /**
  * Base of every command: common flags, `-o json` output, and error reporting.
@@ -8,23 +11,12 @@ import { DockerSignError, EXIT } from '../errors.js';
  *
  * Errors: a DockerSignError prints "Error: <message>" (+ "Hint: …") on stderr (or a JSON object on stdout
  * with -o json) and exits with its exit code; anything unexpected prints a one-line internal error (stack only
- * with DOCKER_SIGN_DEBUG=1) and exits 70. oclif's own usage errors keep oclif's message and exit 2.
+ * with DOCKER_SIGN_DEBUG=1) and exits 70 (src/cli/io.ts reportCommandError, shared with the fast path).
+ * oclif's own usage errors keep oclif's message and exit 2.
  */
 export abstract class BaseCommand extends Command {
-  static override baseFlags = {
-    'config-dir': Flags.string({
-      description: 'docker-sign config directory (notation layout; a notation config dir works as is)',
-      env: 'DOCKER_SIGN_CONFIG',
-      helpGroup: 'GLOBAL',
-    }),
-    output: Flags.string({
-      char: 'o',
-      description: 'output format',
-      options: ['text', 'json'],
-      default: 'text',
-      helpGroup: 'GLOBAL',
-    }),
-  };
+  /** --config-dir (env DOCKER_SIGN_CONFIG) and -o/--output text|json: defined once in src/cli/spec.ts. */
+  static override baseFlags = oclifFlags(COMMON_FLAGS);
 
   private configDirFlag?: string;
   protected outputFormat: 'text' | 'json' = 'text';
@@ -38,6 +30,12 @@ export abstract class BaseCommand extends Command {
     return parsed as Awaited<ReturnType<Command['parse']>> & { flags: Record<string, any>; args: Record<string, any> };
   }
 
+  /** parseCommon, typed by the command's flag table (src/cli/spec.ts) for its oclif-free body in src/cli/. */
+  protected async parseSpec<F extends FlagTable>(cmd: typeof BaseCommand, _spec: CommandSpec<F>): Promise<ParsedCommand<F>> {
+    const { args, flags } = await this.parseCommon(cmd);
+    return { args, flags } as unknown as ParsedCommand<F>;
+  }
+
   protected get paths(): ConfigPaths {
     return configPaths(this.configDirFlag);
   }
@@ -46,38 +44,25 @@ export abstract class BaseCommand extends Command {
     return this.outputFormat === 'json';
   }
 
+  /** The oclif-free view of this run (after parseCommon), for command bodies in src/cli/. */
+  protected get io(): CommandIO {
+    return createIO({ 'config-dir': this.configDirFlag, output: this.outputFormat });
+  }
+
   /** Prints `data` as JSON with -o json, else the text from `text()`. */
   protected emit(data: unknown, text: () => string): void {
-    if (this.json) process.stdout.write(JSON.stringify(data, null, 2) + '\n');
-    else {
-      const t = text();
-      if (t.length > 0) process.stdout.write(t.endsWith('\n') ? t : t + '\n');
-    }
+    emitOutput(this.json, data, text);
   }
 
   /** Progress/info lines go to stderr so stdout stays machine-readable. */
   protected info(msg: string): void {
-    process.stderr.write(msg + '\n');
+    writeInfo(msg);
   }
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<any> {
-    if (err instanceof DockerSignError) {
-      if (this.json) {
-        process.stdout.write(JSON.stringify(err.toJSON(), null, 2) + '\n');
-      }
-      process.stderr.write(`Error: ${err.message}\n`);
-      if (err.hint) process.stderr.write(`Hint: ${err.hint}\n`);
-      if (process.env.DOCKER_SIGN_DEBUG && err.stack) process.stderr.write(err.stack + '\n');
-      process.exitCode = err.exitCode;
-      return;
-    }
     // oclif's own errors (bad flags, missing args, this.exit) keep oclif's handling.
-    if (err instanceof Errors.CLIError || (err as { oclif?: unknown }).oclif !== undefined) throw err;
-    process.stderr.write(`Error: internal error: ${err?.message ?? String(err)}\n`);
-    process.stderr.write(
-      process.env.DOCKER_SIGN_DEBUG ? `${err?.stack ?? ''}\n` : 'Hint: this is a bug in docker-sign; rerun with DOCKER_SIGN_DEBUG=1 for details\n',
-    );
-    process.exitCode = EXIT.INTERNAL;
+    if (!(err instanceof DockerSignError) && (err instanceof Errors.CLIError || (err as { oclif?: unknown }).oclif !== undefined)) throw err;
+    reportCommandError(err, this.json);
   }
 }
 

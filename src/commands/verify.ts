@@ -1,6 +1,8 @@
-import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from './base.js';
+import { oclifArgs, oclifFlags } from './flags.js';
+import { spec, run } from '../cli/verify.js';
 
+/** oclif face of `verify` (help, usage errors); flags and behaviour live in src/cli/verify.ts (shared with the fast path). */
 export default class VerifyCommand extends BaseCommand {
   static override summary = 'Verify the signatures of an image against the trust policy';
   static override description =
@@ -14,52 +16,10 @@ export default class VerifyCommand extends BaseCommand {
     'docker sign verify --oci-layout ./app-layout localhost:5000/app:1',
     'docker sign verify --insecure-registry registry.lan:5000/app:1',
   ];
-  static override args = { reference: Args.string({ required: true, description: 'image reference (tag or digest)' }) };
-  static override flags = {
-    'oci-layout': Flags.string({ description: 'verify offline from this OCI image layout directory (REF names the repository for the trust policy, its tag/digest the image)' }),
-    'insecure-registry': Flags.boolean({ description: 'use plain HTTP for the registry of REF', default: false }),
-    'max-signatures': Flags.integer({ description: 'maximum number of signatures to evaluate', default: 100, min: 1 }),
-    verbose: Flags.boolean({ char: 'v', description: 'print each check of each signature', default: false }),
-  };
+  static override args = oclifArgs(spec);
+  static override flags = oclifFlags(spec.flags);
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parseCommon(VerifyCommand);
-    const { verifyReference } = await import('../trust/index.js');
-    const { explainReport, failureMessage, loggedFailureWarnings } = await import('../trust/render.js');
-    let target;
-    if (flags['oci-layout']) {
-      const { OciLayout } = await import('../oci/layout.js');
-      target = await OciLayout.open(flags['oci-layout']);
-    }
-    const { parseReference } = await import('../oci/reference.js');
-    const ref = parseReference(args.reference);
-    if (!ref.digest && !this.json) {
-      this.info(`Warning: Always verify the artifact using digest(@sha256:...) rather than a tag(:${ref.tag ?? 'latest'}) because resolved digest may not point to the same signed artifact, as tags are mutable.`);
-    }
-    const report = await verifyReference(args.reference, {
-      configPaths: this.paths,
-      ...(target ? { target } : {}),
-      registryOptions: flags['insecure-registry'] ? { insecure: [ref.registry] } : {},
-      maxSignatures: flags['max-signatures'],
-    });
-    if (this.json) {
-      this.emit(report, () => '');
-    } else {
-      if (flags.verbose) process.stderr.write(explainReport(report) + '\n');
-      else for (const w of loggedFailureWarnings(report)) this.info(`Warning: ${w}`);
-      if (report.verified) {
-        process.stdout.write(
-          report.level === 'skip'
-            ? `Trust policy is configured to skip signature verification for ${report.reference}\n`
-            : `Successfully verified signature for ${report.reference}\n`,
-        );
-      }
-    }
-    if (!report.verified) {
-      process.stderr.write(`Error: ${failureMessage(report)}\n`);
-      const sig = report.signatures.find((s) => !s.verified);
-      if (sig?.failedCheck && !this.json) process.stderr.write(`Hint: failed check: ${sig.failedCheck} (${sig.code}); run with -v or \`docker sign policy explain ${args.reference}\` for every check\n`);
-      process.exitCode = 1;
-    }
+    await run(await this.parseSpec(VerifyCommand, spec), this.io);
   }
 }

@@ -1,0 +1,67 @@
+/**
+ * What a command prints and how errors end a command, without oclif: used by BaseCommand (src/commands/base.ts)
+ * and by the fast path (src/cli/fast.ts), so both print the same bytes and exit with the same codes.
+ */
+import { configPaths, type ConfigPaths } from '../config/dir.js';
+import { DockerSignError, EXIT } from '../errors.js';
+import type { CommonFlags } from './spec.js';
+
+/** The output side of a command run: -o json or text, the config paths, stdout/stderr writers. */
+export interface CommandIO {
+  readonly json: boolean;
+  readonly paths: ConfigPaths;
+  /** Prints `data` as JSON with -o json, else the text from `text()` (a newline is added if missing). */
+  emit(data: unknown, text: () => string): void;
+  /** Progress/info lines go to stderr so stdout stays machine-readable. */
+  info(msg: string): void;
+}
+
+export function emitOutput(json: boolean, data: unknown, text: () => string): void {
+  if (json) process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+  else {
+    const t = text();
+    if (t.length > 0) process.stdout.write(t.endsWith('\n') ? t : t + '\n');
+  }
+}
+
+export function writeInfo(msg: string): void {
+  process.stderr.write(msg + '\n');
+}
+
+/** The CommandIO for the common flags (--config-dir, -o). */
+export function createIO(common: Partial<CommonFlags>): CommandIO {
+  const json = common.output === 'json';
+  const dir = common['config-dir'];
+  let paths: ConfigPaths | undefined;
+  return {
+    json,
+    get paths() {
+      return (paths ??= configPaths(dir));
+    },
+    emit: (data, text) => emitOutput(json, data, text),
+    info: writeInfo,
+  };
+}
+
+/**
+ * Reports an error that ended a command and sets the exit code: a DockerSignError prints "Error: <message>"
+ * (+ "Hint: …") on stderr (and its JSON form on stdout with -o json) and exits with its exit code; anything else is
+ * a one-line internal error (stack only with DOCKER_SIGN_DEBUG=1), exit 70. oclif's own usage errors never get
+ * here (BaseCommand hands them back to oclif).
+ */
+export function reportCommandError(err: unknown, json: boolean): void {
+  if (err instanceof DockerSignError) {
+    if (json) process.stdout.write(JSON.stringify(err.toJSON(), null, 2) + '\n');
+    process.stderr.write(`Error: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`Hint: ${err.hint}\n`);
+    if (process.env.DOCKER_SIGN_DEBUG && err.stack) process.stderr.write(err.stack + '\n');
+    process.exitCode = err.exitCode;
+    return;
+  }
+  const e = err as Error | undefined;
+  process.stderr.write(`Error: internal error: ${e?.message ?? String(err)}\n`);
+  process.stderr.write(
+    process.env.DOCKER_SIGN_DEBUG ? `${e?.stack ?? ''}\n` : 'Hint: this is a bug in docker-sign; rerun with DOCKER_SIGN_DEBUG=1 for details\n',
+  );
+  process.exitCode = EXIT.INTERNAL;
+}

@@ -1,0 +1,87 @@
+/**
+ * `docker sign [sign] IMAGE`: flags and behaviour, without oclif. src/commands/sign.ts (oclif: help, usage errors)
+ * and the fast path (src/cli/fast.ts) both run this.
+ */
+import type { CommandIO } from './io.js';
+import type { CommandSpec, FlagTable, ParsedCommand } from './spec.js';
+
+export const spec = {
+  args: [{ name: 'image', description: 'image reference (or tag/digest inside --oci-layout)' }],
+  flags: {
+    key: { type: 'string', char: 'k', description: 'signing key name (default: the default key)' },
+    'signature-format': { type: 'string', description: 'envelope format', options: ['jws', 'cose'], default: 'jws' },
+    annotation: { type: 'string', char: 'a', description: 'signed user metadata key=value (repeatable)', multiple: true },
+    expiry: { type: 'string', char: 'e', description: 'signature expiry as a duration from now (e.g. 24h, 30d, 1h30m)' },
+    'oci-layout': { type: 'string', description: 'sign a manifest in this OCI image layout directory (offline)' },
+    'insecure-registry': { type: 'boolean', description: 'allow plain HTTP to this registry (loopback registries always may)', default: false },
+    local: { type: 'boolean', description: 'sign the local image (Docker engine) and keep the signature until `docker sign push`', default: false, exclusive: ['remote', 'oci-layout'] },
+    quiet: { type: 'boolean', char: 'q', description: 'no progress output', default: false },
+    remote: { type: 'boolean', description: 'sign the image in its registry even if a local image has the same name', default: false, exclusive: ['local', 'oci-layout'] },
+  } as const satisfies FlagTable,
+} satisfies CommandSpec;
+
+export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io: CommandIO): Promise<void> {
+  const image = args.image!;
+  const sign = await import('../signature/sign.js');
+  const common = {
+    configPaths: io.paths,
+    keyName: flags.key,
+    format: flags['signature-format'] as 'jws' | 'cose',
+    annotations: sign.parseAnnotations(flags.annotation),
+    expiry: flags.expiry ? sign.parseDuration(flags.expiry) : undefined,
+  };
+  let mode: 'layout' | 'local' | 'remote';
+  if (flags['oci-layout']) mode = 'layout';
+  else if (flags.local) mode = 'local';
+  else if (flags.remote) mode = 'remote';
+  else {
+    const choice = await sign.chooseSignMode(image);
+    mode = choice.mode;
+    if (!io.json && !flags.quiet) io.info(`Signing the ${mode === 'local' ? 'local image' : 'image in its registry'} (${choice.reason}; --local/--remote to choose)`);
+  }
+
+  let r: Awaited<ReturnType<typeof sign.signRemote>> & { imageId?: string };
+  if (mode === 'layout') {
+    r = await sign.signLayout({ ...common, layoutPath: flags['oci-layout']!, reference: image });
+  } else if (mode === 'local') {
+    // Generating the manifest of a new local image reads and compresses its layers: show progress (TTY only).
+    const { createLayerBars } = await import('../docker/progress.js');
+    const bars = await createLayerBars({ quiet: flags.quiet || io.json });
+    try {
+      r = await sign.signLocal({ ...common, image, progress: bars });
+    } finally {
+      bars.stop();
+    }
+  } else {
+    const registryOptions: { insecure?: string[] } = {};
+    if (flags['insecure-registry']) {
+      const { parseReference } = await import('../oci/reference.js');
+      registryOptions.insecure = [parseReference(image).registry];
+    }
+    r = await sign.signRemote({ ...common, reference: image, registryOptions });
+  }
+  const data = {
+    mode,
+    reference: r.reference,
+    location: r.location,
+    subject: r.subject,
+    signature: r.signatureManifest,
+    envelopeMediaType: r.envelope.mediaType,
+    key: r.keyName,
+    signatureAlgorithm: r.signatureAlgorithm,
+    signingTime: r.signingTime,
+    ...(r.expiry ? { expiry: r.expiry } : {}),
+    ...(common.annotations ? { userMetadata: common.annotations } : {}),
+    ...(mode === 'local' ? { pending: true, imageId: r.imageId } : {}),
+  };
+  io.emit(data, () => {
+    const fmt = r.envelope.mediaType === 'application/cose' ? 'COSE' : 'JWS';
+    const lines = [
+      `Successfully signed ${r.reference}`,
+      `  signature: ${r.signatureManifest.digest} (${fmt}, ${r.signatureAlgorithm}, key ${r.keyName ?? '-'})`,
+    ];
+    if (mode === 'local') lines.push(`  stored locally; run 'docker sign push ${image}' to push the image and its signatures`);
+    if (mode === 'remote' && !sign.hasDigest(image)) lines.push(`  (the tag was resolved once to ${r.subject.digest}; that digest is what is signed)`);
+    return lines.join('\n');
+  });
+}

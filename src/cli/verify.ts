@@ -1,0 +1,57 @@
+/**
+ * `docker sign verify REF`: flags and behaviour, without oclif. src/commands/verify.ts (oclif: help, usage errors)
+ * and the fast path (src/cli/fast.ts) both run this.
+ */
+import type { CommandIO } from './io.js';
+import type { CommandSpec, FlagTable, ParsedCommand } from './spec.js';
+
+export const spec = {
+  args: [{ name: 'reference', description: 'image reference (tag or digest)' }],
+  flags: {
+    'oci-layout': { type: 'string', description: 'verify offline from this OCI image layout directory (REF names the repository for the trust policy, its tag/digest the image)' },
+    'insecure-registry': { type: 'boolean', description: 'use plain HTTP for the registry of REF', default: false },
+    'max-signatures': { type: 'integer', description: 'maximum number of signatures to evaluate', default: 100, min: 1 },
+    verbose: { type: 'boolean', char: 'v', description: 'print each check of each signature', default: false },
+  } as const satisfies FlagTable,
+} satisfies CommandSpec;
+
+export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io: CommandIO): Promise<void> {
+  const reference = args.reference!;
+  // Load the modules this needs in parallel (each is a separate chunk of the bundle).
+  const [{ verifyReference }, { explainReport, failureMessage, loggedFailureWarnings }, { parseReference }, layout] = await Promise.all([
+    import('../trust/index.js'),
+    import('../trust/render.js'),
+    import('../oci/reference.js'),
+    flags['oci-layout'] ? import('../oci/layout.js') : undefined,
+  ]);
+  const target = layout && flags['oci-layout'] ? await layout.OciLayout.open(flags['oci-layout']) : undefined;
+  const ref = parseReference(reference);
+  if (!ref.digest && !io.json) {
+    io.info(`Warning: Always verify the artifact using digest(@sha256:...) rather than a tag(:${ref.tag ?? 'latest'}) because resolved digest may not point to the same signed artifact, as tags are mutable.`);
+  }
+  const report = await verifyReference(reference, {
+    configPaths: io.paths,
+    ...(target ? { target } : {}),
+    registryOptions: flags['insecure-registry'] ? { insecure: [ref.registry] } : {},
+    maxSignatures: flags['max-signatures'],
+  });
+  if (io.json) {
+    io.emit(report, () => '');
+  } else {
+    if (flags.verbose) process.stderr.write(explainReport(report) + '\n');
+    else for (const w of loggedFailureWarnings(report)) io.info(`Warning: ${w}`);
+    if (report.verified) {
+      process.stdout.write(
+        report.level === 'skip'
+          ? `Trust policy is configured to skip signature verification for ${report.reference}\n`
+          : `Successfully verified signature for ${report.reference}\n`,
+      );
+    }
+  }
+  if (!report.verified) {
+    process.stderr.write(`Error: ${failureMessage(report)}\n`);
+    const sig = report.signatures.find((s) => !s.verified);
+    if (sig?.failedCheck && !io.json) process.stderr.write(`Hint: failed check: ${sig.failedCheck} (${sig.code}); run with -v or \`docker sign policy explain ${reference}\` for every check\n`);
+    process.exitCode = 1;
+  }
+}
