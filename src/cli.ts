@@ -1,5 +1,5 @@
 import { splitPluginArgv, routeArgs, applyGlobalsToEnv, PluginArgvError } from '../plugins/cli/argv.js';
-import { runFast } from './cli/fast.js';
+import { isFastCommandId } from './cli/fast-ids.js';
 
 /**
  * Entry point behind bin/docker-sign.js and bin/docker-generate.js (the metadata answer is given by the bin
@@ -7,6 +7,8 @@ import { runFast } from './cli/fast.js';
  *
  * The hot commands (verify, sign, ls, inspect) with plain argv run on the fast path (src/cli/fast.ts) without
  * loading oclif; everything else, including their --help and usage errors, goes to oclif (imported only then).
+ * Built (scripts/build.mjs), this module is dist/cli.js, the fast path dist/fast.js (one file: the hot commands'
+ * code without chunk hops) and oclif a chunk of the split build.
  */
 export async function main(name: 'sign' | 'generate', argv: string[]): Promise<void> {
   // `docker sign --help | head`: a closed pipe ends the output, it is not an error.
@@ -30,14 +32,10 @@ export async function main(name: 'sign' | 'generate', argv: string[]): Promise<v
     }
     throw e;
   }
-  if (name === 'sign' && !process.env.DOCKER_SIGN_NO_FAST_PATH && (await runFast(args))) return;
-  // @oclif/core is CommonJS: bundled and imported dynamically, its exports are the default export.
-  const oclif = await import('@oclif/core');
-  const { run, flush, handle } = oclif.default ?? oclif;
-  try {
-    await run(args, import.meta.url);
-    await flush();
-  } catch (e) {
-    await handle(e as Error);
+  if (name === 'sign' && isFastCommandId(args[0]) && !process.env.DOCKER_SIGN_NO_FAST_PATH) {
+    const { runFast } = await import('./cli/fast.js');
+    if (await runFast(args)) return;
   }
+  const { runOclif } = await import('./cli/oclif.js');
+  await runOclif(args, import.meta.url);
 }

@@ -4,15 +4,16 @@
  * the same table oclif's flags are built from); when it is anything but plain (help, unknown flags, usage errors…)
  * this returns false and the caller runs oclif, which owns help and usage errors.
  */
-import type { CommandIO } from './io.js';
-import type { CommandSpec, ParsedCommand } from './spec.js';
+import { isFastCommandId, type FastCommandId } from './fast-ids.js';
+import { createIO, reportCommandError, type CommandIO } from './io.js';
+import { parseCommandArgs, type CommandSpec, type ParsedCommand } from './spec.js';
 
 interface FastCommand {
   spec: CommandSpec;
   run(parsed: ParsedCommand<any>, io: CommandIO): Promise<void>;
 }
 
-const FAST_COMMANDS: Record<string, () => Promise<FastCommand>> = {
+const FAST_COMMANDS: Record<FastCommandId, () => Promise<FastCommand>> = {
   verify: () => import('./verify.js'),
   sign: () => import('./sign.js'),
   ls: () => import('./ls.js'),
@@ -21,18 +22,19 @@ const FAST_COMMANDS: Record<string, () => Promise<FastCommand>> = {
 
 /** Runs `args` (oclif argv after routing: command id first) on the fast path; false = not handled, run oclif. */
 export async function runFast(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  const load = Object.hasOwn(FAST_COMMANDS, args[0] ?? '') ? FAST_COMMANDS[args[0]!] : undefined;
-  if (!load) return false;
+  const id = args[0];
+  if (!isFastCommandId(id)) return false;
+  const load = FAST_COMMANDS[id];
   const rest = args.slice(1);
   if (rest.includes('--help') || rest.includes('-h')) return false;
-  const [cmd, { parseCommandArgs }, io] = await Promise.all([load(), import('./spec.js'), import('./io.js')]);
+  const cmd = await load();
   const parsed = parseCommandArgs(cmd.spec, rest, env);
   if (!parsed) return false;
-  const out = io.createIO(parsed.flags);
+  const io = createIO(parsed.flags);
   try {
-    await cmd.run(parsed, out);
+    await cmd.run(parsed, io);
   } catch (e) {
-    io.reportCommandError(e, out.json);
+    reportCommandError(e, io.json);
   }
   return true;
 }
