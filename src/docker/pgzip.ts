@@ -17,11 +17,14 @@
  *
  * Memory: at most `concurrency` blocks are in flight (input + output), independent of the input size.
  */
-import * as zlib from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
+// node:zlib is taken when this module is first evaluated, not hoisted as a static import: the one-file fast-path
+// bundle (dist/fast.js) holds this module without needing it for verify or remote sign.
+const zlib = process.getBuiltinModule('node:zlib') as typeof Zlib;
 
-const deflateRaw = promisify(zlib.deflateRaw) as (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>;
+const deflateRaw = promisify(zlib.deflateRaw) as (buf: Buffer, opts: Zlib.ZlibOptions) => Promise<Buffer>;
 
 export const DICT_SIZE = 32 * 1024;
 export const DEFAULT_BLOCK_SIZE = 1024 * 1024;
@@ -88,7 +91,7 @@ export class ParallelGzip {
   }
 
   private dispatch(input: Buffer, last: boolean): void {
-    const opts: zlib.ZlibOptions = {
+    const opts: Zlib.ZlibOptions = {
       level: this.level,
       finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
     };

@@ -21,11 +21,14 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import * as zlib from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import { DockerSignError, EXIT } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { OciLayout, BlobWriter } from '../oci/layout.js';
 import { ParallelGzip, type PgzipOptions } from './pgzip.js';
+// node:zlib is taken when this module is first evaluated, not hoisted as a static import: the one-file fast-path
+// bundle (dist/fast.js) holds this module without needing it for verify or remote sign.
+const zlib = process.getBuiltinModule('node:zlib') as typeof Zlib;
 
 export class SaveError extends DockerSignError {
   constructor(code: string, message: string, opts: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {

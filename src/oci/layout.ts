@@ -22,7 +22,6 @@ import { createWriteStream, promises as fsp, constants as fsc } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join, resolve, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { DockerSignError, InputError, EXIT } from '../errors.js';
 import { DigestVerifyingStream, DigestMismatchError, SizeMismatchError, isDigest, parseDigest, verifyBytes, type Digest } from './digest.js';
 import { validateDescriptor, coreDescriptor, type Descriptor, MAX_MANIFEST_BYTES } from './descriptor.js';
@@ -247,6 +246,7 @@ export class OciLayout implements ArtifactTarget {
     await fsp.mkdir(dirname(final), { recursive: true });
     const tmp = tmpName(dirname(final), 'blob');
     try {
+      const { pipeline } = await import('node:stream/promises');
       await pipeline(content(), new DigestVerifyingStream(desc.digest, desc.size, `blob ${desc.digest}`), createWriteStream(tmp, { flags: 'wx' }));
       await fsp.rename(tmp, final);
     } catch (e) {

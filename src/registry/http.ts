@@ -7,7 +7,7 @@
  * `dump()` that drains it so the socket goes back to the pool.
  */
 import http from 'node:http';
-import https from 'node:https';
+import type * as Https from 'node:https';
 import { Readable } from 'node:stream';
 
 export type RequestBody = Buffer | Readable | string | null | undefined;
@@ -31,12 +31,17 @@ export interface Response {
 
 const pools = new Map<string, http.Agent>();
 
+/** node:https (and tls) load only for https registries: a loopback/plain-HTTP run of the CLI does not pay for them. */
+function https(): typeof Https {
+  return process.getBuiltinModule('node:https') as typeof Https;
+}
+
 function agentFor(protocol: string, connections: number): http.Agent {
   const key = `${protocol}${connections}`;
   let a = pools.get(key);
   if (!a) {
     const opts = { keepAlive: true, maxSockets: connections, maxFreeSockets: connections, scheduling: 'lifo' as const, timeout: 30_000 };
-    a = protocol === 'https:' ? new https.Agent(opts) : new http.Agent(opts);
+    a = protocol === 'https:' ? new (https().Agent)(opts) : new http.Agent(opts);
     pools.set(key, a);
   }
   return a;
@@ -53,7 +58,7 @@ export class TimeoutError extends Error {
 }
 
 export function request(url: URL, o: RequestOptions): Promise<Response> {
-  const mod = url.protocol === 'https:' ? https : http;
+  const mod = url.protocol === 'https:' ? https() : http;
   return new Promise<Response>((resolve, reject) => {
     const headers: Record<string, string | number> = { ...o.headers };
     const body = o.body ?? undefined;
