@@ -1,0 +1,125 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateTestKey } from '../src/pki/generate.js';
+import { BIN, ROOT, makeConfig, pushTestImage, requireEnv, signRemote, uniqueRepo } from './verify-helpers.js';
+
+/**
+ * The built CLI (bin/docker-sign.js → dist/) on the fast path (dist/fast.js, no oclif) and forced through oclif
+ * (DOCKER_SIGN_NO_FAST_PATH=1) against a real registry: same stdout, stderr and exit code. A preload records
+ * whether oclif was loaded, so the test knows which path ran.
+ */
+describe('integration: fast path vs oclif (built CLI, real registry)', function () {
+  this.timeout(180_000);
+  let dir: string;
+  let registry: string;
+  let repo: string;
+  let okCfg: string;
+  let badCfg: string;
+  let digest: string;
+
+  before(async () => {
+    if (!existsSync(join(ROOT, 'dist', 'fast.js'))) throw new Error('dist/ missing: run npm run build');
+    registry = requireEnv('DS_REGISTRY');
+    dir = mkdtempSync(join(tmpdir(), 'ds-fastpath-it-'));
+    writeFileSync(
+      join(dir, 'probe.mjs'),
+      "import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => { if (process.env.DS_PROBE_OUT) writeFileSync(process.env.DS_PROBE_OUT, globalThis.oclif ? 'oclif' : 'fast'); });\n",
+    );
+    const key = await generateTestKey({ name: 'Fast Path', type: 'ec-p256', subject: 'C=US, ST=WA, O=FastPath, CN=Fast Path Signer' });
+    repo = uniqueRepo('fastpath');
+    const subject = await pushTestImage(registry, repo);
+    digest = subject.digest;
+    await signRemote(registry, repo, subject, key);
+    const statement = (identity: string) => ({
+      version: '1.0',
+      trustPolicies: [{ name: 'fp', registryScopes: [`${registry}/${repo}`], signatureVerification: { level: 'strict' }, trustStores: ['ca:fp'], trustedIdentities: [identity] }],
+    });
+    okCfg = await makeConfig(statement('x509.subject: C=US, ST=WA, O=FastPath, CN=Fast Path Signer'), { 'ca:fp': [key.rootPem] });
+    badCfg = await makeConfig(statement('x509.subject: C=US, ST=WA, O=Someone Else, CN=Other'), { 'ca:fp': [key.rootPem] });
+  });
+  after(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+  function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+    const out = join(dir, `probe-${Math.random().toString(16).slice(2)}`);
+    const r = spawnSync(process.execPath, ['--import', join(dir, 'probe.mjs'), BIN, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, DOCKER_SIGN_NO_FAST_PATH: '', ...env, DS_PROBE_OUT: out },
+      timeout: 120_000,
+    });
+    const path = existsSync(out) ? readFileSync(out, 'utf8') : 'none';
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, path };
+  }
+
+  function same(args: string[], expectPath: 'fast' | 'oclif', expectCode: number, normalize: (s: string) => string = (s) => s) {
+    const fast = cli(args);
+    const slow = cli(args, { DOCKER_SIGN_NO_FAST_PATH: '1' });
+    expect(slow.path, 'forced run must use oclif').to.equal('oclif');
+    expect(fast.path, `docker sign ${args.join(' ')}`).to.equal(expectPath);
+    expect({ code: fast.code, stdout: normalize(fast.stdout), stderr: normalize(fast.stderr) }).to.deep.equal({
+      code: slow.code,
+      stdout: normalize(slow.stdout),
+      stderr: normalize(slow.stderr),
+    });
+    expect(fast.code, fast.stderr).to.equal(expectCode);
+    return fast;
+  }
+
+  it('verify success, text and -o json (tag and digest)', () => {
+    const t = same(['verify', '--config-dir', okCfg, `${registry}/${repo}:v1`], 'fast', 0);
+    expect(t.stdout).to.equal(`Successfully verified signature for ${registry}/${repo}@${digest}\n`);
+    expect(t.stderr).to.match(/^Warning: Always verify the artifact using digest/);
+    const j = same(['verify', `${registry}/${repo}@${digest}`, '-o', 'json', '--config-dir', okCfg], 'fast', 0, (s) => s.replace(/"(signingTime|verifiedAt|checkedAt|time)": "[^"]*"/g, '"$1": "T"'));
+    expect(JSON.parse(j.stdout).verified).to.equal(true);
+    same(['verify', '-v', '--max-signatures', '5', '--config-dir', okCfg, `${registry}/${repo}@${digest}`], 'fast', 0);
+  });
+
+  it('verify failure (identity not trusted), text and -o json: exit 1, same messages', () => {
+    const t = same(['verify', '--config-dir', badCfg, `${registry}/${repo}:v1`], 'fast', 1);
+    expect(t.stderr).to.match(/Error: signature verification failed/);
+    expect(t.stderr).to.match(/Hint: failed check: authenticity/);
+    const j = same(['verify', '-o', 'json', '--config-dir', badCfg, `${registry}/${repo}:v1`], 'fast', 1, (s) => s.replace(/"(signingTime|verifiedAt|checkedAt|time)": "[^"]*"/g, '"$1": "T"'));
+    expect(JSON.parse(j.stdout).verified).to.equal(false);
+  });
+
+  it('DOCKER_SIGN_CONFIG instead of --config-dir', () => {
+    const fast = cli(['verify', `${registry}/${repo}@${digest}`], { DOCKER_SIGN_CONFIG: okCfg });
+    const slow = cli(['verify', `${registry}/${repo}@${digest}`], { DOCKER_SIGN_CONFIG: okCfg, DOCKER_SIGN_NO_FAST_PATH: '1' });
+    expect([fast.path, slow.path]).to.deep.equal(['fast', 'oclif']);
+    expect(fast.code, fast.stderr).to.equal(0);
+    expect({ code: fast.code, stdout: fast.stdout, stderr: fast.stderr }).to.deep.equal({ code: slow.code, stdout: slow.stdout, stderr: slow.stderr });
+  });
+
+  it('registry errors (missing tag): same DockerSignError output and exit code, text and json', () => {
+    same(['verify', '--config-dir', okCfg, `${registry}/${repo}:missing`], 'fast', 3);
+    same(['ls', '-o', 'json', `${registry}/${repo}:missing`], 'fast', 3);
+  });
+
+  it('ls and inspect: same listing on both paths', () => {
+    const l = same(['ls', `${registry}/${repo}:v1`], 'fast', 0);
+    expect(l.stdout).to.include(`${registry}/${repo}@${digest}`);
+    same(['inspect', '-o', 'json', `${registry}/${repo}@${digest}`], 'fast', 0);
+  });
+
+  it('sign --remote on both paths: same output apart from the new signature\'s digest and time; both signatures land in the registry', () => {
+    const keys = mkdtempSync(join(dir, 'keys-'));
+    const gen = cli(['key', 'generate', 'fp', '--type', 'ec-p256', '--config-dir', keys]);
+    expect(gen.code, gen.stderr).to.equal(0);
+    const norm = (s: string) => s.replace(/sha256:[0-9a-f]{64}/g, 'sha256:D').replace(/"signingTime": "[^"]*"/g, '"signingTime": "T"').replace(/"size": \d+/g, '"size": N');
+    const r = same(['--remote', `${registry}/${repo}:v1`, '--config-dir', keys, '-a', 'env=prod', '-a', 'build=42'], 'fast', 0, norm);
+    expect(r.stdout).to.match(/^Successfully signed /);
+    const j = same(['sign', '-o', 'json', '--signature-format', 'cose', `${registry}/${repo}@${digest}`, '--config-dir', keys], 'fast', 0, norm);
+    expect(JSON.parse(j.stdout).envelopeMediaType).to.equal('application/cose');
+    const listed = cli(['ls', '-o', 'json', `${registry}/${repo}@${digest}`]);
+    expect(JSON.parse(listed.stdout).signatures.length).to.equal(5); // 1 from before() + 2 per `same` call
+  });
+
+  it('unknown flag and --help go to oclif (exit 2 / help text)', () => {
+    const u = same(['verify', '--nope', `${registry}/${repo}:v1`], 'oclif', 2);
+    expect(u.stderr).to.match(/Nonexistent flag: --nope/);
+    const h = same(['sign', '--help'], 'oclif', 0);
+    expect(h.stdout).to.include('--signature-format');
+  });
+});
