@@ -1,5 +1,5 @@
 import { splitPluginArgv, routeArgs, applyGlobalsToEnv, PluginArgvError } from '../plugins/cli/argv.js';
-import { isFastCommandId } from './cli/fast-ids.js';
+import { asksForHelp, isFastCommandId } from './cli/fast-ids.js';
 
 /**
  * Entry point behind bin/docker-sign.js and bin/docker-generate.js (the metadata answer is given by the bin
@@ -32,7 +32,7 @@ export async function main(name: 'sign' | 'generate', argv: string[]): Promise<v
     }
     throw e;
   }
-  if (name === 'sign' && isFastCommandId(args[0]) && !process.env.DOCKER_SIGN_NO_FAST_PATH) {
+  if (name === 'sign' && isFastCommandId(args[0]) && !asksForHelp(args) && !process.env.DOCKER_SIGN_NO_FAST_PATH) {
     const { runFast } = await import('./cli/fast.js');
     if (await runFast(args)) return;
   }

@@ -5,3 +5,8 @@ export type FastCommandId = (typeof FAST_COMMAND_IDS)[number];
 export function isFastCommandId(id: string | undefined): id is FastCommandId {
   return (FAST_COMMAND_IDS as readonly string[]).includes(id ?? '');
 }
+
+/** Help is oclif's: a help request never loads the fast path (dist/fast.js) first. */
+export function asksForHelp(args: readonly string[]): boolean {
+  return args.includes('--help') || args.includes('-h');
+}

@@ -4,7 +4,7 @@
  * the same table oclif's flags are built from); when it is anything but plain (help, unknown flags, usage errors…)
  * this returns false and the caller runs oclif, which owns help and usage errors.
  */
-import { isFastCommandId, type FastCommandId } from './fast-ids.js';
+import { asksForHelp, isFastCommandId, type FastCommandId } from './fast-ids.js';
 import { createIO, reportCommandError, type CommandIO } from './io.js';
 import { parseCommandArgs, type CommandSpec, type ParsedCommand } from './spec.js';
 
@@ -26,7 +26,7 @@ export async function runFast(args: readonly string[], env: NodeJS.ProcessEnv = 
   if (!isFastCommandId(id)) return false;
   const load = FAST_COMMANDS[id];
   const rest = args.slice(1);
-  if (rest.includes('--help') || rest.includes('-h')) return false;
+  if (asksForHelp(rest)) return false;
   const cmd = await load();
   const parsed = parseCommandArgs(cmd.spec, rest, env);
   if (!parsed) return false;
