@@ -6,7 +6,7 @@ export function isFastCommandId(id: string | undefined): id is FastCommandId {
   return (FAST_COMMAND_IDS as readonly string[]).includes(id ?? '');
 }
 
-/** Help is oclif's: a help request never loads the fast path (dist/fast.js) first. */
+/** Help is oclif's: a help request never loads the fast path (dist/fast/) first. */
 export function asksForHelp(args: readonly string[]): boolean {
   return args.includes('--help') || args.includes('-h');
 }

@@ -3,31 +3,21 @@
  * load + ~20 ms of Config.load on every start). The argv is parsed with the command's flag table (src/cli/spec.ts,
  * the same table oclif's flags are built from); when it is anything but plain (help, unknown flags, usage errors…)
  * this returns false and the caller runs oclif, which owns help and usage errors.
+ * Each command has its entry in src/cli/fast/<command>.ts (a bundle of its own in dist/fast/).
  */
-import { asksForHelp, isFastCommandId, type FastCommandId } from './fast-ids.js';
+import { asksForHelp } from './fast-ids.js';
 import { createIO, reportCommandError, type CommandIO } from './io.js';
 import { parseCommandArgs, type CommandSpec, type ParsedCommand } from './spec.js';
 
-interface FastCommand {
+export interface FastCommand {
   spec: CommandSpec;
   run(parsed: ParsedCommand<any>, io: CommandIO): Promise<void>;
 }
 
-const FAST_COMMANDS: Record<FastCommandId, () => Promise<FastCommand>> = {
-  verify: () => import('./verify.js'),
-  sign: () => import('./sign.js'),
-  ls: () => import('./ls.js'),
-  inspect: () => import('./inspect.js'),
-};
-
-/** Runs `args` (oclif argv after routing: command id first) on the fast path; false = not handled, run oclif. */
-export async function runFast(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  const id = args[0];
-  if (!isFastCommandId(id)) return false;
-  const load = FAST_COMMANDS[id];
+/** Runs `args` (oclif argv after routing: the command id, then its argv) with `cmd`; false = not handled, run oclif. */
+export async function runFastCommand(cmd: FastCommand, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   const rest = args.slice(1);
   if (asksForHelp(rest)) return false;
-  const cmd = await load();
   const parsed = parseCommandArgs(cmd.spec, rest, env);
   if (!parsed) return false;
   const io = createIO(parsed.flags);

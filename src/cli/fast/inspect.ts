@@ -1,0 +1,5 @@
+/** Fast-path entry for `inspect`, built alone into dist/fast/inspect.js (scripts/build.mjs): only this command's code loads. */
+import * as command from '../inspect.js';
+import { runFastCommand } from '../fast.js';
+
+export const runFast = (args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<boolean> => runFastCommand(command, args, env);
