@@ -1,7 +1,8 @@
 // Builds dist/ with esbuild, in two parts:
 //  - the split build: one ESM bundle per entry with code splitting, so a command loads only the chunks it imports
-//    (heavy modules are imported lazily inside commands): dist/cli.js (argv routing), dist/commands/index.js
-//    (oclif's command table), dist/guard.js, and oclif itself as a chunk loaded only when oclif runs;
+//    (heavy modules are imported lazily inside commands): dist/oclif.js (oclif's run, loaded only when oclif runs),
+//    dist/commands/index.js (oclif's command table), dist/guard.js;
+//  - dist/cli.js (src/cli.ts: argv routing), a file of its own (no runtime chunk to load first);
 //  - the fast path, dist/fast/<command>.js (src/cli/fast/<command>.ts) for verify / sign / ls / inspect without
 //    oclif, one file per command bundled WITHOUT splitting: its lazy imports become lazily-initialised parts of the
 //    one file, so a run reads and compiles one file holding only that command's code instead of ~25 chunks
@@ -9,7 +10,8 @@
 //    use only in rare modes (dockerode, tar-stream, cli-progress for local images; @peculiar/x509, pkijs) stay
 //    external there and load from node_modules when needed (the code imports them dynamically and takes
 //    `default ?? module`).
-// dist/cli.js reaches them through `import('./cli/fast/<command>.js')`, rewritten below to dist/fast/<command>.js.
+// dist/cli.js reaches them through `import('./cli/fast/<command>.js')` and oclif through `import('./cli/oclif.js')`,
+// rewritten below to dist/fast/<command>.js and dist/oclif.js.
 // Type checking is `npm run typecheck`.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
@@ -32,11 +34,13 @@ const common = {
 
 const FAST_COMMANDS = ['verify', 'sign', 'ls', 'inspect'];
 
-/** `import('./cli/fast/<command>.js')` in src/cli.ts → the separately built dist/fast/<command>.js. */
-const fastPathExternal = {
-  name: 'fast-path-external',
+/** In src/cli.ts: `import('./cli/fast/<command>.js')` → dist/fast/<command>.js, `import('./cli/oclif.js')` → dist/oclif.js. */
+const cliEntryExternals = {
+  name: 'cli-entry-externals',
   setup(b) {
-    b.onResolve({ filter: /^\.\/cli\/fast\/[a-z]+\.js$/ }, (a) => ({ path: a.path.replace('./cli/fast/', './fast/'), external: true }));
+    b.onResolve({ filter: /^\.\/cli\/(fast\/[a-z]+|oclif)\.js$/ }, (a) =>
+      a.importer.endsWith('src/cli.ts') ? { path: a.path.replace('./cli/', './'), external: true } : undefined,
+    );
   },
 };
 
@@ -45,19 +49,19 @@ await Promise.all([
   build({
     ...common,
     entryPoints: {
-      cli: 'src/cli.ts',
+      oclif: 'src/cli/oclif.ts',
       'commands/index': 'src/commands/index.ts',
       guard: 'plugins/guard/main.ts',
     },
     outdir: 'dist',
     splitting: true,
     external,
-    plugins: [fastPathExternal],
     chunkNames: 'chunks/[name]-[hash]',
   }),
   build({
     ...common,
-    entryPoints: Object.fromEntries(FAST_COMMANDS.map((c) => [`fast/${c}`, `src/cli/fast/${c}.ts`])),
+    entryPoints: { cli: 'src/cli.ts', ...Object.fromEntries(FAST_COMMANDS.map((c) => [`fast/${c}`, `src/cli/fast/${c}.ts`])) },
+    plugins: [cliEntryExternals],
     outdir: 'dist',
     splitting: false,
     external: [...external, '@oclif/core', 'dockerode', 'tar-stream', 'cli-progress', '@peculiar/x509', 'pkijs', 'reflect-metadata'],
