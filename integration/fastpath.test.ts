@@ -107,7 +107,7 @@ describe('integration: fast path vs oclif (built CLI, real registry)', function 
     const keys = mkdtempSync(join(dir, 'keys-'));
     const gen = cli(['key', 'generate', 'fp', '--type', 'ec-p256', '--config-dir', keys]);
     expect(gen.code, gen.stderr).to.equal(0);
-    const norm = (s: string) => s.replace(/sha256:[0-9a-f]{64}/g, 'sha256:D').replace(/"signingTime": "[^"]*"/g, '"signingTime": "T"').replace(/"size": \d+/g, '"size": N');
+    const norm = (s: string) => s.replace(/sha256:[0-9a-f]{64}/g, 'sha256:D').replace(/"(signingTime|org.opencontainers.image.created)": "[^"]*"/g, '"$1": "T"').replace(/"size": \d+/g, '"size": N');
     const r = same(['--remote', `${registry}/${repo}:v1`, '--config-dir', keys, '-a', 'env=prod', '-a', 'build=42'], 'fast', 0, norm);
     expect(r.stdout).to.match(/^Successfully signed /);
     const j = same(['sign', '-o', 'json', '--signature-format', 'cose', `${registry}/${repo}@${digest}`, '--config-dir', keys], 'fast', 0, norm);
