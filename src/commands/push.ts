@@ -26,7 +26,7 @@ export default class PushCommand extends BaseCommand {
     'compression-level': Flags.integer({ description: 'gzip level 1-9 when generating (default 1 = fastest, or $DOCKER_SIGN_GZIP_LEVEL)', min: 1, max: 9 }),
     concurrency: Flags.integer({ description: 'parallel blob uploads', default: 4, min: 1, max: 32 }),
     'no-signatures': Flags.boolean({ description: 'do not push locally stored signatures', default: false }),
-    insecure: Flags.string({ description: 'registry (host[:port]) that may be reached over plain HTTP (loopback always may)', multiple: true }),
+    'insecure-registry': Flags.boolean({ description: 'allow plain HTTP to the registry of IMAGE (loopback registries always may)', default: false }),
   };
 
   async run(): Promise<void> {
@@ -34,6 +34,7 @@ export default class PushCommand extends BaseCommand {
     const { OciLayout } = await import('../oci/layout.js');
     const { pushImage } = await import('../docker/push.js');
     const { createLayerBars } = await import('../docker/progress.js');
+    const { parseReference } = await import('../oci/reference.js');
     const store = await OciLayout.open(this.paths.store, { create: true });
     const quiet = flags.quiet || this.json;
     const bars = await createLayerBars({ quiet });
@@ -47,7 +48,7 @@ export default class PushCommand extends BaseCommand {
         concurrency: flags.concurrency,
         progress: bars,
         skipReferrers: flags['no-signatures'],
-        registry: flags.insecure ? { insecure: flags.insecure } : {},
+        registry: flags['insecure-registry'] ? { insecure: [parseReference(args.image).registry] } : {},
         log: quiet ? undefined : (m) => { bars.stop(); this.info(m); },
       });
     } finally {
