@@ -1,6 +1,6 @@
 // `npm run bench`: runs every bench/*.bench.ts (each default-exports an async function returning rows) and
 // prints one line per measurement: name, value, unit, goal and whether it was met. Needs the services
-// (scripts/services.sh start) for the entries that talk to dockerd or a registry.
+// (npm run bench = scripts/bench.sh starts them) for the entries that talk to dockerd or a registry.
 // Optional filter: npm run bench -- <substring of file name>
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
