@@ -1,39 +1,20 @@
 // Whole-process `docker sign` of a remote image vs the node floor (`node -e 0`), median of N interleaved runs.
 // Needs `npm run build` and the services (DS_REGISTRY, DS_REFERRERS_REGISTRY, DOCKER_HOST). Goal (issue 4):
 // <= floor + 60 ms. Each run adds one real signature (EC P-256, JWS) to a fresh repository.
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { BenchRow } from './run.js';
+import { root, median, runNode, timeNode as timed } from './util.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.DS_BENCH_SIGN_RUNS ?? 10);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function run(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
-
-function timed(args: string[]): number {
-  const t0 = process.hrtime.bigint();
-  run(process.execPath, args);
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
 
 async function pushImage(registry: string): Promise<string> {
   const repo = `bench/sign-${randomBytes(4).toString('hex')}`;
   const image = `${registry}/${repo}:v1`;
-  run('bash', [join(root, 'scripts', 'test-image.sh'), image, `bench ${repo}`]);
-  run('docker', ['push', '-q', image]);
+  runNode([join(root, 'scripts', 'test-image.sh'), image, `bench ${repo}`], 'bash');
+  runNode(['push', '-q', image], 'docker');
   const res = await fetch(`http://${registry}/v2/${repo}/manifests/v1`, { headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' } });
   const digest = `sha256:${createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex')}`;
   return `${registry}/${repo}@${digest}`;
@@ -63,7 +44,7 @@ export default async function signBench(): Promise<BenchRow[]> {
   }
   const cfg = mkdtempSync(join(tmpdir(), 'ds-sign-bench-'));
   try {
-    run(process.execPath, ['bin/docker-sign.js', 'key', 'generate', 'bench', '--type', 'ec-p256', '--config-dir', cfg]);
+    runNode(['bin/docker-sign.js', 'key', 'generate', 'bench', '--type', 'ec-p256', '--config-dir', cfg]);
     const refApi = await pushImage(process.env.DS_REFERRERS_REGISTRY!);
     const refTags = await pushImage(process.env.DS_REGISTRY!);
     const tagApi = refApi.replace(/@sha256:.*/, ':v1');

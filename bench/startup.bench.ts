@@ -1,27 +1,12 @@
 // Start-up time of the CLI plug-in entry points vs the node floor (`node -e 0`), median of N runs each.
 // Needs `npm run build` first (bin/*.js load dist/). Goals (issue 6): metadata ~ floor, `docker sign --help`
 // within ~100 ms of the floor.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { BenchRow } from './run.js';
+import { root, median, timeNode as once } from './util.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.DS_BENCH_STARTUP_RUNS ?? 15);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function once(args: string[]): number {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return ms;
-}
 
 export default async function startupBench(): Promise<BenchRow[]> {
   if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/ missing: run npm run build first');

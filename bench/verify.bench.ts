@@ -1,33 +1,18 @@
 // Verification cost (issue 5): whole-process `docker sign verify REF` of a remote image in DS_REGISTRY vs the node
 // floor (`node -e 0`), goal <= floor + 40 ms; and in-process verification latency (verifyReference: resolve +
 // referrers + signature manifest + envelope + checks, warm connections) p50/p99, goal <= 10 ms p50.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { BenchRow } from './run.js';
+import { root, percentile as pct, timeNode as once } from './util.js';
 import { generateTestKey } from '../src/pki/generate.js';
 import { closeConnections, openRepository } from '../src/registry/index.js';
 import { verifyReference, loadTrustPolicy, FileTrustStore } from '../src/trust/index.js';
 import { configPaths } from '../src/config/dir.js';
 import { makeConfig, pushTestImage, signRemote, uniqueRepo } from '../integration/verify-helpers.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.DS_BENCH_VERIFY_RUNS ?? 15);
 const M = Number(process.env.DS_BENCH_VERIFY_ITER ?? 200);
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 100) / 100;
-}
-
-function once(args: string[]): number {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return ms;
-}
 
 export default async function verifyBench(): Promise<BenchRow[]> {
   const registry = process.env.DS_REGISTRY;
