@@ -526,6 +526,9 @@ export class RemoteRepository implements ArtifactTarget {
   async referrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]> {
     this.checkDigest(subject.digest, 'referrers');
     const all: Descriptor[] = [];
+    // The tag-schema index is read whatever the API says (the result is the union), so ask for both at once.
+    const indexRead = this.readReferrersIndex(subject.digest);
+    indexRead.catch(() => undefined); // awaited below; no unhandled rejection if the API path throws first
     if (this.referrersApi !== false) {
       let url: string | undefined = this.url('referrers', subject.digest) + (artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '');
       for (let page = 0; url && page < 10_000; page++) {
@@ -541,7 +544,7 @@ export class RemoteRepository implements ArtifactTarget {
         url = p.next;
       }
     }
-    const idx = await this.readReferrersIndex(subject.digest);
+    const idx = await indexRead;
     const list = idx?.index.manifests ?? [];
     // tag-index entries first: on a duplicate, the entry we (or another client) wrote from the manifest itself wins
     return dedupe([...(artifactType ? list.filter((d) => d.artifactType === artifactType) : list), ...all]);
