@@ -3,11 +3,7 @@
 # (dockerd, registries; scripts/services.sh) and runs bench/run.ts (every bench/*.bench.ts, or those matching FILTER).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-system.sh
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-fi
-npm run --silent build
+bash scripts/prepare.sh
 bash scripts/services.sh start
 eval "$(bash scripts/services.sh env)"
 exec node --import tsx bench/run.ts "$@"

@@ -22,11 +22,7 @@ run() { printf '$ %s\n' "$*"; "$@"; }
 expect_fail() { printf '$ %s\n' "$*"; if "$@"; then echo "!! expected this to be refused"; exit 1; else echo "   (refused, as it should be: exit $?)"; fi; }
 
 bold "Installing what is missing (apt, npm) and building"
-bash scripts/install-system.sh
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-fi
-npm run --silent build
+bash scripts/prepare.sh
 
 bold "Starting dockerd and a registry under $DEMO_DIR"
 export DS_SERVICES_DIR=$DEMO_DIR DS_REGISTRY_PORT=$PORT
