@@ -7,7 +7,7 @@ import { generateTestKey } from '../src/pki/generate.js';
 import { BIN, ROOT, makeConfig, pushTestImage, requireEnv, signRemote, uniqueRepo } from './verify-helpers.js';
 
 /**
- * The built CLI (bin/docker-sign.js → dist/) on the fast path (dist/fast/<command>.js, no oclif) and forced through oclif
+ * The built CLI (bin/docker-sign.js → dist/) on the fast path (dist/fast/<command>.cjs, no oclif) and forced through oclif
  * (DOCKER_SIGN_NO_FAST_PATH=1) against a real registry: same stdout, stderr and exit code. A preload records
  * whether oclif was loaded, so the test knows which path ran.
  */
@@ -21,7 +21,7 @@ describe('integration: fast path vs oclif (built CLI, real registry)', function 
   let digest: string;
 
   before(async () => {
-    if (!existsSync(join(ROOT, 'dist', 'fast', 'verify.js'))) throw new Error('dist/ missing: run npm run build');
+    if (!existsSync(join(ROOT, 'dist', 'fast', 'verify.cjs'))) throw new Error('dist/ missing: run npm run build');
     registry = requireEnv('DS_REGISTRY');
     dir = mkdtempSync(join(tmpdir(), 'ds-fastpath-it-'));
     writeFileSync(

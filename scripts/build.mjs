@@ -3,18 +3,18 @@
 //    (heavy modules are imported lazily inside commands): dist/oclif.js (oclif's run, loaded only when oclif runs),
 //    dist/commands/index.js (oclif's command table), dist/guard.js;
 //  - dist/cli.js (src/cli.ts: argv routing), a file of its own (no runtime chunk to load first);
-//  - the fast path, dist/fast/<command>.js (src/cli/fast/<command>.ts) for verify / sign / ls / inspect without
-//    oclif, one file per command bundled WITHOUT splitting: its lazy imports become lazily-initialised parts of the
-//    one file, so a run reads and compiles one file holding only that command's code instead of ~25 chunks
-//    (verify: ~11 ms less per run than the split chunks on the 2-core dev box). The few npm packages those commands
-//    use only in rare modes (dockerode, tar-stream, cli-progress for local images; @peculiar/x509, pkijs) stay
-//    external there and load from node_modules when needed (the code imports them dynamically and takes
-//    `default ?? module`).
-// dist/cli.js reaches them through `import('./cli/fast/<command>.js')` and oclif through `import('./cli/oclif.js')`,
-// rewritten below to dist/fast/<command>.js and dist/oclif.js.
+//  - the fast path, dist/fast/<command>.cjs (src/cli/fast/<command>.ts) for verify / sign / ls / inspect without
+//    oclif, one CommonJS file per command bundled WITHOUT splitting: its lazy imports become lazily-initialised parts
+//    of the one file, so a run reads and compiles one file holding only that command's code instead of ~25 chunks
+//    (verify: ~11 ms less per run than the split chunks on the 2-core dev box). CommonJS because dist/cli.js loads
+//    it as a vm.Script with a V8 code cache (src/cli/codecache.ts; ~8 ms less again), and because its builtins are
+//    then plain require()s taken when first used. The few npm packages those commands use only in rare modes
+//    (dockerode, tar-stream, cli-progress for local images; @peculiar/x509, pkijs) stay external there and load
+//    from node_modules when needed (the code imports them dynamically and takes `default ?? module`).
+// dist/cli.js reaches oclif through `import('./cli/oclif.js')`, rewritten below to dist/oclif.js.
 // Type checking is `npm run typecheck`.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 // Native or optional modules stay external (resolved from node_modules at run time).
 // typescript: @oclif/core require()s it only to read tsconfig.json in development mode; bundled it was 9 MB of
@@ -34,11 +34,11 @@ const common = {
 
 const FAST_COMMANDS = ['verify', 'sign', 'ls', 'inspect'];
 
-/** In src/cli.ts: `import('./cli/fast/<command>.js')` → dist/fast/<command>.js, `import('./cli/oclif.js')` → dist/oclif.js. */
+/** In src/cli.ts: `import('./cli/oclif.js')` → dist/oclif.js. */
 const cliEntryExternals = {
   name: 'cli-entry-externals',
   setup(b) {
-    b.onResolve({ filter: /^\.\/cli\/(fast\/[a-z]+|oclif)\.js$/ }, (a) =>
+    b.onResolve({ filter: /^\.\/cli\/oclif\.js$/ }, (a) =>
       a.importer.endsWith('src/cli.ts') ? { path: a.path.replace('./cli/', './'), external: true } : undefined,
     );
   },
@@ -60,10 +60,30 @@ await Promise.all([
   }),
   build({
     ...common,
-    entryPoints: { cli: 'src/cli.ts', ...Object.fromEntries(FAST_COMMANDS.map((c) => [`fast/${c}`, `src/cli/fast/${c}.ts`])) },
+    entryPoints: { cli: 'src/cli.ts' },
+    banner: undefined, // no require() in it: no node:module wrapper to load
     plugins: [cliEntryExternals],
     outdir: 'dist',
+    splitting: false,
+    external,
+  }),
+  build({
+    ...common,
+    format: 'cjs',
+    banner: undefined,
+    // import() of external packages and builtins becomes a require() (a vm.Script has no module loader)
+    supported: { 'dynamic-import': false },
+    entryPoints: Object.fromEntries(FAST_COMMANDS.map((c) => [`fast/${c}`, `src/cli/fast/${c}.ts`])),
+    outdir: 'dist',
+    outExtension: { '.js': '.cjs' },
     splitting: false,
     external: [...external, '@oclif/core', 'dockerode', 'tar-stream', 'cli-progress', '@peculiar/x509', 'pkijs', 'reflect-metadata'],
   }),
 ]);
+
+// The fast bundles run as vm.Script (src/cli/codecache.ts), which has no loader for import(): none may remain.
+for (const c of FAST_COMMANDS) {
+  const code = readFileSync(new URL(`../dist/fast/${c}.cjs`, import.meta.url), 'utf8');
+  const m = /\bimport\(/.exec(code);
+  if (m) throw new Error(`dist/fast/${c}.cjs contains import() at offset ${m.index}: use a static import or process.getBuiltinModule`);
+}

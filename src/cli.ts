@@ -1,13 +1,15 @@
 import { splitPluginArgv, routeArgs, applyGlobalsToEnv, PluginArgvError } from '../plugins/cli/argv.js';
 import { asksForHelp, isFastCommandId, type FastCommandId } from './cli/fast-ids.js';
+import { requireBundle } from './cli/codecache.js';
 
-/** The fast-path entry of each hot command (src/cli/fast/<id>.ts; built: dist/fast/<id>.js, one file each). */
-const FAST_ENTRIES: Record<FastCommandId, () => Promise<{ runFast(args: readonly string[]): Promise<boolean> }>> = {
-  verify: () => import('./cli/fast/verify.js'),
-  sign: () => import('./cli/fast/sign.js'),
-  ls: () => import('./cli/fast/ls.js'),
-  inspect: () => import('./cli/fast/inspect.js'),
-};
+/**
+ * The fast-path entry of a hot command: dist/fast/<id>.cjs next to this module once built (one CommonJS file per
+ * command, src/cli/fast/<id>.ts bundled alone), loaded with a V8 code cache (src/cli/codecache.ts).
+ */
+function loadFastEntry(id: FastCommandId): { runFast(args: readonly string[]): Promise<boolean> } {
+  const { fileURLToPath } = process.getBuiltinModule('node:url') as typeof import('node:url');
+  return requireBundle(fileURLToPath(new URL(`./fast/${id}.cjs`, import.meta.url)), id) as { runFast(args: readonly string[]): Promise<boolean> };
+}
 
 /**
  * Entry point behind bin/docker-sign.js and bin/docker-generate.js (the metadata answer is given by the bin
@@ -15,8 +17,8 @@ const FAST_ENTRIES: Record<FastCommandId, () => Promise<{ runFast(args: readonly
  *
  * The hot commands (verify, sign, ls, inspect) with plain argv run on the fast path (src/cli/fast.ts) without
  * loading oclif; everything else, including their --help and usage errors, goes to oclif (imported only then).
- * Built (scripts/build.mjs), this module is dist/cli.js, the fast path dist/fast/<command>.js (one file per command:
- * its code without chunk hops) and oclif a chunk of the split build.
+ * Built (scripts/build.mjs), this module is dist/cli.js, the fast path dist/fast/<command>.cjs (one file per command:
+ * its code without chunk hops, loaded with a code cache) and oclif a chunk of the split build.
  */
 export async function main(name: 'sign' | 'generate', argv: string[]): Promise<void> {
   // `docker sign --help | head`: a closed pipe ends the output, it is not an error.
@@ -41,7 +43,7 @@ export async function main(name: 'sign' | 'generate', argv: string[]): Promise<v
     throw e;
   }
   if (name === 'sign' && isFastCommandId(args[0]) && !asksForHelp(args) && !process.env.DOCKER_SIGN_NO_FAST_PATH) {
-    const { runFast } = await FAST_ENTRIES[args[0]]();
+    const { runFast } = loadFastEntry(args[0]);
     if (await runFast(args)) return;
   }
   const { runOclif } = await import('./cli/oclif.js');

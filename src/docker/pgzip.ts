@@ -21,7 +21,7 @@ import type * as Zlib from 'node:zlib';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 // node:zlib is taken when this module is first evaluated, not hoisted as a static import: the one-file fast-path
-// bundle of `sign` (dist/fast/sign.js) holds this module, which remote and layout signing never use.
+// bundle of `sign` (dist/fast/sign.cjs) holds this module, which remote and layout signing never use.
 const zlib = process.getBuiltinModule('node:zlib') as typeof Zlib;
 
 const deflateRaw = promisify(zlib.deflateRaw) as (buf: Buffer, opts: Zlib.ZlibOptions) => Promise<Buffer>;

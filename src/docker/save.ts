@@ -27,7 +27,7 @@ import type { Digest } from '../oci/digest.js';
 import type { OciLayout, BlobWriter } from '../oci/layout.js';
 import { ParallelGzip, type PgzipOptions } from './pgzip.js';
 // node:zlib is taken when this module is first evaluated, not hoisted as a static import: the one-file fast-path
-// bundle of `sign` (dist/fast/sign.js) holds this module, which remote and layout signing never use.
+// bundle of `sign` (dist/fast/sign.cjs) holds this module, which remote and layout signing never use.
 const zlib = process.getBuiltinModule('node:zlib') as typeof Zlib;
 
 export class SaveError extends DockerSignError {

@@ -123,21 +123,27 @@ function prefetchStores(policy: TrustPolicy, store: TrustStore, scope: string): 
  */
 export async function verifyReference(reference: string, opts: VerifyOptions): Promise<VerificationReport> {
   const ref = parseReference(reference);
-  // Policy file, trust store and registry client load while the first request is in flight.
-  const [policy, target] = await Promise.all([opts.policy ?? loadTrustPolicy(opts.configPaths), openTarget(ref, opts)]);
+  // The first request (resolving the tag) goes out before the policy file and trust store are read, so they load
+  // while it is in flight. A policy error still wins: it is awaited first.
+  const selector = ref.digest ?? ref.tag ?? 'latest';
+  const targetP = openTarget(ref, opts);
+  const resolved = targetP.then(async (target) => {
+    opts.signal?.throwIfAborted();
+    try {
+      return (await target.fetchManifest(selector)).descriptor;
+    } catch (e) {
+      // an OCI layout may tag with the full reference name
+      if (opts.target && !ref.digest) return (await target.fetchManifest(reference)).descriptor;
+      throw e;
+    }
+  });
+  resolved.catch(() => undefined); // awaited below, after the policy
+  const policy = opts.policy ?? (await loadTrustPolicy(opts.configPaths));
   const trustStore = opts.trustStore ?? new FileTrustStore(opts.configPaths.trustStore);
   prefetchStores(policy, trustStore, opts.scope ?? scopeFor(reference, ref, opts.target !== undefined));
   opts = { ...opts, trustStore };
-  const selector = ref.digest ?? ref.tag ?? 'latest';
-  opts.signal?.throwIfAborted();
-  let descriptor: Descriptor;
-  try {
-    descriptor = (await target.fetchManifest(selector)).descriptor;
-  } catch (e) {
-    // an OCI layout may tag with the full reference name
-    if (opts.target && !ref.digest) descriptor = (await target.fetchManifest(reference)).descriptor;
-    else throw e;
-  }
+  const target = await targetP;
+  const descriptor: Descriptor = await resolved;
   if (ref.digest && descriptor.digest !== ref.digest) {
     throw new InputError('DIGEST_MISMATCH', `${reference}: resolved to ${descriptor.digest}, not the requested digest`);
   }

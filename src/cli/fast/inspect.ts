@@ -1,4 +1,4 @@
-/** Fast-path entry for `inspect`, built alone into dist/fast/inspect.js (scripts/build.mjs): only this command's code loads. */
+/** Fast-path entry for `inspect`, built alone into dist/fast/inspect.cjs (scripts/build.mjs): only this command's code loads. */
 import * as command from '../inspect.js';
 import { runFastCommand } from '../fast.js';
 

@@ -1,4 +1,4 @@
-/** Fast-path entry for `ls`, built alone into dist/fast/ls.js (scripts/build.mjs): only this command's code loads. */
+/** Fast-path entry for `ls`, built alone into dist/fast/ls.cjs (scripts/build.mjs): only this command's code loads. */
 import * as command from '../ls.js';
 import { runFastCommand } from '../fast.js';
 

@@ -1,4 +1,4 @@
-/** Fast-path entry for `sign`, built alone into dist/fast/sign.js (scripts/build.mjs): only this command's code loads. */
+/** Fast-path entry for `sign`, built alone into dist/fast/sign.cjs (scripts/build.mjs): only this command's code loads. */
 import * as command from '../sign.js';
 import { runFastCommand } from '../fast.js';
 

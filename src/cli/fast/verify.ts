@@ -1,4 +1,4 @@
-/** Fast-path entry for `verify`, built alone into dist/fast/verify.js (scripts/build.mjs): only this command's code loads. */
+/** Fast-path entry for `verify`, built alone into dist/fast/verify.cjs (scripts/build.mjs): only this command's code loads. */
 import * as command from '../verify.js';
 import { runFastCommand } from '../fast.js';
 
