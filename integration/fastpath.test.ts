@@ -116,6 +116,24 @@ describe('integration: fast path vs oclif (built CLI, real registry)', function 
     expect(JSON.parse(listed.stdout).signatures.length).to.equal(5); // 1 from before() + 2 per `same` call
   });
 
+  it('push of a local image on both paths: same output; the pushed digest is the generated one', () => {
+    if (!process.env.DOCKER_HOST) throw new Error('DOCKER_HOST is not set: eval "$(bash scripts/services.sh env)"');
+    const tag = `${registry}/${repo}-push:v1`;
+    const built = spawnSync('bash', [join(ROOT, 'scripts', 'test-image.sh'), tag, `fast path push ${repo}`], { encoding: 'utf8' });
+    expect(built.status, built.stderr).to.equal(0);
+    try {
+      const cfg = mkdtempSync(join(dir, 'push-'));
+      const p = same(['push', '-q', '--config-dir', cfg, tag], 'fast', 0);
+      const gen = cli(['generate', 'manifest', '-o', 'json', '--config-dir', cfg, tag]);
+      expect(gen.code, gen.stderr).to.equal(0);
+      expect(p.stdout).to.equal(`${tag}: digest: ${JSON.parse(gen.stdout).digest} size: ${JSON.parse(gen.stdout).size}\n`);
+      const bad = same(['push', '-q', '--config-dir', cfg, `${registry}/${repo}-absent:v1`], 'fast', 2);
+      expect(bad.stderr).to.match(/not found in the Docker engine/);
+    } finally {
+      spawnSync('docker', ['rmi', tag], { encoding: 'utf8' });
+    }
+  });
+
   it('unknown flag and --help go to oclif (exit 2 / help text)', () => {
     const u = same(['verify', '--nope', `${registry}/${repo}:v1`], 'oclif', 2);
     expect(u.stderr).to.match(/Nonexistent flag: --nope/);

@@ -32,7 +32,7 @@ const common = {
   },
 };
 
-const FAST_COMMANDS = ['verify', 'sign', 'ls', 'inspect'];
+const FAST_COMMANDS = ['verify', 'sign', 'ls', 'inspect', 'push'];
 
 /** In src/cli.ts: `import('./cli/oclif.js')` → dist/oclif.js. */
 const cliEntryExternals = {
@@ -67,18 +67,20 @@ await Promise.all([
     splitting: false,
     external,
   }),
-  build({
+  ...FAST_COMMANDS.map((c) => build({
     ...common,
     format: 'cjs',
     banner: undefined,
     // import() of external packages and builtins becomes a require() (a vm.Script has no module loader)
     supported: { 'dynamic-import': false },
-    entryPoints: Object.fromEntries(FAST_COMMANDS.map((c) => [`fast/${c}`, `src/cli/fast/${c}.ts`])),
+    entryPoints: { [`fast/${c}`]: `src/cli/fast/${c}.ts` },
     outdir: 'dist',
     outExtension: { '.js': '.cjs' },
     splitting: false,
-    external: [...external, '@oclif/core', 'dockerode', 'tar-stream', 'cli-progress', '@peculiar/x509', 'pkijs', 'reflect-metadata'],
-  }),
+    // push (and sign of a local image) always read a docker save stream: tar-stream is part of their bundle
+    external: [...external, '@oclif/core', 'dockerode', 'cli-progress', '@peculiar/x509', 'pkijs', 'reflect-metadata',
+      ...(c === 'push' || c === 'sign' ? [] : ['tar-stream'])],
+  })),
 ]);
 
 // The fast bundles run as vm.Script (src/cli/codecache.ts), which has no loader for import(): none may remain.

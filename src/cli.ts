@@ -3,12 +3,18 @@ import { asksForHelp, isFastCommandId, type FastCommandId } from './cli/fast-ids
 import { requireBundle } from './cli/codecache.js';
 
 /**
- * The fast-path entry of a hot command: dist/fast/<id>.cjs next to this module once built (one CommonJS file per
- * command, src/cli/fast/<id>.ts bundled alone), loaded with a V8 code cache (src/cli/codecache.ts).
+ * The fast-path entry of a hot command: built, dist/fast/<id>.cjs next to this module (one CommonJS file per
+ * command, src/cli/fast/<id>.ts bundled alone), loaded with a V8 code cache (src/cli/codecache.ts); run from the
+ * sources (tests), src/cli/fast/<id>.ts.
  */
-function loadFastEntry(id: FastCommandId): { runFast(args: readonly string[]): Promise<boolean> } {
-  const { fileURLToPath } = process.getBuiltinModule('node:url') as typeof import('node:url');
-  return requireBundle(fileURLToPath(new URL(`./fast/${id}.cjs`, import.meta.url)), id) as { runFast(args: readonly string[]): Promise<boolean> };
+async function loadFastEntry(id: FastCommandId): Promise<{ runFast(args: readonly string[]): Promise<boolean> }> {
+  const here = import.meta.url;
+  if (here.endsWith('.js')) {
+    const { fileURLToPath } = process.getBuiltinModule('node:url') as typeof import('node:url');
+    return requireBundle(fileURLToPath(new URL(`./fast/${id}.cjs`, here)), id) as { runFast(args: readonly string[]): Promise<boolean> };
+  }
+  const source = ['.', 'cli', 'fast', `${id}.js`].join('/'); // not a literal: the bundler must not pull it into dist/cli.js
+  return import(source);
 }
 
 /**
@@ -43,7 +49,7 @@ export async function main(name: 'sign' | 'generate', argv: string[]): Promise<v
     throw e;
   }
   if (name === 'sign' && isFastCommandId(args[0]) && !asksForHelp(args) && !process.env.DOCKER_SIGN_NO_FAST_PATH) {
-    const { runFast } = loadFastEntry(args[0]);
+    const { runFast } = await loadFastEntry(args[0]);
     if (await runFast(args)) return;
   }
   const { runOclif } = await import('./cli/oclif.js');

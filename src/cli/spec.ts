@@ -34,6 +34,7 @@ export interface IntegerFlagSpec extends FlagBase {
   type: 'integer';
   default?: number;
   min?: number;
+  max?: number;
 }
 export type FlagSpec = StringFlagSpec | BooleanFlagSpec | IntegerFlagSpec;
 export type FlagTable = Record<string, FlagSpec>;
@@ -142,6 +143,7 @@ export function parseCommandArgs<F extends FlagTable>(
       if (!/^-?\d+$/.test(v)) return undefined;
       const n = Number.parseInt(v, 10);
       if (f.min !== undefined && n < f.min) return undefined;
+      if (f.max !== undefined && n > f.max) return undefined;
       flags[name] = n;
       continue;
     }

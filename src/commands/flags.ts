@@ -17,7 +17,7 @@ export function oclifFlags(table: FlagTable) {
       ...(f.exclusive ? { exclusive: [...f.exclusive] } : {}),
     };
     if (f.type === 'boolean') out[name] = Flags.boolean({ ...common, default: f.default });
-    else if (f.type === 'integer') out[name] = Flags.integer({ ...common, ...(f.default !== undefined ? { default: f.default } : {}), ...(f.min !== undefined ? { min: f.min } : {}) });
+    else if (f.type === 'integer') out[name] = Flags.integer({ ...common, ...(f.default !== undefined ? { default: f.default } : {}), ...(f.min !== undefined ? { min: f.min } : {}), ...(f.max !== undefined ? { max: f.max } : {}) });
     else if (f.multiple) out[name] = Flags.string({ ...common, ...(f.options ? { options: [...f.options] } : {}), multiple: true, multipleNonGreedy: true });
     else out[name] = Flags.string({ ...common, ...(f.options ? { options: [...f.options] } : {}), ...(f.default !== undefined ? { default: f.default } : {}) });
   }

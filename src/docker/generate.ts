@@ -61,6 +61,8 @@ export interface GenerateOptions {
   env?: NodeJS.ProcessEnv;
   /** Second destination for compressed layer bytes while they are produced (see save.ts CompressedTee). */
   tee?: () => Promise<CompressedTee | undefined>;
+  /** `docker image inspect` of the image, when the caller has just made it (saves a second request). */
+  inspected?: ImageInspect;
 }
 
 export interface GenerateResult {
@@ -429,7 +431,7 @@ export async function generateManifest(image: string, opts: GenerateOptions): Pr
   const env = opts.env ?? process.env;
   if (opts.platform) parsePlatform(opts.platform);
   const level = gzipLevel(opts, env);
-  const insp = await inspectImage(image, env);
+  const insp = opts.inspected ?? (await inspectImage(image, env));
   if (!isDigest(insp.Id)) throw new GenerateError('ENGINE_ERROR', `the engine returned an unexpected image ID ${JSON.stringify(insp.Id)}`);
   const storeTag = storeTagFor(image, insp.Id);
   checkPlatform(opts.platform, { os: insp.Os, architecture: insp.Architecture, variant: insp.Variant }, image);

@@ -27,7 +27,7 @@ const zlib = process.getBuiltinModule('node:zlib') as typeof Zlib;
 const deflateRaw = promisify(zlib.deflateRaw) as (buf: Buffer, opts: Zlib.ZlibOptions) => Promise<Buffer>;
 
 export const DICT_SIZE = 32 * 1024;
-export const DEFAULT_BLOCK_SIZE = 1024 * 1024;
+export const DEFAULT_BLOCK_SIZE = 256 * 1024;
 
 export interface PgzipOptions {
   /** zlib level 0-9 (default 6). */
@@ -94,6 +94,10 @@ export class ParallelGzip {
     const opts: Zlib.ZlibOptions = {
       level: this.level,
       finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+      // One output buffer for the whole block: with the default 16 KiB, zlib hands every 16 KiB of output back to
+      // the main thread before it goes on (1 MiB blocks at level 1: ~20 ms per two blocks instead of ~14). The
+      // bytes are the same: deflate's output does not depend on how the output buffer is cut.
+      chunkSize: Math.max(64 * 1024, input.length + (input.length >> 4) + 1024),
     };
     if (this.prevTail) opts.dictionary = this.prevTail;
     const p = deflateRaw(input, opts);

@@ -101,30 +101,38 @@ async function storeStream(store: OciLayout, desc: Descriptor, onBytes?: (n: num
  * one PATCH whose body is the stream (chunked transfer encoding, as docker push does), then PUT ?digest= once the
  * digest is known. The registry checks the digest itself. Any failure just marks the upload as not done; push then
  * uploads the blob normally from the store. `done` receives the digest of every blob that was completed.
+ *
+ * The tee is handed out at once: compression does not wait for the POST. Output written before the upload
+ * session exists waits in the request body's buffer (1 MiB, then back-pressure).
  */
 export function streamingUploads(repo: RemoteRepository, done: Map<string, Promise<boolean>>, log?: (m: string) => void): () => Promise<CompressedTee | undefined> {
   return async () => {
     const { repositoryScope } = await import('../registry/auth.js');
     const scopes = [repositoryScope(repo.repository, ['pull', 'push'])];
     const what = `streamed upload to ${repo.location}`;
-    let location: URL;
-    try {
-      const res = await repo.client.send({ method: 'POST', url: `/v2/${repo.repository}/blobs/uploads/`, headers: { 'content-length': '0' }, scopes, what });
-      await res.body.dump().catch(() => undefined);
-      const loc = res.headers.location;
-      if (res.status !== 202 || typeof loc !== 'string') return undefined;
-      location = new URL(loc, res.url);
-    } catch (e) {
-      log?.(`note: ${(e as Error).message}; layers will be uploaded after compression`);
-      return undefined;
-    }
     const body = new PassThrough({ highWaterMark: 1 << 20 });
     let failed = false;
-    // undici destroys the body when the request fails; never let that surface as an unhandled 'error'
+    // a failed request destroys the body; never let that surface as an unhandled 'error'
     body.on('error', () => { failed = true; });
     body.on('close', () => { if (!body.writableFinished) failed = true; });
     const closed = once(body, 'close').then(() => undefined, () => undefined);
-    const patch = repo.client.send({ method: 'PATCH', url: location.href, headers: { 'content-type': 'application/octet-stream' }, body: () => body, scopes, what });
+    const session = (async (): Promise<URL | undefined> => {
+      try {
+        const res = await repo.client.send({ method: 'POST', url: `/v2/${repo.repository}/blobs/uploads/`, headers: { 'content-length': '0' }, scopes, what });
+        await res.body.dump().catch(() => undefined);
+        const loc = res.headers.location;
+        if (res.status === 202 && typeof loc === 'string') return new URL(loc, res.url);
+      } catch (e) {
+        log?.(`note: ${(e as Error).message}; layers will be uploaded after compression`);
+      }
+      failed = true;
+      body.destroy();
+      return undefined;
+    })();
+    const patch = session.then((location) => location === undefined
+      ? undefined
+      : repo.client.send({ method: 'PATCH', url: location.href, headers: { 'content-type': 'application/octet-stream' }, body: () => body, scopes, what })
+        .then((res) => ({ res, location })));
     const settled = patch.then(() => undefined, () => { failed = true; });
     return {
       async write(chunk: Buffer) {
@@ -136,7 +144,6 @@ export function streamingUploads(repo: RemoteRepository, done: Map<string, Promi
         body.destroy();
       },
       async finish(blob) {
-        let result: Promise<boolean>;
         const run = async (): Promise<boolean> => {
           if (!body.destroyed) body.end();
           if (failed) {
@@ -144,11 +151,12 @@ export function streamingUploads(repo: RemoteRepository, done: Map<string, Promi
             return false;
           }
           try {
-            const res = await patch;
-            await res.body.dump().catch(() => undefined);
-            const loc = res.headers.location;
-            if (res.status !== 202) return false;
-            const put = new URL(typeof loc === 'string' ? loc : location.href, res.url);
+            const sent = await patch;
+            if (!sent) return false;
+            await sent.res.body.dump().catch(() => undefined);
+            const loc = sent.res.headers.location;
+            if (sent.res.status !== 202) return false;
+            const put = new URL(typeof loc === 'string' ? loc : sent.location.href, sent.res.url);
             put.searchParams.set('digest', blob.digest);
             const fin = await repo.client.send({ method: 'PUT', url: put.href, headers: { 'content-length': '0' }, scopes, what });
             await fin.body.dump().catch(() => undefined);
@@ -157,7 +165,7 @@ export function streamingUploads(repo: RemoteRepository, done: Map<string, Promi
             return false;
           }
         };
-        result = run();
+        const result = run();
         done.set(blob.digest, result);
         await result;
       },
@@ -189,7 +197,7 @@ export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'st
     }
   }
   const r = await generateManifest(image, {
-    store: opts.store, mediaType: opts.mediaType ?? 'oci', platform: opts.platform, level: opts.level, progress: opts.progress, env, tee: opts.tee,
+    store: opts.store, mediaType: opts.mediaType ?? 'oci', platform: opts.platform, level: opts.level, progress: opts.progress, env, tee: opts.tee, inspected: insp,
   });
   return { descriptor: r.descriptor, manifest: r.manifest, storeTag: r.storeTag, imageId: r.imageId, generated: !r.reused, result: r };
 }
@@ -215,7 +223,7 @@ async function pushBlobs(repo: RemoteRepository, store: OciLayout, blobs: Descri
         const from = sibling.slice(repo.registry.length + 1);
         action = (await repo.mountBlob(desc, from, content)) === 'mounted' ? 'mounted' : 'uploaded';
       } else {
-        await repo.pushBlob(desc, content);
+        await repo.pushBlob(desc, content, { knownAbsent: true }); // HEAD said 404 just now
         action = 'uploaded';
       }
     }

@@ -30,8 +30,11 @@ export interface ArtifactTarget {
   /** True if the blob exists. */
   hasBlob(desc: Descriptor): Promise<boolean>;
 
-  /** Uploads a blob (no-op if present). */
-  pushBlob(desc: Descriptor, content: Buffer | (() => Readable)): Promise<void>;
+  /**
+   * Uploads a blob (no-op if present). `opts.knownAbsent`: the caller has just checked (or the blob is new by
+   * construction, e.g. a fresh signature envelope), so a registry is not asked again first (one round trip less).
+   */
+  pushBlob(desc: Descriptor, content: Buffer | (() => Readable), opts?: { knownAbsent?: boolean }): Promise<void>;
 
   /** Uploads a manifest; `reference` is a tag or its digest (default: the digest). */
   pushManifest(desc: Descriptor, bytes: Buffer, reference?: string): Promise<void>;

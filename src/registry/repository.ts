@@ -381,10 +381,10 @@ export class RemoteRepository implements ArtifactTarget {
   }
 
   /** Monolithic upload (POST, then one streamed PUT ?digest=). No-op if the blob exists. */
-  async pushBlob(desc: Descriptor, content: BlobContent): Promise<void> {
+  async pushBlob(desc: Descriptor, content: BlobContent, opts: { knownAbsent?: boolean } = {}): Promise<void> {
     validateDescriptor(desc);
     const body = this.bodyOf(desc, content);
-    if (await this.hasBlob(desc)) return;
+    if (!opts.knownAbsent && (await this.hasBlob(desc))) return;
     const what = `upload blob ${this.location}@${desc.digest}`;
     const start = await this.startUpload(what);
     if (start.status === 201) return;

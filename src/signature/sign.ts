@@ -87,8 +87,12 @@ async function signWith(target: ArtifactTarget, subject: Descriptor, signer: Sig
   const targetArtifact: Descriptor = { ...core, ...(opts.annotations && Object.keys(opts.annotations).length > 0 ? { annotations: { ...opts.annotations } } : {}) };
   const envelope = await createEnvelope({ payload: { targetArtifact }, format: opts.format ?? 'jws', signer, signingTime, expiry, signingAgent: SIGNING_AGENT });
   const built = buildSignatureManifest(core, envelope, signer.certificateChain, signingTime);
-  // The two blobs are independent: upload them concurrently, then the manifest that references them.
-  await Promise.all([target.pushBlob(built.config.descriptor, built.config.bytes), target.pushBlob(built.envelopeDescriptor, envelope.bytes)]);
+  // The two blobs are independent: upload them concurrently, then the manifest that references them. The envelope
+  // holds a signature made just now, so no registry has it yet: no HEAD first.
+  await Promise.all([
+    target.pushBlob(built.config.descriptor, built.config.bytes),
+    target.pushBlob(built.envelopeDescriptor, envelope.bytes, { knownAbsent: true }),
+  ]);
   await target.pushReferrer(built.descriptor, built.manifest, core);
   return {
     location: target.location,

@@ -10,6 +10,7 @@ import * as verifyCmd from '../../src/cli/verify.js';
 import * as signCmd from '../../src/cli/sign.js';
 import * as lsCmd from '../../src/cli/ls.js';
 import * as inspectCmd from '../../src/cli/inspect.js';
+import * as pushCmd from '../../src/cli/push.js';
 import VerifyCommand from '../../src/commands/verify.js';
 import SignCommand from '../../src/commands/sign.js';
 import { BaseCommand } from '../../src/commands/base.js';
@@ -48,6 +49,9 @@ describe('cli: fast path argv parsing (src/cli/spec.ts) vs oclif', () => {
     ['sign', signCmd.spec, ['--oci-layout', './layout', 'v1', '-e', '24h']],
     ['ls', lsCmd.spec, ['--local', 'app:1']],
     ['inspect', inspectCmd.spec, ['-o', 'json', '--oci-layout', './l', 'v1']],
+    ['push', pushCmd.spec, ['reg.io/app:1']],
+    ['push', pushCmd.spec, ['-q', '-o', 'json', '--concurrency', '8', '--compression-level=6', 'reg.io/app:1']],
+    ['push', pushCmd.spec, ['--media-type', 'docker', '--platform', 'linux/amd64', '--no-signatures', '--insecure-registry', 'reg.io/app:1']],
   ];
   for (const [name, spec, argv] of accepted) {
     it(`${name} ${argv.join(' ')}: same args and flags as oclif`, async () => {
@@ -95,6 +99,8 @@ describe('cli: fast path argv parsing (src/cli/spec.ts) vs oclif', () => {
     ['empty value', signCmd.spec, ['--key=', 'x:1']],
     ['option terminator', verifyCmd.spec, ['--', 'x:1']],
     ['flag without its value', signCmd.spec, ['x:1', '--key']],
+    ['integer above max', pushCmd.spec, ['--compression-level', '10', 'x:1']],
+    ['integer above max (concurrency)', pushCmd.spec, ['--concurrency=33', 'x:1']],
   ];
   for (const [what, spec, argv] of rejected) {
     it(`falls back to oclif: ${what} (${argv.join(' ')})`, () => {
@@ -112,6 +118,13 @@ describe('cli: fast path argv parsing (src/cli/spec.ts) vs oclif', () => {
       }
       expect(err, argv.join(' ')).to.be.instanceOf(Error);
     }
+    let above: unknown;
+    try {
+      await oclifParse(pushCmd.spec, ['--compression-level', '10', 'x:1']);
+    } catch (e) {
+      above = e;
+    }
+    expect(above, 'push --compression-level 10').to.be.instanceOf(Error);
   });
 
   it('the oclif commands take their flags and args from the same tables', () => {

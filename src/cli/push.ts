@@ -1,0 +1,58 @@
+/**
+ * `docker sign push IMAGE`: flags and behaviour, without oclif. src/commands/push.ts (oclif: help, usage errors)
+ * and the fast path (src/cli/fast.ts) both run this.
+ */
+import type { CommandIO } from './io.js';
+import type { CommandSpec, FlagTable, ParsedCommand } from './spec.js';
+
+export const spec = {
+  args: [{ name: 'image', description: 'local image, named with the registry to push to (REGISTRY/REPO:TAG)' }],
+  flags: {
+    quiet: { type: 'boolean', char: 'q', description: 'no progress output', default: false },
+    'media-type': { type: 'string', description: 'manifest media types when the manifest has to be generated', options: ['oci', 'docker'] },
+    platform: { type: 'string', description: 'require the image to be for this platform (os/arch[/variant])' },
+    'compression-level': { type: 'integer', description: 'gzip level 1-9 when generating (default 1 = fastest, or $DOCKER_SIGN_GZIP_LEVEL)', min: 1, max: 9 },
+    concurrency: { type: 'integer', description: 'parallel blob uploads', default: 4, min: 1, max: 32 },
+    'no-signatures': { type: 'boolean', description: 'do not push locally stored signatures', default: false },
+    'insecure-registry': { type: 'boolean', description: 'allow plain HTTP to the registry of IMAGE (loopback registries always may)', default: false },
+  } as const satisfies FlagTable,
+} satisfies CommandSpec;
+
+export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io: CommandIO): Promise<void> {
+  const image = args.image!;
+  const [{ OciLayout }, { pushImage }, { createLayerBars }, { parseReference }, { closeConnections }] = await Promise.all([
+    import('../oci/layout.js'),
+    import('../docker/push.js'),
+    import('../docker/progress.js'),
+    import('../oci/reference.js'),
+    import('../registry/index.js'),
+  ]);
+  const store = await OciLayout.open(io.paths.store, { create: true });
+  const quiet = flags.quiet || io.json;
+  const bars = await createLayerBars({ quiet });
+  let r;
+  try {
+    r = await pushImage(image, {
+      store,
+      mediaType: flags['media-type'] as 'oci' | 'docker' | undefined,
+      platform: flags.platform,
+      level: flags['compression-level'],
+      concurrency: flags.concurrency,
+      progress: bars,
+      skipReferrers: flags['no-signatures'],
+      registry: flags['insecure-registry'] ? { insecure: [parseReference(image).registry] } : {},
+      log: quiet ? undefined : (m) => { bars.stop(); io.info(m); },
+    });
+  } finally {
+    bars.stop();
+    await closeConnections().catch(() => undefined);
+  }
+  const result = r;
+  io.emit(
+    { reference: result.reference, digest: result.digest, size: result.size, mediaType: result.mediaType, generated: result.generated, signatures: result.signatures, blobs: result.blobs },
+    () => [
+      `${result.reference}: digest: ${result.digest} size: ${result.size}`,
+      ...(result.signatures.length ? [`signatures: ${result.signatures.length} pushed (${result.signatures.map((s) => s.digest).join(', ')})`] : []),
+    ].join('\n'),
+  );
+}
