@@ -1,8 +1,9 @@
 /**
  * Deterministic, parallel gzip (pigz-style), streamed with bounded memory.
  *
- * The input is cut into fixed-size blocks (default 1 MiB). Every block is raw-deflated on its own (node's zlib
- * runs each call on the libuv thread pool, so several blocks compress at once on several cores), primed with the
+ * The input is cut into fixed-size blocks (default 256 KiB; pigz uses 128 KiB: small enough that a small layer
+ * is spread over the cores and compression keeps pace with the save stream). Every block is raw-deflated on its
+ * own (node's zlib runs each call on the libuv thread pool, so several blocks compress at once on several cores), primed with the
  * last 32 KiB of the previous block's input as the preset dictionary (as pigz does; back-references into it are
  * valid because the decompressor has that data as earlier output). Every block but the last ends with
  * Z_SYNC_FLUSH (byte-aligned, not final), the last with Z_FINISH, so the concatenation is ONE valid deflate
@@ -32,7 +33,7 @@ export const DEFAULT_BLOCK_SIZE = 256 * 1024;
 export interface PgzipOptions {
   /** zlib level 0-9 (default 6). */
   level?: number;
-  /** Input block size in bytes (default 1 MiB; >= 64 KiB). Part of the output's identity. */
+  /** Input block size in bytes (default 256 KiB; >= 64 KiB). Part of the output's identity. */
   blockSize?: number;
   /** Blocks compressed at the same time (default: available parallelism + 1, at least 2). */
   concurrency?: number;
