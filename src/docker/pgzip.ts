@@ -1,8 +1,10 @@
 /**
  * Deterministic, parallel gzip (pigz-style), streamed with bounded memory.
  *
- * The input is cut into fixed-size blocks (default 256 KiB; pigz uses 128 KiB: small enough that a small layer
- * is spread over the cores and compression keeps pace with the save stream). Every block is raw-deflated on its
+ * The input is cut into fixed-size blocks: by default 256 KiB for inputs up to 8 MiB (a small layer is spread over
+ * the cores and compression keeps pace with the save stream; pigz uses 128 KiB) and 1 MiB above (~10% more
+ * throughput on big layers: less per-block set-up); the rule depends only on the input size, which the caller
+ * knows from the tar header, so the output stays a function of the input. Every block is raw-deflated on its
  * own (node's zlib runs each call on the libuv thread pool, so several blocks compress at once on several cores), primed with the
  * last 32 KiB of the previous block's input as the preset dictionary (as pigz does; back-references into it are
  * valid because the decompressor has that data as earlier output). Every block but the last ends with
@@ -28,20 +30,29 @@ const zlib = process.getBuiltinModule('node:zlib') as typeof Zlib;
 const deflateRaw = promisify(zlib.deflateRaw) as (buf: Buffer, opts: Zlib.ZlibOptions) => Promise<Buffer>;
 
 export const DICT_SIZE = 32 * 1024;
-export const DEFAULT_BLOCK_SIZE = 256 * 1024;
+export const SMALL_INPUT_BLOCK_SIZE = 256 * 1024;
+export const DEFAULT_BLOCK_SIZE = 1024 * 1024;
+const SMALL_INPUT_MAX = 8 * 1024 * 1024;
+
+/** The default block size for an input of `size` bytes (see the module comment). */
+export function blockSizeFor(size: number | undefined): number {
+  return size !== undefined && size <= SMALL_INPUT_MAX ? SMALL_INPUT_BLOCK_SIZE : DEFAULT_BLOCK_SIZE;
+}
 
 export interface PgzipOptions {
   /** zlib level 0-9 (default 6). */
   level?: number;
-  /** Input block size in bytes (default 256 KiB; >= 64 KiB). Part of the output's identity. */
+  /** Input block size in bytes (>= 64 KiB; default blockSizeFor(inputSize)). Part of the output's identity. */
   blockSize?: number;
+  /** Total input size, when known up front: picks the default block size. */
+  inputSize?: number;
   /** Blocks compressed at the same time (default: available parallelism + 1, at least 2). */
   concurrency?: number;
 }
 
 /** The profile string that identifies the exact output bytes for a given input (cache key component). */
 export function pgzipProfile(opts: PgzipOptions = {}): string {
-  return `pgzip1-l${opts.level ?? 6}-b${opts.blockSize ?? DEFAULT_BLOCK_SIZE}-z${process.versions.zlib}`;
+  return `pgzip1-l${opts.level ?? 6}-b${opts.blockSize ?? 'auto1'}-z${process.versions.zlib}`;
 }
 
 function gzipHeader(level: number): Buffer {
@@ -73,7 +84,7 @@ export class ParallelGzip {
   constructor(private readonly sink: (chunk: Buffer) => Promise<void> | void, opts: PgzipOptions = {}) {
     this.level = opts.level ?? 6;
     if (!Number.isInteger(this.level) || this.level < 0 || this.level > 9) throw new RangeError(`gzip level must be 0..9, got ${this.level}`);
-    this.blockSize = Math.max(64 * 1024, opts.blockSize ?? DEFAULT_BLOCK_SIZE);
+    this.blockSize = Math.max(64 * 1024, opts.blockSize ?? blockSizeFor(opts.inputSize));
     this.concurrency = Math.max(2, opts.concurrency ?? availableParallelism() + 1);
     this.block = Buffer.allocUnsafe(this.blockSize);
   }
@@ -160,7 +171,7 @@ export class ParallelGzip {
 /** Convenience: compresses a whole buffer (tests, small layers). */
 export async function pgzipBuffer(data: Buffer, opts: PgzipOptions = {}): Promise<Buffer> {
   const parts: Buffer[] = [];
-  const gz = new ParallelGzip((c) => { parts.push(c); }, opts);
+  const gz = new ParallelGzip((c) => { parts.push(c); }, { inputSize: data.length, ...opts });
   for (let off = 0; off < data.length; off += 256 * 1024) await gz.write(data.subarray(off, off + 256 * 1024));
   await gz.end();
   return Buffer.concat(parts);

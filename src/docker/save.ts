@@ -343,7 +343,7 @@ async function streamLargeEntry(entry: AsyncIterable<Buffer>, path: string, size
     const w = writer;
     tee = opts.tee ? await opts.tee(nd) : undefined;
     const t = tee;
-    gz = new ParallelGzip(t ? async (c) => { await Promise.all([w.write(c), t.write(c)]); } : (c) => w.write(c), opts.gzip);
+    gz = new ParallelGzip(t ? async (c) => { await Promise.all([w.write(c), t.write(c)]); } : (c) => w.write(c), { ...opts.gzip, inputSize: size });
   }
   opts.progress?.layerStart?.(id, size);
   try {

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ParallelGzip, pgzipBuffer, pgzipProfile } from '../../src/docker/pgzip.js';
+import { ParallelGzip, pgzipBuffer, pgzipProfile, blockSizeFor } from '../../src/docker/pgzip.js';
 import { semiRandom, sha } from './savefixtures.js';
 
 describe('docker/pgzip ParallelGzip', () => {
@@ -58,5 +58,21 @@ describe('docker/pgzip ParallelGzip', () => {
 
   it('rejects a bad level', () => {
     expect(() => new ParallelGzip(() => undefined, { level: 11 })).to.throw(RangeError);
+  });
+
+  it('default block size follows the input size only: 256 KiB up to 8 MiB, 1 MiB above; streamed = buffered', async () => {
+    expect(blockSizeFor(1)).to.equal(256 * 1024);
+    expect(blockSizeFor(8 * 1024 * 1024)).to.equal(256 * 1024);
+    expect(blockSizeFor(8 * 1024 * 1024 + 1)).to.equal(1024 * 1024);
+    expect(blockSizeFor(undefined)).to.equal(1024 * 1024);
+    // the default for this 5.2 MB input is 256 KiB blocks, whichever way the bytes arrive
+    const buffered = await pgzipBuffer(data, { level: 1 });
+    expect(buffered.equals(await pgzipBuffer(data, { level: 1, blockSize: 256 * 1024 }))).to.equal(true);
+    const parts: Buffer[] = [];
+    const gz = new ParallelGzip((c) => { parts.push(c); }, { level: 1, inputSize: data.length });
+    for (let off = 0; off < data.length; off += 100_000) await gz.write(data.subarray(off, off + 100_000));
+    await gz.end();
+    expect(Buffer.concat(parts).equals(buffered)).to.equal(true);
+    expect(pgzipProfile({ level: 1 })).to.match(/^pgzip1-l1-bauto1-z/);
   });
 });
