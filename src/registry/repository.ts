@@ -601,7 +601,7 @@ export class RemoteRepository implements ArtifactTarget {
   private async addToReferrersIndex(subject: Digest, entry: Descriptor, opts: PushReferrerOptions): Promise<void> {
     const tag = referrersTag(subject);
     const maxAttempts = opts.maxAttempts ?? 10;
-    const superseded = new Set<Digest>();
+    const superseded = new Map<Digest, Descriptor[]>();
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       try {
         if (await this.referrersIndexRound(subject, tag, entry, superseded, opts)) return;
@@ -617,7 +617,7 @@ export class RemoteRepository implements ArtifactTarget {
   }
 
   /** One read-merge-write-settle-confirm round; true when our entry was observed in the tagged index. */
-  private async referrersIndexRound(subject: Digest, tag: string, entry: Descriptor, superseded: Set<Digest>, opts: PushReferrerOptions): Promise<boolean> {
+  private async referrersIndexRound(subject: Digest, tag: string, entry: Descriptor, superseded: Map<Digest, Descriptor[]>, opts: PushReferrerOptions): Promise<boolean> {
     const started = performance.now();
     const cur = await this.readReferrersIndex(subject);
     if (!cur?.index.manifests.some((d) => d.digest === entry.digest)) {
@@ -634,7 +634,7 @@ export class RemoteRepository implements ArtifactTarget {
         if (e instanceof RegistryError && e.code === 'PRECONDITION_FAILED') return false; // another writer changed the tag
         throw e;
       }
-      if (cur) superseded.add(cur.raw.digest);
+      if (cur) superseded.set(cur.raw.digest, cur.index.manifests);
     }
     // Settle, then re-read: a writer that read the index before our PUT may still overwrite it. Such a writer
     // finishes its own read-merge-write within about one such cycle of ours, so the wait scales with the cycle we
@@ -643,7 +643,7 @@ export class RemoteRepository implements ArtifactTarget {
     await sleep(Math.min(1000, Math.max(20, 2 * cycle + Math.random() * cycle)));
     const after = await this.readReferrersIndex(subject);
     if (after?.index.manifests.some((d) => d.digest === entry.digest)) {
-      if (opts.deleteSuperseded !== false) await this.deleteSupersededIndexes(tag, superseded, after);
+      if (opts.deleteSuperseded !== false) await this.deleteSupersededIndexes(superseded, after);
       return true;
     }
     return false;
@@ -661,21 +661,16 @@ export class RemoteRepository implements ArtifactTarget {
   /**
    * Deletes index manifests we replaced, but only when safe. On Distribution, DELETE by digest removes the
    * manifest AND every tag pointing at it, so deleting the index the referrers tag currently points to would wipe
-   * the whole referrers list. Hence a superseded digest is deleted only if (1) the tag was just confirmed to point
-   * at a different index that contains our entry, (2) a fresh resolve right before the DELETE still shows the tag
-   * elsewhere, and (3) every entry of the old index is present in the current one (nothing becomes unreachable).
+   * the whole referrers list. Hence a superseded digest is deleted only if (1) the tag was just read (`current`,
+   * the re-read right before this) pointing at a different index that contains our entry, and (2) every entry of
+   * the old index (as we read it before replacing it) is present in the current one (nothing becomes unreachable).
    * Registries without DELETE (405 / UNSUPPORTED) are left alone; cleanup failures never fail the push.
    */
-  private async deleteSupersededIndexes(tag: string, superseded: Set<Digest>, current: { raw: RawManifest; index: ImageIndex }): Promise<void> {
+  private async deleteSupersededIndexes(superseded: Map<Digest, Descriptor[]>, current: { raw: RawManifest; index: ImageIndex }): Promise<void> {
     const have = new Set(current.index.manifests.map((d) => d.digest));
-    for (const old of superseded) {
-      if (old === current.raw.digest) continue;
+    for (const [old, oldEntries] of superseded) {
+      if (old === current.raw.digest || oldEntries.some((d) => !have.has(d.digest))) continue;
       try {
-        const oldIdx = await this.getManifestRaw(old, MediaType.OCI_INDEX, true);
-        if (!oldIdx) continue;
-        const oldEntries = parseJsonObject(oldIdx.bytes, 'old referrers index').manifests as Descriptor[];
-        if (!Array.isArray(oldEntries) || oldEntries.some((d) => !have.has(d.digest))) continue;
-        if ((await this.currentTagDigest(tag)) === old) continue;
         await this.deleteManifest(old);
       } catch {
         // best effort: 405/UNSUPPORTED (delete disabled), DENIED, already gone… the referrer is discoverable anyway
