@@ -637,10 +637,12 @@ export class RemoteRepository implements ArtifactTarget {
       if (cur) superseded.set(cur.raw.digest, cur.index.manifests);
     }
     // Settle, then re-read: a writer that read the index before our PUT may still overwrite it. Such a writer
-    // finishes its own read-merge-write within about one such cycle of ours, so the wait scales with the cycle we
-    // just measured (twice it plus jitter, within 20 ms .. 1 s): short on a local registry, longer on a slow one.
+    // finishes its own read-merge-write within about one such cycle of ours (notation's is shorter still: read and
+    // write, no tag check), so the wait is twice the cycle we just measured plus jitter, within 10 ms .. 1 s:
+    // short on a local registry, longer on a slow one. A writer slower than that escapes this check only if it
+    // also skips its own re-read (we re-read and merge again whenever our entry is missing).
     const cycle = performance.now() - started;
-    await sleep(Math.min(1000, Math.max(20, 2 * cycle + Math.random() * cycle)));
+    await sleep(Math.min(1000, Math.max(10, 2 * cycle + Math.random() * cycle)));
     const after = await this.readReferrersIndex(subject);
     if (after?.index.manifests.some((d) => d.digest === entry.digest)) {
       if (opts.deleteSuperseded !== false) await this.deleteSupersededIndexes(superseded, after);
