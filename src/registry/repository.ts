@@ -78,6 +78,8 @@ export class RemoteRepository implements ArtifactTarget {
   readonly registry: string;
   readonly repository: string;
   private referrersApi?: boolean;
+  /** Tag-schema index reads started by prepareReferrerPush, used (once) by the next index round for that subject. */
+  private readonly indexPrefetch = new Map<Digest, Promise<{ value: { raw: RawManifest; index: ImageIndex } | undefined; ms: number }>>();
   private readonly pullScope: string[];
   private readonly pushScope: string[];
 
@@ -598,6 +600,19 @@ export class RemoteRepository implements ArtifactTarget {
     await this.addToReferrersIndex(subject.digest, referrerDescriptor(manifestDesc, m), opts);
   }
 
+  /**
+   * Starts reading the referrers tag-schema index of `subject` now, so the index round of the coming pushReferrer
+   * does not wait for it. That round checks the tag right before it writes (and re-reads after), so an early read
+   * that went stale only costs a retry. Skipped when the Referrers API is known to index pushes itself.
+   */
+  prepareReferrerPush(subject: Descriptor): void {
+    if (this.referrersApi === true || !isDigest(subject.digest)) return;
+    const t0 = performance.now();
+    const read = this.readReferrersIndex(subject.digest).then((value) => ({ value, ms: performance.now() - t0 }));
+    read.catch(() => undefined); // a failed early read is just not used: the round reads again
+    this.indexPrefetch.set(subject.digest, read);
+  }
+
   private async addToReferrersIndex(subject: Digest, entry: Descriptor, opts: PushReferrerOptions): Promise<void> {
     const tag = referrersTag(subject);
     const maxAttempts = opts.maxAttempts ?? 10;
@@ -618,8 +633,13 @@ export class RemoteRepository implements ArtifactTarget {
 
   /** One read-merge-write-settle-confirm round; true when our entry was observed in the tagged index. */
   private async referrersIndexRound(subject: Digest, tag: string, entry: Descriptor, superseded: Map<Digest, Descriptor[]>, opts: PushReferrerOptions): Promise<boolean> {
-    const started = performance.now();
-    const cur = await this.readReferrersIndex(subject);
+    let started = performance.now();
+    const early = this.indexPrefetch.get(subject);
+    this.indexPrefetch.delete(subject);
+    const prefetched = early ? await early.catch(() => undefined) : undefined;
+    // the cycle that sets the settle below counts a read either way (the early one's own duration)
+    if (prefetched) started -= prefetched.ms;
+    const cur = prefetched ? prefetched.value : await this.readReferrersIndex(subject);
     if (!cur?.index.manifests.some((d) => d.digest === entry.digest)) {
       const others = cur?.index.manifests ?? [];
       const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [...dedupe(others), entry] };
@@ -636,13 +656,14 @@ export class RemoteRepository implements ArtifactTarget {
       }
       if (cur) superseded.set(cur.raw.digest, cur.index.manifests);
     }
-    // Settle, then re-read: a writer that read the index before our PUT may still overwrite it. Such a writer
-    // finishes its own read-merge-write within about one such cycle of ours (notation's is shorter still: read and
-    // write, no tag check), so the wait is twice the cycle we just measured plus jitter, within 10 ms .. 1 s:
-    // short on a local registry, longer on a slow one. A writer slower than that escapes this check only if it
-    // also skips its own re-read (we re-read and merge again whenever our entry is missing).
+    // Settle, then re-read: a writer that read the index before our PUT may still overwrite it. What it writes was
+    // read at its last read (docker-sign: the tag check right before its PUT; notation: its index read), so its
+    // PUT lands within about one read + write of ours after our PUT; our cycle (read, tag check, write) is longer
+    // than that. The wait is that cycle plus up to half of it again (jitter), within 10 ms .. 1 s: short on a
+    // local registry, longer on a slow one. A writer slower than that is caught only if it re-reads itself (we
+    // re-read and merge again whenever our entry is missing).
     const cycle = performance.now() - started;
-    await sleep(Math.min(1000, Math.max(10, 2 * cycle + Math.random() * cycle)));
+    await sleep(Math.min(1000, Math.max(10, cycle + Math.random() * cycle / 2)));
     const after = await this.readReferrersIndex(subject);
     if (after?.index.manifests.some((d) => d.digest === entry.digest)) {
       if (opts.deleteSuperseded !== false) await this.deleteSupersededIndexes(superseded, after);

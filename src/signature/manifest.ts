@@ -29,13 +29,18 @@ export interface BuiltSignatureManifest {
  * application/vnd.cncf.notary.signature (blob `{}`), one layer (the envelope), `subject`, and the thumbprint +
  * created annotations; compact JSON in this field order.
  */
+/** The config descriptor of every Notary Project signature manifest (the `{}` blob). */
+export function signatureConfigDescriptor(): Descriptor {
+  return { mediaType: MediaType.NOTARY_SIGNATURE, digest: sha256Digest(EMPTY_CONFIG_BYTES), size: EMPTY_CONFIG_BYTES.length };
+}
+
 export function buildSignatureManifest(
   subject: Descriptor,
   envelope: { bytes: Buffer; mediaType: EnvelopeMediaType | string },
   chain: X509Certificate[],
   created: Date = new Date(),
 ): BuiltSignatureManifest {
-  const configDesc: Descriptor = { mediaType: MediaType.NOTARY_SIGNATURE, digest: sha256Digest(EMPTY_CONFIG_BYTES), size: EMPTY_CONFIG_BYTES.length };
+  const configDesc = signatureConfigDescriptor();
   const envelopeDescriptor: Descriptor = { mediaType: envelope.mediaType, digest: sha256Digest(envelope.bytes), size: envelope.bytes.length };
   const annotations = { [ANNOTATION_THUMBPRINT]: chainThumbprints(chain), [ANNOTATION_CREATED]: rfc3339Seconds(created) };
   const manifestObj = {

@@ -11,7 +11,7 @@ import type { ArtifactTarget } from '../oci/target.js';
 import type { RegistryOptions } from '../registry/client.js';
 import { loadSigner } from '../pki/keys.js';
 import { createEnvelope } from './envelope.js';
-import { buildSignatureManifest, SIGNATURE_ARTIFACT_TYPE } from './manifest.js';
+import { buildSignatureManifest, signatureConfigDescriptor, SIGNATURE_ARTIFACT_TYPE } from './manifest.js';
 import type { EnvelopeMediaType, Signer } from './types.js';
 
 export const SIGNING_AGENT = 'docker-sign/0.1.0';
@@ -79,7 +79,12 @@ export async function signTarget(target: ArtifactTarget, subject: Descriptor, op
   return signWith(target, subject, signer, keyName, opts);
 }
 
-async function signWith(target: ArtifactTarget, subject: Descriptor, signer: Signer, keyName: string | undefined, opts: SignOptions): Promise<SignResult> {
+/**
+ * `configPresent`: the caller already asked the target whether it has the `{}` config blob (signRemote does so
+ * while the tag resolves).
+ */
+async function signWith(target: ArtifactTarget, subject: Descriptor, signer: Signer, keyName: string | undefined, opts: SignOptions,
+  configPresent?: Promise<boolean>): Promise<SignResult> {
   const core = coreDescriptor(subject);
   const now = opts.now ?? new Date();
   const signingTime = new Date(Math.floor(now.getTime() / 1000) * 1000);
@@ -88,9 +93,13 @@ async function signWith(target: ArtifactTarget, subject: Descriptor, signer: Sig
   const envelope = await createEnvelope({ payload: { targetArtifact }, format: opts.format ?? 'jws', signer, signingTime, expiry, signingAgent: SIGNING_AGENT });
   const built = buildSignatureManifest(core, envelope, signer.certificateChain, signingTime);
   // The two blobs are independent: upload them concurrently, then the manifest that references them. The envelope
-  // holds a signature made just now, so no registry has it yet: no HEAD first.
+  // holds a signature made just now, so no registry has it yet: no HEAD first. Meanwhile the target may read what
+  // linking the referrer needs (the referrers tag-schema index).
+  target.prepareReferrerPush?.(core);
   await Promise.all([
-    target.pushBlob(built.config.descriptor, built.config.bytes),
+    configPresent
+      ? configPresent.then((has) => (has ? undefined : target.pushBlob(built.config.descriptor, built.config.bytes, { knownAbsent: true })))
+      : target.pushBlob(built.config.descriptor, built.config.bytes),
     target.pushBlob(built.envelopeDescriptor, envelope.bytes, { knownAbsent: true }),
   ]);
   await target.pushReferrer(built.descriptor, built.manifest, core);
@@ -131,21 +140,24 @@ export interface SignRemoteOptions extends SignOptions {
 export async function signRemote(opts: SignRemoteOptions): Promise<SignResult & { reference: string }> {
   const { parseReference, formatReference } = await import('../oci/reference.js');
   const ref = parseReference(opts.reference);
-  // Start loading the registry client (the biggest module on this path) while the key is read and checked.
-  const registryModule = import('../registry/index.js');
-  registryModule.catch(() => undefined);
-  // Load (and check) the key before any network traffic.
+  const { openRepository } = await import('../registry/index.js');
+  const repo = openRepository(ref, opts.registryOptions ?? {});
+  // The first two reads (resolve the reference; does the repository have the `{}` config blob) go out first and the
+  // key is read and checked while they are on the wire; nothing is written before the key is known to be good.
+  const fetching = repo.fetchManifest(selectorOf(ref));
+  const configPresent = repo.hasBlob(signatureConfigDescriptor());
+  fetching.catch(() => undefined);
+  configPresent.catch(() => undefined); // awaited in signWith; on failure the config is pushed with its own check
+  await new Promise<void>((resolve) => setImmediate(resolve)); // let the requests reach the socket first
   const signer = opts.signer ?? loadSigner(opts.configPaths, opts.keyName, opts.now);
   const keyName = opts.signer ? opts.keyName : (signer as Signer & { keyName?: string }).keyName;
-  const { openRepository } = await registryModule;
-  const repo = openRepository(ref, opts.registryOptions ?? {});
-  const fetched = await repo.fetchManifest(selectorOf(ref));
+  const fetched = await fetching;
   const subject = coreDescriptor(fetched.descriptor);
   if (ref.digest && subject.digest !== ref.digest) {
     throw new InputError('DIGEST_MISMATCH', `registry returned manifest ${subject.digest} for ${ref.digest}`);
   }
   checkSignable(subject, opts.reference);
-  const res = await signWith(repo, subject, signer, keyName, opts);
+  const res = await signWith(repo, subject, signer, keyName, opts, configPresent.catch(() => false));
   return { ...res, reference: formatReference({ registry: ref.registry, repository: ref.repository, digest: subject.digest }) };
 }
 
