@@ -18,15 +18,15 @@ export function percentile(xs: number[], p: number, decimals = 2): number {
 }
 
 /** Runs `node ARGS` in the repository root (NODE_OPTIONS cleared) and returns its stdout; throws on a non-zero exit. */
-export function runNode(args: string[], cmd: string = process.execPath): string {
-  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+export function runNode(args: string[], cmd: string = process.execPath, env: NodeJS.ProcessEnv = {}): string {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...env } });
   if (r.status !== 0) throw new Error(`${cmd === process.execPath ? 'node' : cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
 
 /** Wall-clock milliseconds of one `node ARGS` process. */
-export function timeNode(args: string[]): number {
+export function timeNode(args: string[], env: NodeJS.ProcessEnv = {}): number {
   const t0 = process.hrtime.bigint();
-  runNode(args);
+  runNode(args, process.execPath, env);
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
