@@ -616,10 +616,9 @@ export class RemoteRepository implements ArtifactTarget {
   private async addToReferrersIndex(subject: Digest, entry: Descriptor, opts: PushReferrerOptions): Promise<void> {
     const tag = referrersTag(subject);
     const maxAttempts = opts.maxAttempts ?? 10;
-    const superseded = new Map<Digest, Descriptor[]>();
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       try {
-        if (await this.referrersIndexRound(subject, tag, entry, superseded, opts)) return;
+        if (await this.referrersIndexRound(subject, tag, entry, opts)) return;
       } catch (e) {
         // a concurrent writer's cleanup can make the registry fail a read for a moment: try again
         if (!(e instanceof RegistryError && (e.code === 'UNAVAILABLE' || e.code === 'MANIFEST_UNKNOWN')) || attempt === maxAttempts - 1) throw e;
@@ -632,7 +631,7 @@ export class RemoteRepository implements ArtifactTarget {
   }
 
   /** One read-merge-write-settle-confirm round; true when our entry was observed in the tagged index. */
-  private async referrersIndexRound(subject: Digest, tag: string, entry: Descriptor, superseded: Map<Digest, Descriptor[]>, opts: PushReferrerOptions): Promise<boolean> {
+  private async referrersIndexRound(subject: Digest, tag: string, entry: Descriptor, opts: PushReferrerOptions): Promise<boolean> {
     let started = performance.now();
     const early = this.indexPrefetch.get(subject);
     this.indexPrefetch.delete(subject);
@@ -640,6 +639,7 @@ export class RemoteRepository implements ArtifactTarget {
     // the cycle that sets the settle below counts a read either way (the early one's own duration)
     if (prefetched) started -= prefetched.ms;
     const cur = prefetched ? prefetched.value : await this.readReferrersIndex(subject);
+    let cleanup: Promise<void> | undefined;
     if (!cur?.index.manifests.some((d) => d.digest === entry.digest)) {
       const others = cur?.index.manifests ?? [];
       const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [...dedupe(others), entry] };
@@ -654,7 +654,8 @@ export class RemoteRepository implements ArtifactTarget {
         if (e instanceof RegistryError && e.code === 'PRECONDITION_FAILED') return false; // another writer changed the tag
         throw e;
       }
-      if (cur) superseded.set(cur.raw.digest, cur.index.manifests);
+      // The index we replaced is garbage now (ours holds all its entries): drop it while we settle.
+      if (cur && opts.deleteSuperseded !== false) cleanup = this.deleteReplacedIndex(tag, cur.raw.digest);
     }
     // Settle, then re-read: a writer that read the index before our PUT may still overwrite it. What it writes was
     // read at its last read (docker-sign: the tag check right before its PUT; notation: its index read), so its
@@ -663,13 +664,9 @@ export class RemoteRepository implements ArtifactTarget {
     // local registry, longer on a slow one. A writer slower than that is caught only if it re-reads itself (we
     // re-read and merge again whenever our entry is missing).
     const cycle = performance.now() - started;
-    await sleep(Math.min(1000, Math.max(10, cycle + Math.random() * cycle / 2)));
+    await Promise.all([sleep(Math.min(1000, Math.max(10, cycle + Math.random() * cycle / 2))), cleanup]);
     const after = await this.readReferrersIndex(subject);
-    if (after?.index.manifests.some((d) => d.digest === entry.digest)) {
-      if (opts.deleteSuperseded !== false) await this.deleteSupersededIndexes(superseded, after);
-      return true;
-    }
-    return false;
+    return after?.index.manifests.some((d) => d.digest === entry.digest) ?? false;
   }
 
   private async currentTagDigest(tag: string): Promise<Digest | undefined> {
@@ -682,22 +679,19 @@ export class RemoteRepository implements ArtifactTarget {
   }
 
   /**
-   * Deletes index manifests we replaced, but only when safe. On Distribution, DELETE by digest removes the
-   * manifest AND every tag pointing at it, so deleting the index the referrers tag currently points to would wipe
-   * the whole referrers list. Hence a superseded digest is deleted only if (1) the tag was just read (`current`,
-   * the re-read right before this) pointing at a different index that contains our entry, and (2) every entry of
-   * the old index (as we read it before replacing it) is present in the current one (nothing becomes unreachable).
-   * Registries without DELETE (405 / UNSUPPORTED) are left alone; cleanup failures never fail the push.
+   * Deletes the index manifest `old` that our write just replaced (oras-go/notation do the same), but only when
+   * safe. On Distribution, DELETE by digest removes the manifest AND every tag pointing at it, so deleting an index
+   * the referrers tag points to would wipe the whole referrers list: a fresh resolve right before the DELETE must
+   * show the tag elsewhere. Nothing becomes unreachable: the index we wrote holds every entry of `old`, and so does
+   * whatever a later writer merged on top of it. Registries without DELETE (405 / UNSUPPORTED) are left alone;
+   * cleanup failures never fail the push.
    */
-  private async deleteSupersededIndexes(superseded: Map<Digest, Descriptor[]>, current: { raw: RawManifest; index: ImageIndex }): Promise<void> {
-    const have = new Set(current.index.manifests.map((d) => d.digest));
-    for (const [old, oldEntries] of superseded) {
-      if (old === current.raw.digest || oldEntries.some((d) => !have.has(d.digest))) continue;
-      try {
-        await this.deleteManifest(old);
-      } catch {
-        // best effort: 405/UNSUPPORTED (delete disabled), DENIED, already gone… the referrer is discoverable anyway
-      }
+  private async deleteReplacedIndex(tag: string, old: Digest): Promise<void> {
+    try {
+      if ((await this.currentTagDigest(tag)) === old) return;
+      await this.deleteManifest(old);
+    } catch {
+      // best effort: 405/UNSUPPORTED (delete disabled), DENIED, already gone… the referrer is discoverable anyway
     }
   }
 }
