@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -291,4 +292,29 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
     expect(badAnn.status).to.equal(2);
     expect(badAnn.stderr).to.match(/invalid annotation/);
   });
+
+  for (const [label, envName] of [['Distribution 2.8 (referrers tag schema)', 'DS_REGISTRY'], ['go-containerregistry (Referrers API)', 'DS_REFERRERS_REGISTRY']] as const) {
+    it(`${label}: 6 docker sign processes at once on one image: all 6 signatures are discoverable`, async () => {
+      const registry = requireEnv(envName);
+      const repo = `sign-it/many-${randomBytes(4).toString('hex')}`;
+      const image = `${registry}/${repo}:v1`;
+      sh('bash', [join(ROOT, 'scripts', 'test-image.sh'), image, `sign-it ${repo}`]);
+      sh('docker', ['push', '-q', image]);
+      sh('docker', ['rmi', image]);
+      const subject = (await getManifest(registry, repo, 'v1')).desc;
+      const runs = Array.from({ length: 6 }, async (_, i) => {
+        const child = spawn(process.execPath, [BIN, '--remote', '-o', 'json', '--key', i % 2 ? 'it-ec' : 'it-rsa', `${registry}/${repo}@${subject.digest}`, '--config-dir', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (c) => { out += c; });
+        child.stderr.on('data', (c) => { err += c; });
+        const [code] = (await once(child, 'exit')) as [number];
+        expect(code, err).to.equal(0);
+        return JSON.parse(out).signature.digest as string;
+      });
+      const made = await Promise.all(runs);
+      const listed = JSON.parse(cliOk(['ls', '-o', 'json', `${registry}/${repo}@${subject.digest}`, '--config-dir', cfg])) as LsJson;
+      expect(listed.signatures.map((x) => x.digest).sort()).to.deep.equal([...made].sort());
+    });
+  }
 });
