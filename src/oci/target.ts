@@ -50,10 +50,4 @@ export interface ArtifactTarget {
    * themselves; otherwise the tag-schema index is merged without losing concurrent writers' entries).
    */
   pushReferrer(manifestDesc: Descriptor, manifestBytes: Buffer, subject: Descriptor): Promise<void>;
-
-  /**
-   * Optional hint: a referrer of `subject` is about to be pushed, so whatever pushReferrer reads first may be read
-   * now (concurrently with the caller's blob uploads). Never changes what pushReferrer does, only when it reads.
-   */
-  prepareReferrerPush?(subject: Descriptor): void;
 }

@@ -78,8 +78,6 @@ export class RemoteRepository implements ArtifactTarget {
   readonly registry: string;
   readonly repository: string;
   private referrersApi?: boolean;
-  /** Tag-schema index reads started by prepareReferrerPush, used (once) by the next index round for that subject. */
-  private readonly indexPrefetch = new Map<Digest, Promise<{ value: { raw: RawManifest; index: ImageIndex } | undefined; ms: number }>>();
   private readonly pullScope: string[];
   private readonly pushScope: string[];
 
@@ -591,34 +589,32 @@ export class RemoteRepository implements ArtifactTarget {
     if (!subj || subj.digest !== subject.digest) {
       throw new InputError('INVALID_MANIFEST', `referrer manifest's subject is ${JSON.stringify(subj?.digest)}, not ${subject.digest}`);
     }
+    // Unless the registry is known to index referrers itself, read the tag-schema index while the manifest is
+    // written: if the registry does not acknowledge the subject, the first index round starts from this read.
+    const early = this.referrersApi === true ? undefined : this.timedIndexRead(subject.digest);
+    early?.catch(() => undefined); // unused when the registry indexes the referrer; a failed read is read again
     const headers = await this.putManifest(manifestDesc, manifestBytes, manifestDesc.digest);
     const ack = header(headers, 'oci-subject');
     if (ack === subject.digest) {
       this.referrersApi = true;
       return;
     }
-    await this.addToReferrersIndex(subject.digest, referrerDescriptor(manifestDesc, m), opts);
+    await this.addToReferrersIndex(subject.digest, referrerDescriptor(manifestDesc, m), opts, early);
   }
 
-  /**
-   * Starts reading the referrers tag-schema index of `subject` now, so the index round of the coming pushReferrer
-   * does not wait for it. That round checks the tag right before it writes (and re-reads after), so an early read
-   * that went stale only costs a retry. Skipped when the Referrers API is known to index pushes itself.
-   */
-  prepareReferrerPush(subject: Descriptor): void {
-    if (this.referrersApi === true || !isDigest(subject.digest)) return;
+  private async timedIndexRead(subject: Digest): Promise<{ value: { raw: RawManifest; index: ImageIndex } | undefined; ms: number }> {
     const t0 = performance.now();
-    const read = this.readReferrersIndex(subject.digest).then((value) => ({ value, ms: performance.now() - t0 }));
-    read.catch(() => undefined); // a failed early read is just not used: the round reads again
-    this.indexPrefetch.set(subject.digest, read);
+    const value = await this.readReferrersIndex(subject);
+    return { value, ms: performance.now() - t0 };
   }
 
-  private async addToReferrersIndex(subject: Digest, entry: Descriptor, opts: PushReferrerOptions): Promise<void> {
+  private async addToReferrersIndex(subject: Digest, entry: Descriptor, opts: PushReferrerOptions,
+    firstRead?: Promise<{ value: { raw: RawManifest; index: ImageIndex } | undefined; ms: number }>): Promise<void> {
     const tag = referrersTag(subject);
     const maxAttempts = opts.maxAttempts ?? 10;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       try {
-        if (await this.referrersIndexRound(subject, tag, entry, opts)) return;
+        if (await this.referrersIndexRound(subject, tag, entry, opts, attempt === 0 ? firstRead : undefined)) return;
       } catch (e) {
         // a concurrent writer's cleanup can make the registry fail a read for a moment: try again
         if (!(e instanceof RegistryError && (e.code === 'UNAVAILABLE' || e.code === 'MANIFEST_UNKNOWN')) || attempt === maxAttempts - 1) throw e;
@@ -630,11 +626,14 @@ export class RemoteRepository implements ArtifactTarget {
     });
   }
 
-  /** One read-merge-write-settle-confirm round; true when our entry was observed in the tagged index. */
-  private async referrersIndexRound(subject: Digest, tag: string, entry: Descriptor, opts: PushReferrerOptions): Promise<boolean> {
+  /**
+   * One read-merge-write-settle-confirm round; true when our entry was observed in the tagged index. `early`: an
+   * index read made while the referrer manifest was written (first round only); it is as recent as the tag check
+   * that otherwise precedes the write, so the write follows it directly.
+   */
+  private async referrersIndexRound(subject: Digest, tag: string, entry: Descriptor, opts: PushReferrerOptions,
+    early?: Promise<{ value: { raw: RawManifest; index: ImageIndex } | undefined; ms: number }>): Promise<boolean> {
     let started = performance.now();
-    const early = this.indexPrefetch.get(subject);
-    this.indexPrefetch.delete(subject);
     const prefetched = early ? await early.catch(() => undefined) : undefined;
     // the cycle that sets the settle below counts a read either way (the early one's own duration)
     if (prefetched) started -= prefetched.ms;
@@ -645,9 +644,9 @@ export class RemoteRepository implements ArtifactTarget {
       const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [...dedupe(others), entry] };
       const bytes = encodeJson(index);
       const desc: Descriptor = { mediaType: MediaType.OCI_INDEX, digest: digestOf(bytes), size: bytes.length };
-      // Narrow the lost-update window on registries without conditional PUT: the tag must still be what we merged.
-      const now = await this.currentTagDigest(tag);
-      if (now !== cur?.raw.digest) return false;
+      // Narrow the lost-update window on registries without conditional PUT: the tag must still be what we merged
+      // (an early read is that recent already).
+      if (!prefetched && (await this.currentTagDigest(tag)) !== cur?.raw.digest) return false;
       try {
         await this.putManifest(desc, bytes, tag, cur?.raw.etag);
       } catch (e) {

@@ -93,9 +93,7 @@ async function signWith(target: ArtifactTarget, subject: Descriptor, signer: Sig
   const envelope = await createEnvelope({ payload: { targetArtifact }, format: opts.format ?? 'jws', signer, signingTime, expiry, signingAgent: SIGNING_AGENT });
   const built = buildSignatureManifest(core, envelope, signer.certificateChain, signingTime);
   // The two blobs are independent: upload them concurrently, then the manifest that references them. The envelope
-  // holds a signature made just now, so no registry has it yet: no HEAD first. Meanwhile the target may read what
-  // linking the referrer needs (the referrers tag-schema index).
-  target.prepareReferrerPush?.(core);
+  // holds a signature made just now, so no registry has it yet: no HEAD first.
   await Promise.all([
     configPresent
       ? configPresent.then((has) => (has ? undefined : target.pushBlob(built.config.descriptor, built.config.bytes, { knownAbsent: true })))
