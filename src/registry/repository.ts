@@ -393,6 +393,41 @@ export class RemoteRepository implements ArtifactTarget {
   }
 
   /**
+   * Opens an upload session now (POST) for a blob whose bytes are not known yet, so the POST overlaps the caller's
+   * other work: `put()` completes it with one PUT ?digest= (or, if the session could not be opened, uploads the
+   * blob the usual way, which reports the error if there is one); `cancel()` ends a session that will not be used
+   * (DELETE, best effort). One put or cancel per session.
+   */
+  openUpload(): { put(desc: Descriptor, content: BlobContent): Promise<void>; cancel(): Promise<void> } {
+    const what = `upload blob to ${this.location}`;
+    const session = this.startUpload(what);
+    session.catch(() => undefined); // handled in put() / cancel()
+    let used = false;
+    return {
+      put: async (desc, content) => {
+        used = true;
+        validateDescriptor(desc);
+        const body = this.bodyOf(desc, content);
+        const s = await session.catch(() => undefined);
+        if (!s?.location || s.status !== 202) return this.pushBlob(desc, content, { knownAbsent: true });
+        await this.finishUpload(s.location, desc, body, desc.size, `upload blob ${this.location}@${desc.digest}`);
+      },
+      cancel: async () => {
+        if (used) return;
+        used = true;
+        const s = await session.catch(() => undefined);
+        if (!s?.location || s.status !== 202) return;
+        try {
+          const res = await this.client.send({ method: 'DELETE', url: s.location.href, scopes: this.pushScope, what: `cancel ${what}` });
+          await res.body.dump().catch(() => undefined);
+        } catch {
+          // the registry expires abandoned sessions itself
+        }
+      },
+    };
+  }
+
+  /**
    * Chunked upload: POST, PATCH each chunk with Content-Range (the registry's OCI-Chunk-Min-Length is
    * honoured), then PUT ?digest= without a body. Holds one chunk in memory at a time. No-op if present.
    */

@@ -80,11 +80,16 @@ export async function signTarget(target: ArtifactTarget, subject: Descriptor, op
 }
 
 /**
- * `configPresent`: the caller already asked the target whether it has the `{}` config blob (signRemote does so
- * while the tag resolves).
+ * Remote signing starts some requests early (signRemote): `configPresent`, whether the target has the `{}` config
+ * blob; `envelopeUpload`, an upload session opened for the envelope.
  */
+interface EarlyRequests {
+  configPresent: Promise<boolean>;
+  envelopeUpload: { put(desc: Descriptor, bytes: Buffer): Promise<void> };
+}
+
 async function signWith(target: ArtifactTarget, subject: Descriptor, signer: Signer, keyName: string | undefined, opts: SignOptions,
-  configPresent?: Promise<boolean>): Promise<SignResult> {
+  early?: EarlyRequests): Promise<SignResult> {
   const core = coreDescriptor(subject);
   const now = opts.now ?? new Date();
   const signingTime = new Date(Math.floor(now.getTime() / 1000) * 1000);
@@ -95,10 +100,10 @@ async function signWith(target: ArtifactTarget, subject: Descriptor, signer: Sig
   // The two blobs are independent: upload them concurrently, then the manifest that references them. The envelope
   // holds a signature made just now, so no registry has it yet: no HEAD first.
   await Promise.all([
-    configPresent
-      ? configPresent.then((has) => (has ? undefined : target.pushBlob(built.config.descriptor, built.config.bytes, { knownAbsent: true })))
+    early
+      ? early.configPresent.then((has) => (has ? undefined : target.pushBlob(built.config.descriptor, built.config.bytes, { knownAbsent: true })))
       : target.pushBlob(built.config.descriptor, built.config.bytes),
-    target.pushBlob(built.envelopeDescriptor, envelope.bytes, { knownAbsent: true }),
+    early ? early.envelopeUpload.put(built.envelopeDescriptor, envelope.bytes) : target.pushBlob(built.envelopeDescriptor, envelope.bytes, { knownAbsent: true }),
   ]);
   await target.pushReferrer(built.descriptor, built.manifest, core);
   return {
@@ -141,7 +146,8 @@ export async function signRemote(opts: SignRemoteOptions): Promise<SignResult & 
   const { openRepository } = await import('../registry/index.js');
   const repo = openRepository(ref, opts.registryOptions ?? {});
   // The first two reads (resolve the reference; does the repository have the `{}` config blob) go out first and the
-  // key is read and checked while they are on the wire; nothing is written before the key is known to be good.
+  // key is read and checked while they are on the wire. Once the key checks out, an upload session for the envelope
+  // is opened too (cancelled if signing stops before using it): nothing is written before the key is known good.
   const fetching = repo.fetchManifest(selectorOf(ref));
   const configPresent = repo.hasBlob(signatureConfigDescriptor());
   fetching.catch(() => undefined);
@@ -149,14 +155,21 @@ export async function signRemote(opts: SignRemoteOptions): Promise<SignResult & 
   await new Promise<void>((resolve) => setImmediate(resolve)); // let the requests reach the socket first
   const signer = opts.signer ?? loadSigner(opts.configPaths, opts.keyName, opts.now);
   const keyName = opts.signer ? opts.keyName : (signer as Signer & { keyName?: string }).keyName;
-  const fetched = await fetching;
-  const subject = coreDescriptor(fetched.descriptor);
-  if (ref.digest && subject.digest !== ref.digest) {
-    throw new InputError('DIGEST_MISMATCH', `registry returned manifest ${subject.digest} for ${ref.digest}`);
+  const envelopeUpload = repo.openUpload();
+  let res: SignResult;
+  try {
+    const fetched = await fetching;
+    const subject = coreDescriptor(fetched.descriptor);
+    if (ref.digest && subject.digest !== ref.digest) {
+      throw new InputError('DIGEST_MISMATCH', `registry returned manifest ${subject.digest} for ${ref.digest}`);
+    }
+    checkSignable(subject, opts.reference);
+    res = await signWith(repo, subject, signer, keyName, opts, { configPresent: configPresent.catch(() => false), envelopeUpload });
+  } catch (e) {
+    await envelopeUpload.cancel(); // a no-op once the envelope was put
+    throw e;
   }
-  checkSignable(subject, opts.reference);
-  const res = await signWith(repo, subject, signer, keyName, opts, configPresent.catch(() => false));
-  return { ...res, reference: formatReference({ registry: ref.registry, repository: ref.repository, digest: subject.digest }) };
+  return { ...res, reference: formatReference({ registry: ref.registry, repository: ref.repository, digest: res.subject.digest }) };
 }
 
 export interface SignLayoutOptions extends SignOptions {

@@ -311,6 +311,45 @@ describe('registry/repository against a misbehaving server', () => {
     expect(log).to.have.length(0);
   });
 
+  it('openUpload: the POST goes out at once; put() completes it with one PUT, cancel() DELETEs an unused session', async () => {
+    route('POST', '/v2/app/blobs/uploads/', (_q, res) => {
+      res.writeHead(202, { location: '/v2/app/blobs/uploads/u1?state=x', 'content-length': '0' });
+      res.end();
+    });
+    let stored: Buffer | undefined;
+    route('PUT', '/v2/app/blobs/uploads/u1', (q, res, body) => {
+      expect(new URL(q.url!, 'http://x').searchParams.get('digest')).to.equal(blobDesc.digest);
+      stored = body;
+      res.writeHead(201, { 'docker-content-digest': blobDesc.digest });
+      res.end();
+    });
+    route('DELETE', '/v2/app/blobs/uploads/u1', (_q, res) => {
+      res.writeHead(204);
+      res.end();
+    });
+    const up = repo().openUpload();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(log.map((l) => l.method)).to.deep.equal(['POST']); // before any bytes are known
+    await up.put(blobDesc, blob);
+    expect(stored?.equals(blob)).to.equal(true);
+    await up.cancel(); // after put: nothing to cancel
+    expect(log.map((l) => l.method)).to.deep.equal(['POST', 'PUT']);
+    log.length = 0;
+    await repo().openUpload().cancel();
+    expect(log.map((l) => l.method)).to.deep.equal(['POST', 'DELETE']);
+  });
+
+  it('openUpload: a session the registry refused falls back to a plain upload, whose error is reported', async () => {
+    let posts = 0;
+    route('POST', '/v2/app/blobs/uploads/', (_q, res) => {
+      posts++;
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end('{"errors":[{"code":"DENIED","message":"no push for you"}]}');
+    });
+    await fails(repo().openUpload().put(blobDesc, blob), 'DENIED');
+    expect(posts).to.equal(2);
+  });
+
   it('tags: follows RFC 8288 Link pagination', async () => {
     route('GET', '/v2/app/tags/list', (q, res) => {
       const last = new URL(q.url!, 'http://x').searchParams.get('last');
