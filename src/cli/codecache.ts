@@ -7,7 +7,9 @@
  * `docker sign verify REF`: ~8 ms less per run.
  *
  * Where: $DOCKER_SIGN_CACHE_DIR, else $XDG_CACHE_HOME/docker-sign, else ~/.cache/docker-sign; in code-cache/,
- * one file per command named by sha256(bundle source, node version, arch). V8 checks the version and flags of the
+ * one file per command named by sha256(bundle source, node version, arch). A run that fails (exit code not 0)
+ * usually stops early and compiled little, so its cache is kept as `<name>-<hash>.partial.bin`: used, and replaced
+ * by a full one after the next successful run. V8 checks the version and flags of the
  * data but not the whole source, so the name carries the source hash: a changed bundle never meets old code.
  * A cache file is only used when it is a regular file owned by this user and not writable by group/others.
  * Any failure (no home, read-only disk, damaged file) just means no cache: the bundle is compiled as usual.
@@ -29,7 +31,7 @@ const path = process.getBuiltinModule('node:path') as typeof Path;
 const MAX_CACHE_BYTES = 32 << 20;
 
 /** What the last requireBundle() did with the cache (for tests and diagnostics). */
-export const lastLoad: { cache?: 'off' | 'miss' | 'hit' | 'rejected'; cacheFile?: string } = {};
+export const lastLoad: { cache?: 'off' | 'miss' | 'hit' | 'partial' | 'rejected'; cacheFile?: string } = {};
 
 export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.DOCKER_SIGN_CACHE_DIR) return path.join(env.DOCKER_SIGN_CACHE_DIR, 'code-cache');
@@ -69,6 +71,8 @@ function readOwned(file: string): Buffer | undefined {
   }
 }
 
+const ok = () => process.exitCode === undefined || process.exitCode === 0 || process.exitCode === '0';
+
 /** Writes `data` atomically (temp file + rename, mode 0600) and drops older caches of the same bundle. */
 function writeCache(file: string, name: string, data: Buffer): void {
   const dir = path.dirname(file);
@@ -97,20 +101,26 @@ export function requireBundle(file: string, name: string, env: NodeJS.ProcessEnv
   const source = fs.readFileSync(file, 'utf8');
   const dir = env.DOCKER_SIGN_NO_CODE_CACHE ? undefined : codeCacheDir(env);
   const cacheFile = dir ? codeCacheFile(dir, name, source) : undefined;
-  const cachedData = cacheFile ? readOwned(cacheFile) : undefined;
+  let cachedData = cacheFile ? readOwned(cacheFile) : undefined;
+  const partialFile = cacheFile?.replace(/\.bin$/, '.partial.bin');
+  const partial = !cachedData && partialFile ? readOwned(partialFile) : undefined;
+  cachedData ??= partial;
   // The CommonJS wrapper on the first line keeps line numbers of stack traces as they are in the file.
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
     ...(cachedData ? { cachedData } : {}),
   });
   lastLoad.cacheFile = cacheFile;
-  lastLoad.cache = !cacheFile ? 'off' : !cachedData ? 'miss' : script.cachedDataRejected ? 'rejected' : 'hit';
+  lastLoad.cache = !cacheFile ? 'off' : !cachedData ? 'miss' : script.cachedDataRejected ? 'rejected' : partial ? 'partial' : 'hit';
   const mod = { exports: {} as unknown };
   const fn = script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: { exports: unknown }, f: string, d: string) => void;
   fn.call(mod.exports, mod.exports, createRequire(file), mod, file, path.dirname(file));
-  if (cacheFile && (!cachedData || script.cachedDataRejected)) {
+  if (cacheFile && partialFile && (!cachedData || script.cachedDataRejected || partial)) {
     // At exit the functions this run compiled are in the script too: the next run skips compiling them.
-    process.once('exit', () => writeCache(cacheFile, name, script.createCachedData()));
+    process.once('exit', () => {
+      if (ok()) writeCache(cacheFile, name, script.createCachedData()); // (drops the partial one too)
+      else if (!cachedData || script.cachedDataRejected) writeCache(partialFile, name, script.createCachedData());
+    });
   }
   return mod.exports;
 }

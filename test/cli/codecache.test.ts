@@ -25,15 +25,16 @@ describe('cli: V8 code cache for the fast-path bundles (src/cli/codecache.ts)', 
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  function load(env: NodeJS.ProcessEnv = {}): { out: string; cache: string; cacheFile?: string } {
+  function load(env: NodeJS.ProcessEnv = {}, exitCode = 0): { out: string; cache: string; cacheFile?: string } {
     const script = `const m = await import(${JSON.stringify(CODECACHE)});
 const b = m.requireBundle(${JSON.stringify(bundle)}, 'cmd');
-process.stdout.write(JSON.stringify({ out: b.run(2, 3), cache: m.lastLoad.cache, cacheFile: m.lastLoad.cacheFile }));`;
+process.stdout.write(JSON.stringify({ out: b.run(2, 3), cache: m.lastLoad.cache, cacheFile: m.lastLoad.cacheFile }));
+process.exitCode = ${exitCode};`;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       encoding: 'utf8',
       env: { ...process.env, DOCKER_SIGN_NO_CODE_CACHE: '', DOCKER_SIGN_CACHE_DIR: cacheDir, ...env },
     });
-    expect(r.status, r.stderr).to.equal(0);
+    expect(r.status, r.stderr).to.equal(exitCode);
     return JSON.parse(r.stdout);
   }
 
@@ -47,6 +48,20 @@ process.stdout.write(JSON.stringify({ out: b.run(2, 3), cache: m.lastLoad.cache,
     expect(statSync(first.cacheFile!).mode & 0o777).to.equal(0o600);
     expect(statSync(join(cacheDir, 'code-cache')).mode & 0o777).to.equal(0o700);
     expect(load()).to.include({ out: '2/3:5', cache: 'hit' });
+  });
+
+  it('a failed run leaves a partial cache, used until a successful run replaces it with a full one', () => {
+    expect(load({}, 2)).to.include({ cache: 'miss' });
+    expect(files()).to.have.length(1);
+    expect(files()[0]).to.match(/^cmd-[0-9a-f]{32}\.partial\.bin$/);
+    expect(load({}, 2)).to.include({ cache: 'partial' }); // another failure keeps it as it is
+    expect(files()[0]).to.match(/\.partial\.bin$/);
+    expect(load()).to.include({ out: '2/3:5', cache: 'partial' });
+    expect(files()).to.have.length(1);
+    expect(files()[0]).to.match(/^cmd-[0-9a-f]{32}\.bin$/);
+    expect(load()).to.include({ cache: 'hit' });
+    expect(load({}, 1)).to.include({ cache: 'hit' }); // a full cache stays
+    expect(files()[0]).to.match(/^cmd-[0-9a-f]{32}\.bin$/);
   });
 
   it('a damaged cache file is rejected by V8, the bundle still runs, and the file is rewritten', () => {
