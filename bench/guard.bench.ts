@@ -33,7 +33,7 @@ async function pushSyntheticImage(name: string, text: string): Promise<string> {
 export default async function guardBench(): Promise<BenchRow[]> {
   const registry = process.env.DS_REGISTRY;
   if (!registry) throw new Error('DS_REGISTRY is not set: eval "$(bash scripts/services.sh env)"');
-  if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/ missing: run npm run build');
+  if (!existsSync(join(root, 'dist', 'cli.cjs'))) throw new Error('dist/ missing: run npm run build');
   const dir = mkdtempSync(join(tmpdir(), 'ds-guard-bench-'));
   const sock = join(dir, 'guard.sock');
   const name = `${registry}/guard-bench-${randomBytes(3).toString('hex')}/app`;

@@ -38,7 +38,7 @@ function makeLayout(dir: string): string {
 }
 
 export default async function signBench(): Promise<BenchRow[]> {
-  if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/ missing: run npm run build first');
+  if (!existsSync(join(root, 'dist', 'cli.cjs'))) throw new Error('dist/ missing: run npm run build first');
   for (const v of ['DS_REGISTRY', 'DS_REFERRERS_REGISTRY', 'DOCKER_HOST']) {
     if (!process.env[v]) throw new Error(`${v} is not set: eval "$(bash scripts/services.sh env)"`);
   }

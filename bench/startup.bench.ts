@@ -9,7 +9,7 @@ import { root, median, timeNode as once } from './util.js';
 const N = Number(process.env.DS_BENCH_STARTUP_RUNS ?? 15);
 
 export default async function startupBench(): Promise<BenchRow[]> {
-  if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/ missing: run npm run build first');
+  if (!existsSync(join(root, 'dist', 'cli.cjs'))) throw new Error('dist/ missing: run npm run build first');
   const cases: [string, string[], number][] = [
     ['docker-sign docker-cli-plugin-metadata', ['bin/docker-sign.js', 'docker-cli-plugin-metadata'], 20],
     ['docker-generate docker-cli-plugin-metadata', ['bin/docker-generate.js', 'docker-cli-plugin-metadata'], 20],

@@ -17,7 +17,7 @@ const M = Number(process.env.DS_BENCH_VERIFY_ITER ?? 200);
 export default async function verifyBench(): Promise<BenchRow[]> {
   const registry = process.env.DS_REGISTRY;
   if (!registry) throw new Error('DS_REGISTRY is not set: eval "$(bash scripts/services.sh env)"');
-  if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/ missing: run npm run build first');
+  if (!existsSync(join(root, 'dist', 'cli.cjs'))) throw new Error('dist/ missing: run npm run build first');
   const key = await generateTestKey({ name: 'Bench Signer', type: 'ec-p256', subject: 'C=US, ST=WA, O=Bench, CN=Bench Signer' });
   const repo = uniqueRepo('bench');
   const subject = await pushTestImage(registry, repo);

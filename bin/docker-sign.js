@@ -2,13 +2,14 @@
 // Docker CLI plug-in `docker sign` (also runnable as `docker-sign`). The metadata and hook answers must stay
 // cheap: docker asks for metadata on every `docker --help` / `docker info` / plug-in run, and waits for hooks,
 // so both are answered here before anything else is loaded.
-// process.getBuiltinModule, not `import … from 'node:fs'`: the ESM wrapper of node:fs touches every export (loading
-// fs streams, ~1.5 ms) on every run, metadata included.
-const { readFileSync } = process.getBuiltinModule('node:fs');
+// CommonJS (bin/package.json): an ES module entry costs ~4 ms of loader start-up on every run, metadata included.
+'use strict';
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
 
 const argv = process.argv.slice(2);
 if (argv[0] === 'docker-cli-plugin-metadata') {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
   process.stdout.write(JSON.stringify({
     SchemaVersion: '0.1.0',
     Vendor: 'docker-sign',
@@ -32,6 +33,9 @@ if (argv[0] === 'docker-cli-plugin-metadata') {
   const t = req && !req.CommandError ? hints[req.RootCmd] : undefined;
   if (t) process.stdout.write(JSON.stringify({ Type: 0, Template: t }) + '\n');
 } else {
-  const { main } = await import('../dist/cli.js');
-  await main('sign', argv);
+  // main() reports every error itself; anything escaping it is a bug: one line, exit 70 (stack with DOCKER_SIGN_DEBUG)
+  require('../dist/cli.cjs').main('sign', argv).catch((e) => {
+    process.stderr.write(`Error: internal error: ${e?.message ?? e}\n${process.env.DOCKER_SIGN_DEBUG ? `${e?.stack ?? ''}\n` : ''}`);
+    process.exitCode = 70;
+  });
 }

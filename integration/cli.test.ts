@@ -18,7 +18,7 @@ describe('integration: docker CLI plug-ins (docker sign install)', function () {
   let dc: string;
 
   before(() => {
-    if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/ missing: run npm run build');
+    if (!existsSync(join(root, 'dist', 'cli.cjs'))) throw new Error('dist/ missing: run npm run build');
     if (!process.env.DOCKER_HOST) throw new Error('DOCKER_HOST is not set: eval "$(bash scripts/services.sh env)"');
     const v = run('docker', ['--version'], {});
     if (v.status !== 0) throw new Error(`docker CLI not available: ${v.stderr}`);

@@ -47,7 +47,7 @@ describe('integration: guard with dockerd --authorization-plugin (raw API)', fun
 
   before(async () => {
     if (!process.env.DS_REGISTRY) throw new Error('DS_REGISTRY is not set: eval "$(bash scripts/services.sh env)"');
-    if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/ missing: run npm run build');
+    if (!existsSync(join(root, 'dist', 'cli.cjs'))) throw new Error('dist/ missing: run npm run build');
     mkdirSync(join(CFG, 'guard'), { recursive: true });
     writeTrust(CFG, await makeKey(`guard-flag-${R}`));
     writeFileSync(join(CFG, 'guard', 'config.json'), JSON.stringify({ auditLog: join(BASE, 'audit.log'), timeoutMs: 5000 }));

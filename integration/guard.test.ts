@@ -108,7 +108,7 @@ describe('integration: guard (authz plug-in of a second dockerd)', function () {
 
   before(async () => {
     reg();
-    if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/ missing: run npm run build');
+    if (!existsSync(join(root, 'dist', 'cli.cjs'))) throw new Error('dist/ missing: run npm run build');
     mkdirSync(join(CFG, 'guard'), { recursive: true });
     mkdirSync(DOCKER_CFG, { recursive: true });
     trust = await makeKey(`guard-it-${R}`);

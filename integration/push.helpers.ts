@@ -12,7 +12,7 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Throws (never skips) when a service the integration tests need is missing. */
 export function requireServices(): { dockerHost: string; registry: string } {
-  if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/ missing: run npm run build');
+  if (!existsSync(join(root, 'dist', 'cli.cjs'))) throw new Error('dist/ missing: run npm run build');
   const dockerHost = process.env.DOCKER_HOST;
   const registry = process.env.DS_REGISTRY;
   if (!dockerHost) throw new Error('DOCKER_HOST is not set: eval "$(bash scripts/services.sh env)"');

@@ -98,7 +98,7 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
     requireEnv('DS_REGISTRY');
     requireEnv('DS_REFERRERS_REGISTRY');
     requireEnv('DOCKER_HOST');
-    if (!existsSync(join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/ missing: run npm run build');
+    if (!existsSync(join(ROOT, 'dist', 'cli.cjs'))) throw new Error('dist/ missing: run npm run build');
     tmp = mkdtempSync(join(tmpdir(), 'ds-sign-it-'));
     cfg = join(tmp, 'config');
     cliOk(['key', 'generate', 'it-rsa', '--type', 'rsa-3072', '--config-dir', cfg]);

@@ -36,7 +36,7 @@ describe('integration: docker sign verify against Distribution 2.8 (DS_REGISTRY)
   before(async () => {
     registry = requireEnv('DS_REGISTRY');
     requireEnv('DS_REGISTRY_DATA');
-    if (!existsSync(join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/ missing: run npm run build');
+    if (!existsSync(join(ROOT, 'dist', 'cli.cjs'))) throw new Error('dist/ missing: run npm run build');
     const ping = await fetch(`http://${registry}/v2/`).catch((e: Error) => e);
     if (ping instanceof Error || ping.status !== 200) throw new Error(`registry ${registry} is not reachable`);
     [wabbit, acme] = await Promise.all([

@@ -9,21 +9,21 @@ import { requireBundle } from './cli/codecache.js';
  */
 async function loadFastEntry(id: FastCommandId): Promise<{ runFast(args: readonly string[]): Promise<boolean> }> {
   const here = import.meta.url;
-  if (here.endsWith('.js')) {
+  if (!here.endsWith('.ts')) {
     const { fileURLToPath } = process.getBuiltinModule('node:url') as typeof import('node:url');
     return requireBundle(fileURLToPath(new URL(`./fast/${id}.cjs`, here)), id) as { runFast(args: readonly string[]): Promise<boolean> };
   }
-  const source = ['.', 'cli', 'fast', `${id}.js`].join('/'); // not a literal: the bundler must not pull it into dist/cli.js
+  const source = ['.', 'cli', 'fast', `${id}.js`].join('/'); // not a literal: the bundler must not pull it into dist/cli.cjs
   return import(source);
 }
 
 /**
- * Entry point behind bin/docker-sign.js and bin/docker-generate.js (the metadata answer is given by the bin
+ * Entry point behind bin/docker-sign.js and bin/docker-generate.js (CommonJS) (the metadata answer is given by the bin
  * shims themselves, before this module is loaded).
  *
  * The hot commands (verify, sign, ls, inspect) with plain argv run on the fast path (src/cli/fast.ts) without
  * loading oclif; everything else, including their --help and usage errors, goes to oclif (imported only then).
- * Built (scripts/build.mjs), this module is dist/cli.js, the fast path dist/fast/<command>.cjs (one file per command:
+ * Built (scripts/build.mjs), this module is dist/cli.cjs, the fast path dist/fast/<command>.cjs (one file per command:
  * its code without chunk hops, loaded with a code cache) and oclif a chunk of the split build.
  */
 export async function main(name: 'sign' | 'generate', argv: string[]): Promise<void> {
