@@ -694,11 +694,11 @@ export class RemoteRepository implements ArtifactTarget {
     // Settle, then re-read: a writer that read the index before our PUT may still overwrite it. What it writes was
     // read at its last read (docker-sign: the tag check right before its PUT; notation: its index read), so its
     // PUT lands within about one read + write of ours after our PUT; our cycle (read, tag check, write) is longer
-    // than that. The wait is that cycle plus up to half of it again (jitter), within 10 ms .. 1 s: short on a
+    // than that. The wait is that cycle plus up to half of it again (jitter), within 5 ms .. 1 s: short on a
     // local registry, longer on a slow one. A writer slower than that is caught only if it re-reads itself (we
     // re-read and merge again whenever our entry is missing).
     const cycle = performance.now() - started;
-    await Promise.all([sleep(Math.min(1000, Math.max(10, cycle + Math.random() * cycle / 2))), cleanup]);
+    await Promise.all([sleep(Math.min(1000, Math.max(5, cycle + Math.random() * cycle / 2))), cleanup]);
     const after = await this.readReferrersIndex(subject);
     return after?.index.manifests.some((d) => d.digest === entry.digest) ?? false;
   }
