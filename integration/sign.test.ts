@@ -104,7 +104,16 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
     cliOk(['key', 'generate', 'it-rsa', '--type', 'rsa-3072', '--config-dir', cfg]);
     cliOk(['key', 'generate', 'it-ec', '--type', 'ec-p256', '--config-dir', cfg]);
   });
-  after(() => rmSync(tmp, { recursive: true, force: true }));
+  // local images this suite builds (docker rmi'd at the end; the registries keep what was pushed)
+  const built: string[] = [];
+  const buildTestImage = (image: string, text: string) => {
+    sh('bash', [join(ROOT, 'scripts', 'test-image.sh'), image, text]);
+    built.push(image);
+  };
+  after(() => {
+    for (const image of built) spawnSync('docker', ['rmi', '-f', image], { encoding: 'utf8' });
+    rmSync(tmp, { recursive: true, force: true });
+  });
 
   for (const [label, envName, discovery] of [
     ['Distribution 2.8 (referrers tag schema)', 'DS_REGISTRY', 'tag-schema'],
@@ -114,7 +123,7 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
       const registry = requireEnv(envName);
       const repo = `sign-it/app-${randomBytes(4).toString('hex')}`;
       const image = `${registry}/${repo}:v1`;
-      sh('bash', [join(ROOT, 'scripts', 'test-image.sh'), image, `sign-it ${repo}`]);
+      buildTestImage(image, `sign-it ${repo}`);
       sh('docker', ['push', '-q', image]);
       const pushed = await getManifest(registry, repo, 'v1');
       const subject = pushed.desc;
@@ -188,7 +197,7 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
     const registry = requireEnv('DS_REGISTRY');
     const repo = `sign-it/verify-${randomBytes(4).toString('hex')}`;
     const image = `${registry}/${repo}:v1`;
-    sh('bash', [join(ROOT, 'scripts', 'test-image.sh'), image, `verify ${repo}`]);
+    buildTestImage(image, `verify ${repo}`);
     sh('docker', ['push', '-q', image]);
     cliOk(['sign', '--key', 'it-ec', '--signature-format', 'cose', image, '--config-dir', cfg]);
     const vcfg = join(tmp, 'verify-config');
@@ -213,7 +222,7 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
     const registry = requireEnv('DS_REGISTRY');
     const repo = `sign-it/many-${randomBytes(4).toString('hex')}`;
     const image = `${registry}/${repo}:v1`;
-    sh('bash', [join(ROOT, 'scripts', 'test-image.sh'), image, `many ${repo}`]);
+    buildTestImage(image, `many ${repo}`);
     sh('docker', ['push', '-q', image]);
     const digests: string[] = [];
     for (const [key, fmt] of [['it-rsa', 'jws'], ['it-ec', 'cose'], ['it-ec', 'jws']]) {
@@ -261,7 +270,7 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
     const registry = requireEnv('DS_REGISTRY');
     const repo = `sign-it/local-${randomBytes(4).toString('hex')}`;
     const image = `${registry}/${repo}:v1`;
-    sh('bash', [join(ROOT, 'scripts', 'test-image.sh'), image, `local ${repo}`]);
+    buildTestImage(image, `local ${repo}`);
     const r = JSON.parse(cliOk(['sign', '-o', 'json', image, '--config-dir', cfg]));
     expect(r.mode).to.equal('local');
     expect(r.pending).to.equal(true);
@@ -298,7 +307,7 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
       const registry = requireEnv(envName);
       const repo = `sign-it/many-${randomBytes(4).toString('hex')}`;
       const image = `${registry}/${repo}:v1`;
-      sh('bash', [join(ROOT, 'scripts', 'test-image.sh'), image, `sign-it ${repo}`]);
+      buildTestImage(image, `sign-it ${repo}`);
       sh('docker', ['push', '-q', image]);
       sh('docker', ['rmi', image]);
       const subject = (await getManifest(registry, repo, 'v1')).desc;
