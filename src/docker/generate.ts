@@ -63,6 +63,13 @@ export interface GenerateOptions {
   tee?: () => Promise<CompressedTee | undefined>;
   /** `docker image inspect` of the image, when the caller has just made it (saves a second request). */
   inspected?: ImageInspect;
+  /**
+   * Told about a blob of the coming manifest as soon as its bytes are final, while the save stream is still being
+   * read: the config (its sha256 is the image ID) and small layers (buffered whole, compressed at once). Push uses it
+   * to upload them during generation. The blobs are digest-checked content of the image; the hook runs before
+   * generation has verified the whole archive, so it must not assume generation will succeed.
+   */
+  onBlob?: (desc: Descriptor, bytes: Buffer) => void;
 }
 
 export interface GenerateResult {
@@ -313,6 +320,23 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
   const expected = (inspect.RootFS?.Layers ?? []) as Digest[];
   const cached = opts.force ? expected.map(() => undefined) : await cachedLayers(store, profile, expected);
   const cachedSet = new Set(expected.filter((_, i) => cached[i] !== undefined));
+  // Small layers compressed while the stream is still being read (diff ID -> gzip), for opts.onBlob; the commit
+  // below uses the same bytes instead of compressing again.
+  const smallGz = new Map<string, Promise<Buffer>>();
+  const expectedSet = new Set<string>(expected);
+  const onSmallEntry = opts.onBlob
+    ? (e: SaveEntry) => {
+      if (!e.data) return;
+      if (e.digest === inspect.Id) {
+        opts.onBlob!({ mediaType: mediaTypes(opts.mediaType).config, digest: e.digest, size: e.data.length }, e.data);
+      } else if (expectedSet.has(e.digest) && !cachedSet.has(e.digest) && !smallGz.has(e.digest) && !isGzipData(e.data)) {
+        const gz = pgzipBuffer(e.data, gzip);
+        gz.catch(() => undefined); // awaited again in the commit
+        smallGz.set(e.digest, gz);
+        gz.then((b) => opts.onBlob!({ mediaType: MediaType.OCI_LAYER_GZIP, digest: sha256Digest(b), size: b.length }, b), () => undefined);
+      }
+    }
+    : undefined;
 
   const save = await readSaveStream(stream, {
     store,
@@ -324,6 +348,7 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
     // generation, skipping what the registry has (HEAD).
     tee: opts.tee ? (nd) => ((nd !== undefined ? !cachedSet.has(nd) : cachedSet.size === 0) ? opts.tee!() : Promise.resolve(undefined)) : undefined,
     skipCompression: (nd) => nd !== undefined && cachedSet.has(nd),
+    onSmallEntry,
   });
   const committed = new Map<string, Descriptor>();
   let compressedLayers = 0;
@@ -378,7 +403,7 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
           const hit = cached[i];
           if (hit) desc = hit;
           else {
-            const gz = await pgzipBuffer(e.data, gzip);
+            const gz = await (smallGz.get(diffId) ?? pgzipBuffer(e.data, gzip));
             desc = { mediaType: MediaType.OCI_LAYER_GZIP, digest: sha256Digest(gz), size: gz.length };
             await store.pushBlob(desc, gz);
             compressedLayers++;

@@ -12,6 +12,10 @@
  * 4. Every manifest in the store whose subject is this manifest (signatures etc.): its config and layer blobs,
  *    then pushReferrer (Referrers API registries index it, otherwise the referrers tag schema is updated).
  *
+ * On a cold push (the manifest is generated now) uploads start during generation: big layers stream to the registry
+ * while they are compressed (streamingUploads), the config and small layers as soon as their bytes are final
+ * (earlyUploader); step 2 then only waits for them (and uploads whatever did not make it).
+ *
  * Re-running after a failure (registry killed mid-upload) finishes the job: blobs that made it are found by HEAD
  * and not uploaded again; the manifest is only pushed after all blobs.
  */
@@ -177,7 +181,8 @@ export function streamingUploads(repo: RemoteRepository, done: Map<string, Promi
  * Finds the stored manifest for `image` if it still matches the engine's image, else generates it.
  * Exported for `docker sign` (sign a local image = sign this manifest).
  */
-export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'store' | 'mediaType' | 'platform' | 'level' | 'progress' | 'env'> & { tee?: () => Promise<CompressedTee | undefined> }):
+export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'store' | 'mediaType' | 'platform' | 'level' | 'progress' | 'env'> & {
+  tee?: () => Promise<CompressedTee | undefined>; onBlob?: (desc: Descriptor, bytes: Buffer) => void }):
   Promise<{ descriptor: Descriptor; manifest: Buffer; storeTag?: string; imageId: string; generated: boolean; result?: GenerateResult }> {
   const env = opts.env ?? process.env;
   const insp = await inspectImage(image, env);
@@ -197,13 +202,34 @@ export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'st
     }
   }
   const r = await generateManifest(image, {
-    store: opts.store, mediaType: opts.mediaType ?? 'oci', platform: opts.platform, level: opts.level, progress: opts.progress, env, tee: opts.tee, inspected: insp,
+    store: opts.store, mediaType: opts.mediaType ?? 'oci', platform: opts.platform, level: opts.level, progress: opts.progress, env, tee: opts.tee, onBlob: opts.onBlob, inspected: insp,
   });
   return { descriptor: r.descriptor, manifest: r.manifest, storeTag: r.storeTag, imageId: r.imageId, generated: !r.reused, result: r };
 }
 
+/**
+ * Uploads of small blobs started while the manifest was being generated (the config and small layers, known
+ * before the save stream ends): digest → what happened, or undefined when it failed (then pushBlobs retries).
+ */
+type EarlyUploads = Map<string, Promise<BlobAction | undefined>>;
+
+function earlyUploader(repo: RemoteRepository, early: EarlyUploads): (desc: Descriptor, bytes: Buffer) => void {
+  return (desc, bytes) => {
+    if (early.has(desc.digest)) return;
+    early.set(desc.digest, (async (): Promise<BlobAction | undefined> => {
+      try {
+        if (await repo.hasBlob(desc)) return 'exists';
+        await repo.pushBlob(desc, bytes, { knownAbsent: true });
+        return 'uploaded';
+      } catch {
+        return undefined; // pushBlobs tries again and reports the error
+      }
+    })());
+  };
+}
+
 async function pushBlobs(repo: RemoteRepository, store: OciLayout, blobs: Descriptor[], opts: PushOptions, locations: PushedLocations,
-  alreadyUploaded: Set<string> = new Set()): Promise<{ digest: Digest; size: number; action: BlobAction }[]> {
+  alreadyUploaded: Set<string> = new Set(), early: EarlyUploads = new Map()): Promise<{ digest: Digest; size: number; action: BlobAction }[]> {
   const { mapLimit } = await import('../registry/index.js');
   const bars = opts.progress;
   const here = repo.location;
@@ -212,8 +238,11 @@ async function pushBlobs(repo: RemoteRepository, store: OciLayout, blobs: Descri
   return mapLimit(unique, opts.concurrency ?? 4, async (desc) => {
     bars?.start(desc.digest, desc.size, 'Waiting');
     let action: BlobAction;
+    const started = await early.get(desc.digest);
     if (alreadyUploaded.has(desc.digest)) {
       action = 'uploaded';
+    } else if (started) {
+      action = started;
     } else if (await repo.hasBlob(desc)) {
       action = 'exists';
     } else {
@@ -252,7 +281,12 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
   const repo = openRepository(ref, opts.registry);
   // Layers compressed by this run are uploaded while they are compressed (cold push).
   const streamed = new Map<string, Promise<boolean>>();
-  const gen = await ensureGenerated(image, { ...opts, tee: opts.streamUpload === false ? undefined : streamingUploads(repo, streamed, log) });
+  // ... and the config and small layers as soon as their bytes are known.
+  const early: EarlyUploads = new Map();
+  const gen = await ensureGenerated(image, {
+    ...opts,
+    ...(opts.streamUpload === false ? {} : { tee: streamingUploads(repo, streamed, log), onBlob: earlyUploader(repo, early) }),
+  });
   if (ref.digest !== undefined && ref.digest !== gen.descriptor.digest) {
     throw new InputError('DIGEST_MISMATCH', `${image} names digest ${ref.digest}, but the generated manifest of this image is ${gen.descriptor.digest}`, {
       hint: 'push by tag, or use the digest printed by `docker generate manifest`',
@@ -264,7 +298,7 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
   for (const [d, p] of streamed) if (await p) streamedOk.add(d);
   const locations = (await opts.store.readSidecar<PushedLocations>(PUSHED_FILE)) ?? {};
 
-  const blobResults = await pushBlobs(repo, opts.store, [manifest.config, ...manifest.layers], opts, locations, streamedOk);
+  const blobResults = await pushBlobs(repo, opts.store, [manifest.config, ...manifest.layers], opts, locations, streamedOk, early);
   await recordLocations(opts.store, repo.location, blobResults.map((b) => b.digest));
   await repo.pushManifest(gen.descriptor, gen.manifest, tag ?? gen.descriptor.digest);
   log(`Pushed ${repositoryName(ref)}${tag ? `:${tag}` : ''} ${gen.descriptor.digest}`);

@@ -93,6 +93,8 @@ export interface ReadSaveOptions {
    * already cached). `nameDigest` is the digest implied by an OCI `blobs/<alg>/<hex>` name, if any.
    */
   skipCompression?(nameDigest: Digest | undefined): boolean;
+  /** Called for each small entry (buffered whole) as soon as it has been read, before the rest of the stream. */
+  onSmallEntry?(entry: SaveEntry): void;
 }
 
 export interface SaveContents {
@@ -221,7 +223,9 @@ export async function readSaveStream(stream: Readable, opts: ReadSaveOptions): P
         const data = await readAll(entry as unknown as AsyncIterable<Buffer>, size);
         buffered += data.length;
         if (buffered > MAX_BUFFERED_TOTAL) throw new SaveError('SAVE_TOO_MANY_SMALL_ENTRIES', 'the image archive has too much small content to buffer');
-        entries.set(path, { path, size, data, digest: sha256(data) });
+        const small: SaveEntry = { path, size, data, digest: sha256(data) };
+        entries.set(path, small);
+        opts.onSmallEntry?.(small);
         continue;
       }
       entries.set(path, await streamLargeEntry(entry as unknown as AsyncIterable<Buffer>, path, size, opts, writers, (n) => { buffered += n; }));
