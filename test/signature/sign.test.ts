@@ -7,7 +7,10 @@ import { configPaths } from '../../src/config/dir.js';
 import { OciLayout } from '../../src/oci/layout.js';
 import { generateTestKey, type GeneratedKey } from '../../src/pki/generate.js';
 import { addLocalKey } from '../../src/pki/keystore.js';
-import { parseAnnotations, parseDuration, signLayout, signTarget, hasDigest, selectorOf } from '../../src/signature/sign.js';
+import { parseAnnotations, parseDuration, signLayout, signTarget, signRemote, hasDigest, selectorOf } from '../../src/signature/sign.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { closeConnections } from '../../src/registry/index.js';
 import { inspectSignatures, listSignatures } from '../../src/signature/list.js';
 import { parseEnvelope, verifyIntegrity } from '../../src/signature/index.js';
 import type { Descriptor } from '../../src/oci/descriptor.js';
@@ -118,5 +121,55 @@ describe('signature/sign: signing flow into a real OCI layout', () => {
     expect(hasDigest('h:5000/a:v1')).to.equal(false);
     expect(selectorOf({ tag: 'v1', digest: `sha256:${'a'.repeat(64)}` })).to.equal(`sha256:${'a'.repeat(64)}`);
     expect(selectorOf({})).to.equal('latest');
+  });
+
+  describe('remote signing: what reaches the registry when signing stops early', () => {
+    let server: Server;
+    let host: string;
+    let log: string[];
+    const thing = Buffer.from('{"not":"an image"}');
+    before(async () => {
+      server = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          log.push(`${req.method} ${req.url!.split('?')[0]}`);
+          if (req.url === '/v2/app/manifests/v1') {
+            res.writeHead(200, { 'content-type': 'application/vnd.example.thing+json', 'content-length': String(thing.length), 'docker-content-digest': sha(thing) });
+            res.end(req.method === 'HEAD' ? undefined : thing);
+          } else if (req.method === 'POST' && req.url!.startsWith('/v2/app/blobs/uploads/')) {
+            res.writeHead(202, { location: '/v2/app/blobs/uploads/s1', 'content-length': '0' });
+            res.end();
+          } else if (req.method === 'DELETE') {
+            res.writeHead(204);
+            res.end();
+          } else {
+            res.writeHead(404, { 'content-type': 'application/json' });
+            res.end('{"errors":[{"code":"BLOB_UNKNOWN","message":"no"}]}');
+          }
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    beforeEach(() => { log = []; });
+    after(async () => {
+      await closeConnections();
+      server.close();
+    });
+
+    it('a subject that is not an image: NOT_SIGNABLE, and the envelope upload session opened early is cancelled', async () => {
+      const paths = configPaths(join(dir, 'cfg'));
+      addLocalKey(paths, 'e', ec.keyPem, ec.chainPem, { setDefault: true });
+      const e = await signRemote({ configPaths: paths, reference: `${host}/app:v1` }).catch((x: unknown) => x);
+      expect(e).to.have.property('code', 'NOT_SIGNABLE');
+      expect(log.filter((l) => !l.startsWith('GET') && !l.startsWith('HEAD'))).to.deep.equal(['POST /v2/app/blobs/uploads/', 'DELETE /v2/app/blobs/uploads/s1']);
+    });
+
+    it('a missing key fails before anything is written (reads only)', async () => {
+      const e = await signRemote({ configPaths: configPaths(join(dir, 'empty')), reference: `${host}/app:v1` }).catch((x: unknown) => x);
+      expect(e).to.have.property('code').that.matches(/KEY/);
+      await new Promise((r) => setTimeout(r, 50)); // the early reads may still be answered
+      expect(log.every((l) => l.startsWith('GET') || l.startsWith('HEAD')), log.join(', ')).to.equal(true);
+    });
   });
 });
