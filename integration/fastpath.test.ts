@@ -124,8 +124,9 @@ describe('integration: fast path vs oclif (built CLI, real registry)', function 
     try {
       const cfg = mkdtempSync(join(dir, 'push-'));
       const p = same(['push', '-q', '--config-dir', cfg, tag], 'fast', 0);
-      const gen = cli(['generate', 'manifest', '-o', 'json', '--config-dir', cfg, tag]);
-      expect(gen.code, gen.stderr).to.equal(0);
+      const gen = same(['generate', 'manifest', '-o', 'json', '--config-dir', cfg, tag], 'fast', 0);
+      same(['generate', 'manifest', '--config-dir', cfg, tag], 'fast', 0);
+      same(['generate', 'manifest', '--config-dir', cfg, `${registry}/${repo}-absent:v1`], 'fast', 2);
       expect(p.stdout).to.equal(`${tag}: digest: ${JSON.parse(gen.stdout).digest} size: ${JSON.parse(gen.stdout).size}\n`);
       const bad = same(['push', '-q', '--config-dir', cfg, `${registry}/${repo}-absent:v1`], 'fast', 2);
       expect(bad.stderr).to.match(/not found in the Docker engine/);

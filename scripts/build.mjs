@@ -9,7 +9,7 @@
 //    (verify: ~11 ms less per run than the split chunks on the 2-core dev box). CommonJS because dist/cli.cjs loads
 //    it as a vm.Script with a V8 code cache (src/cli/codecache.ts; ~8 ms less again), and because its builtins are
 //    then plain require()s taken when first used. The few npm packages those commands use only in rare modes
-//    (dockerode, tar-stream, cli-progress for local images; @peculiar/x509, pkijs) stay external there and load
+//    (dockerode, cli-progress, tar-stream outside push/generate/sign; @peculiar/x509, pkijs) stay external and load
 //    from node_modules when needed (the code imports them dynamically and takes `default ?? module`).
 // dist/cli.cjs reaches oclif through `import('./cli/oclif.js')`, rewritten below to dist/oclif.js.
 // Type checking is `npm run typecheck`.
@@ -32,7 +32,7 @@ const common = {
   },
 };
 
-const FAST_COMMANDS = ['verify', 'sign', 'ls', 'inspect', 'push'];
+const FAST_COMMANDS = ['verify', 'sign', 'ls', 'inspect', 'push', 'generate'];
 
 /** In src/cli.ts: `import('./cli/oclif.js')` → dist/oclif.js. */
 const cliEntryExternals = {
@@ -82,9 +82,9 @@ await Promise.all([
     outdir: 'dist',
     outExtension: { '.js': '.cjs' },
     splitting: false,
-    // push (and sign of a local image) always read a docker save stream: tar-stream is part of their bundle
+    // push, generate (and sign of a local image) read a docker save stream: tar-stream is part of their bundle
     external: [...external, '@oclif/core', 'dockerode', 'cli-progress', '@peculiar/x509', 'pkijs', 'reflect-metadata',
-      ...(c === 'push' || c === 'sign' ? [] : ['tar-stream'])],
+      ...(c === 'push' || c === 'sign' || c === 'generate' ? [] : ['tar-stream'])],
   })),
 ]);
 

@@ -48,9 +48,11 @@ export async function main(name: 'sign' | 'generate', argv: string[]): Promise<v
     }
     throw e;
   }
-  if (name === 'sign' && isFastCommandId(args[0]) && !asksForHelp(args) && !process.env.DOCKER_SIGN_NO_FAST_PATH) {
-    const { runFast } = await loadFastEntry(args[0]);
-    if (await runFast(args)) return;
+  // `generate manifest …` (from either plug-in) is the fast command `generate` with the argv after `manifest`
+  const fastArgs = args[0] === 'generate' ? (args[1] === 'manifest' ? ['generate', ...args.slice(2)] : undefined) : name === 'sign' ? args : undefined;
+  if (fastArgs && isFastCommandId(fastArgs[0]) && !asksForHelp(fastArgs) && !process.env.DOCKER_SIGN_NO_FAST_PATH) {
+    const { runFast } = await loadFastEntry(fastArgs[0]);
+    if (await runFast(fastArgs)) return;
   }
   const { runOclif } = await import('./cli/oclif.js');
   await runOclif(args, import.meta.url);

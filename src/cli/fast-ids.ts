@@ -1,5 +1,5 @@
 /** Commands the fast path (src/cli/fast.ts) can run without oclif (src/cli.ts checks this before loading it). */
-export const FAST_COMMAND_IDS = ['verify', 'sign', 'ls', 'inspect', 'push'] as const;
+export const FAST_COMMAND_IDS = ['verify', 'sign', 'ls', 'inspect', 'push', 'generate'] as const;
 export type FastCommandId = (typeof FAST_COMMAND_IDS)[number];
 
 export function isFastCommandId(id: string | undefined): id is FastCommandId {

@@ -11,6 +11,8 @@ import * as signCmd from '../../src/cli/sign.js';
 import * as lsCmd from '../../src/cli/ls.js';
 import * as inspectCmd from '../../src/cli/inspect.js';
 import * as pushCmd from '../../src/cli/push.js';
+import * as generateCmd from '../../src/cli/generate.js';
+import GenerateManifestCommand from '../../src/commands/generate/manifest.js';
 import VerifyCommand from '../../src/commands/verify.js';
 import SignCommand from '../../src/commands/sign.js';
 import { BaseCommand } from '../../src/commands/base.js';
@@ -52,6 +54,8 @@ describe('cli: fast path argv parsing (src/cli/spec.ts) vs oclif', () => {
     ['push', pushCmd.spec, ['reg.io/app:1']],
     ['push', pushCmd.spec, ['-q', '-o', 'json', '--concurrency', '8', '--compression-level=6', 'reg.io/app:1']],
     ['push', pushCmd.spec, ['--media-type', 'docker', '--platform', 'linux/amd64', '--no-signatures', '--insecure-registry', 'reg.io/app:1']],
+    ['generate manifest', generateCmd.spec, ['app:1']],
+    ['generate manifest', generateCmd.spec, ['-o', 'json', '-f', 'm.json', '--media-type', 'docker', '--force', '-q', '--compression-level', '9', 'app:1']],
   ];
   for (const [name, spec, argv] of accepted) {
     it(`${name} ${argv.join(' ')}: same args and flags as oclif`, async () => {
@@ -130,6 +134,7 @@ describe('cli: fast path argv parsing (src/cli/spec.ts) vs oclif', () => {
   it('the oclif commands take their flags and args from the same tables', () => {
     expect(Object.keys(VerifyCommand.flags)).to.deep.equal(Object.keys(verifyCmd.spec.flags));
     expect(Object.keys(SignCommand.flags)).to.deep.equal(Object.keys(signCmd.spec.flags));
+    expect(Object.keys(GenerateManifestCommand.flags)).to.deep.equal(Object.keys(generateCmd.spec.flags));
     expect(Object.keys(BaseCommand.baseFlags)).to.deep.equal(Object.keys(COMMON_FLAGS));
     expect(Object.keys(VerifyCommand.args)).to.deep.equal(['reference']);
     const a = SignCommand.flags.annotation as { multiple?: boolean; multipleNonGreedy?: boolean; char?: string };

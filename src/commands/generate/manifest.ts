@@ -1,6 +1,8 @@
-import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base.js';
+import { oclifArgs, oclifFlags } from '../flags.js';
+import { spec, run } from '../../cli/generate.js';
 
+/** oclif face of `generate manifest` (help, usage errors); flags and behaviour live in src/cli/generate.ts (shared with the fast path). */
 export default class GenerateManifestCommand extends BaseCommand {
   static override summary = 'Build the OCI image manifest of a local image, so its digest is known before pushing';
   static override description = [
@@ -19,45 +21,10 @@ export default class GenerateManifestCommand extends BaseCommand {
     'docker generate manifest --media-type docker --file manifest.json localhost:5000/app:1',
     'docker -H unix:///run/other.sock generate manifest app:1',
   ];
-  static override args = {
-    image: Args.string({ description: 'local image (name[:tag], name@digest or image ID)', required: true }),
-  };
-  static override flags = {
-    platform: Flags.string({ description: 'require the image to be for this platform (os/arch[/variant])' }),
-    'media-type': Flags.string({ description: 'manifest media types', options: ['oci', 'docker'], default: 'oci' }),
-    file: Flags.string({ char: 'f', description: 'also write the manifest bytes to FILE' }),
-    'compression-level': Flags.integer({ description: 'gzip level 1-9 (default 1 = fastest, or $DOCKER_SIGN_GZIP_LEVEL)', min: 1, max: 9 }),
-    force: Flags.boolean({ description: 'ignore the store and layer cache: read and compress every layer again', default: false }),
-    quiet: Flags.boolean({ char: 'q', description: 'no progress output', default: false }),
-  };
+  static override args = oclifArgs(spec);
+  static override flags = oclifFlags(spec.flags);
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parseCommon(GenerateManifestCommand);
-    const { OciLayout } = await import('../../oci/layout.js');
-    const { generateManifest } = await import('../../docker/generate.js');
-    const { createLayerBars } = await import('../../docker/progress.js');
-    const store = await OciLayout.open(this.paths.store, { create: true });
-    const bars = await createLayerBars({ quiet: flags.quiet || this.json });
-    let r;
-    try {
-      r = await generateManifest(args.image, {
-        store,
-        mediaType: flags['media-type'] as 'oci' | 'docker',
-        platform: flags.platform,
-        level: flags['compression-level'],
-        force: flags.force,
-        progress: bars,
-      });
-    } finally {
-      bars.stop();
-    }
-    if (flags.file) {
-      const { writeFile } = await import('node:fs/promises');
-      await writeFile(flags.file, r.manifest);
-    }
-    this.emit(
-      { ...r.descriptor, reference: r.storeTag ?? null, imageId: r.imageId, config: r.config, layers: r.layers, reused: r.reused, compressedLayers: r.compressedLayers },
-      () => r.descriptor.digest,
-    );
+    await run(await this.parseSpec(GenerateManifestCommand, spec), this.io);
   }
 }
