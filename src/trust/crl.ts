@@ -1,0 +1,156 @@
+/**
+ * CRLs (RFC 5280 section 5) for one certificate, checked the way notation-core-go checks them:
+ *
+ *  - the CRL (DER, or PEM "X509 CRL") is issued by the certificate's issuer (same Name) and signed with its key; an
+ *    issuer whose keyUsage lacks cRLSign, or that is not a CA, cannot sign one;
+ *  - nextUpdate must be present and not past; thisUpdate not in the future (5 minutes of skew);
+ *  - delta CRLs (a deltaCRLIndicator on the CRL, or a freshestCRL pointer on the certificate) and indirect CRLs are
+ *    refused (the answer is then 'unknown'); any other unknown critical extension is refused too;
+ *  - an entry for the serial number means revoked, except: when the signing time (signingAuthority) is before the
+ *    entry's invalidityDate the entry is ignored; certificateHold counts as revoked unless a later removeFromCRL
+ *    entry lifts it.
+ * Problems throw PkixError with what went wrong; the caller turns that into 'unknown'.
+ */
+import type { X509Certificate } from 'node:crypto';
+import { certInfo, children, readTlv, type Tlv } from './x509.js';
+import { certificateExtensions } from '../pki/der.js';
+import { bytesOf, certParts, extensionsOf, fail, invalidityDateOf, rawOf, serialHex, signedParts, timeOf, verifySigned } from './pkix.js';
+import { CLOCK_SKEW_MS } from './ocsp.js';
+
+const OID_REASON = '2.5.29.21';
+const OID_INVALIDITY_DATE = '2.5.29.24';
+const OID_DELTA_INDICATOR = '2.5.29.27';
+const OID_ISSUING_DP = '2.5.29.28';
+const OID_FRESHEST_CRL = '2.5.29.46';
+const OID_CRL_NUMBER = '2.5.29.20';
+const OID_AUTHORITY_KEY_ID = '2.5.29.35';
+const REASON_CERTIFICATE_HOLD = 6;
+const REASON_REMOVE_FROM_CRL = 8;
+
+export interface CrlEntry {
+  revocationTime: Date;
+  reason?: number;
+  invalidityDate?: Date;
+  /** Set when the entry carries a critical extension this checker does not understand. */
+  unsupported?: string;
+}
+
+export interface VerifiedCrl {
+  thisUpdate: Date;
+  nextUpdate: Date;
+  /** Entries by serial number (hex, no leading zeros). */
+  entries: Map<string, CrlEntry[]>;
+}
+
+/** True when the certificate points to delta CRLs (freshestCRL), which this checker does not fetch. */
+export function hasFreshestCrl(cert: X509Certificate): boolean {
+  return certificateExtensions(cert.raw).some((e) => e.oid === OID_FRESHEST_CRL);
+}
+
+function derOf(bytes: Buffer): Buffer {
+  const head = bytes.subarray(0, 64).toString('latin1');
+  if (!head.includes('-----BEGIN')) return bytes;
+  const m = /-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/.exec(bytes.toString('latin1'));
+  if (!m) fail('the CRL is PEM but holds no X509 CRL block');
+  return Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
+}
+
+function parseEntry(b: Buffer, e: Tlv): [string, CrlEntry] {
+  const [serial, when, exts] = children(b, e);
+  if (!serial || serial.tag !== 0x02) fail('malformed CRL entry');
+  const entry: CrlEntry = { revocationTime: timeOf(b, when, 'CRL entry revocationDate') };
+  if (exts) {
+    for (const x of extensionsOf(b, exts)) {
+      if (x.oid === OID_REASON) {
+        const t = readTlv(x.value, 0);
+        if (t.tag !== 0x0a) fail('malformed CRL entry reason code');
+        entry.reason = x.value[t.start];
+      } else if (x.oid === OID_INVALIDITY_DATE) entry.invalidityDate = invalidityDateOf(x.value);
+      else if (x.critical) entry.unsupported = `unsupported critical extension ${x.oid} in the CRL entry`;
+    }
+  }
+  return [serialHex(bytesOf(b, serial)), entry];
+}
+
+/** Parses `bytes` as the CRL of `issuer` for `cert` and checks it at `now`. Throws PkixError when unusable. */
+export function verifyCrl(bytes: Buffer, cert: X509Certificate, issuer: X509Certificate, now: Date): VerifiedCrl {
+  const b = derOf(bytes);
+  let top: Tlv;
+  try {
+    top = readTlv(b, 0);
+  } catch {
+    fail('the CRL is not DER');
+  }
+  if (top.end !== b.length) fail('trailing bytes after the CRL');
+  const { tbs, alg, sig } = signedParts(b, top, 'CRL');
+  const f = children(b, tbs);
+  let i = 0;
+  if (f[0]?.tag === 0x02) i++;
+  const innerAlg = f[i++];
+  if (!innerAlg || !rawOf(b, innerAlg).equals(rawOf(b, alg))) fail('the CRL signature algorithms disagree');
+  const issuerName = f[i++];
+  if (!issuerName || issuerName.tag !== 0x30) fail('malformed CRL issuer');
+  if (!rawOf(b, issuerName).equals(certParts(cert).issuer) || !certParts(issuer).subject.equals(certParts(cert).issuer)) {
+    fail('the CRL is not issued by the certificate issuer (indirect CRLs are not supported)');
+  }
+  const thisUpdate = timeOf(b, f[i++], 'CRL thisUpdate');
+  let nextUpdate: Date | undefined;
+  if (f[i] && (f[i]!.tag === 0x17 || f[i]!.tag === 0x18)) nextUpdate = timeOf(b, f[i++], 'CRL nextUpdate');
+  let revoked: Tlv | undefined;
+  if (f[i]?.tag === 0x30) revoked = f[i++];
+  const extWrap = f[i]?.tag === 0xa0 ? f[i++] : undefined;
+  if (i !== f.length) fail('malformed CRL');
+
+  const ii = certInfo(issuer);
+  if (ii.keyUsage && !ii.keyUsage.has('cRLSign')) fail(`the issuer "${ii.subject}" may not sign CRLs (keyUsage without cRLSign)`);
+  if (ii.basicConstraints && !ii.basicConstraints.ca) fail(`the issuer "${ii.subject}" is not a CA`);
+  if (!verifySigned(b, tbs, alg, sig, issuer.publicKey)) fail(`the CRL signature does not verify with the key of "${ii.subject}"`);
+
+  if (!nextUpdate) fail('the CRL has no nextUpdate');
+  if (now > nextUpdate) fail(`expired CRL (nextUpdate ${nextUpdate.toISOString()})`);
+  if (thisUpdate.getTime() > now.getTime() + CLOCK_SKEW_MS) fail(`the CRL is not yet valid (thisUpdate ${thisUpdate.toISOString()})`);
+
+  if (extWrap) {
+    for (const x of extensionsOf(b, children(b, extWrap)[0]!)) {
+      if (x.oid === OID_DELTA_INDICATOR) fail('the CRL is a delta CRL (not supported)');
+      if (x.oid === OID_ISSUING_DP) {
+        // IssuingDistributionPoint: indirectCRL is [4] BOOLEAN
+        const idp = readTlv(x.value, 0);
+        for (const c of children(x.value, idp)) {
+          if (c.tag === 0x84 && x.value[c.start] !== 0) fail('the CRL is an indirect CRL (not supported)');
+        }
+      } else if (x.critical && x.oid !== OID_CRL_NUMBER && x.oid !== OID_AUTHORITY_KEY_ID) {
+        fail(`unsupported critical extension ${x.oid} in the CRL`);
+      }
+    }
+  }
+
+  const entries = new Map<string, CrlEntry[]>();
+  if (revoked) {
+    for (const e of children(b, revoked)) {
+      const [serial, entry] = parseEntry(b, e);
+      const list = entries.get(serial);
+      if (list) list.push(entry);
+      else entries.set(serial, [entry]);
+    }
+  }
+  return { thisUpdate, nextUpdate, entries };
+}
+
+/** The certificate's status in a verified CRL, with notation's invalidity-date and hold rules. Throws PkixError. */
+export function crlStatus(crl: VerifiedCrl, cert: X509Certificate, signingTime?: Date): { status: 'ok' | 'revoked'; detail: string } {
+  const list = crl.entries.get(serialHex(certParts(cert).serial));
+  if (!list) return { status: 'ok', detail: 'not listed' };
+  let latestTemporary: CrlEntry | undefined;
+  for (const e of list) {
+    if (e.unsupported) fail(e.unsupported);
+    if (signingTime && e.invalidityDate && signingTime < e.invalidityDate) continue;
+    if (e.reason === REASON_CERTIFICATE_HOLD || e.reason === REASON_REMOVE_FROM_CRL) {
+      if (!latestTemporary || latestTemporary.revocationTime < e.revocationTime) latestTemporary = e;
+      continue;
+    }
+    return { status: 'revoked', detail: `revoked at ${e.revocationTime.toISOString()}${e.reason !== undefined ? ` (reason ${e.reason})` : ''}` };
+  }
+  if (latestTemporary?.reason === REASON_CERTIFICATE_HOLD) return { status: 'revoked', detail: `on hold since ${latestTemporary.revocationTime.toISOString()}` };
+  return { status: 'ok', detail: latestTemporary ? 'removed from the CRL' : 'listed before the invalidity date only' };
+}

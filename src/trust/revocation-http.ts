@@ -1,0 +1,106 @@
+/**
+ * The one network call revocation checking makes: fetch a URL (GET, or POST with a body) with a time limit, a size
+ * cap and an AbortSignal, following at most 3 redirects and only to http(s). Errors are thrown with a message fit
+ * for a verification report ("timed out after 2000 ms", "HTTP 404", "response larger than 1048576 bytes", …).
+ * node:http / node:https are imported on first use: a chain without revocation pointers never loads them.
+ */
+import type { IncomingMessage } from 'node:http';
+
+export interface RevocationFetchRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  body?: Buffer;
+  contentType?: string;
+  maxBytes: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** Returns the body of a 2xx answer, or throws. Replaceable through NetworkRevocationOptions.fetch (tests). */
+export type RevocationFetch = (req: RevocationFetchRequest) => Promise<Buffer>;
+
+const MAX_REDIRECTS = 3;
+
+export class FetchError extends Error {}
+
+export const httpFetch: RevocationFetch = async (req) => {
+  const deadline = Date.now() + req.timeoutMs;
+  let url = new URL(req.url);
+  let method = req.method;
+  let body = req.body;
+  for (let hop = 0; ; hop++) {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchError(`unsupported URL scheme "${url.protocol}"`);
+    const res = await once(url, method, body, req, deadline);
+    if (res.redirect) {
+      if (hop >= MAX_REDIRECTS) throw new FetchError(`more than ${MAX_REDIRECTS} redirects`);
+      url = new URL(res.redirect, url);
+      if (res.status !== 307 && res.status !== 308) {
+        method = 'GET';
+        body = undefined;
+      }
+      continue;
+    }
+    return res.body!;
+  }
+};
+
+function once(url: URL, method: string, body: Buffer | undefined, req: RevocationFetchRequest, deadline: number): Promise<{ status: number; redirect?: string; body?: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const left = deadline - Date.now();
+    if (left <= 0) return reject(new FetchError(`timed out after ${req.timeoutMs} ms`));
+    if (req.signal?.aborted) return reject(new FetchError(`aborted (${abortReason(req.signal)})`));
+    const mod = url.protocol === 'https:' ? import('node:https') : import('node:http');
+    mod.then(({ request }) => {
+      let settled = false;
+      const finish = (err: Error | undefined, value?: { status: number; redirect?: string; body?: Buffer }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.signal?.removeEventListener('abort', onAbort);
+        if (err) {
+          r.destroy();
+          reject(err);
+        } else resolve(value!);
+      };
+      const onAbort = () => finish(new FetchError(`aborted (${abortReason(req.signal!)})`));
+      const timer = setTimeout(() => finish(new FetchError(`timed out after ${req.timeoutMs} ms`)), left);
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      const headers: Record<string, string> = { accept: '*/*', connection: 'close' };
+      if (body) {
+        headers['content-type'] = req.contentType ?? 'application/octet-stream';
+        headers['content-length'] = String(body.length);
+      }
+      const r = request(url, { method, headers, agent: false }, (res: IncomingMessage) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400 && res.headers.location) {
+          res.resume();
+          return finish(undefined, { status, redirect: res.headers.location });
+        }
+        if (status < 200 || status >= 300) {
+          res.resume();
+          return finish(new FetchError(`HTTP ${status}`));
+        }
+        const declared = Number(res.headers['content-length'] ?? NaN);
+        if (declared > req.maxBytes) return finish(new FetchError(`response larger than ${req.maxBytes} bytes`));
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > req.maxBytes) return finish(new FetchError(`response larger than ${req.maxBytes} bytes`));
+          chunks.push(c);
+        });
+        res.on('end', () => finish(undefined, { status, body: Buffer.concat(chunks) }));
+        res.on('error', (e) => finish(new FetchError(e.message)));
+        res.on('aborted', () => finish(new FetchError('connection closed before the response ended')));
+      });
+      r.on('error', (e) => finish(new FetchError(e.message)));
+      r.end(body);
+    }, reject);
+  });
+}
+
+function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r.name === 'TimeoutError' ? 'the revocation check ran out of time' : r.message;
+  return r === undefined ? 'cancelled' : String(r);
+}

@@ -1,0 +1,241 @@
+/**
+ * A small real PKI for revocation tests, built with the `openssl` CLI in a temp dir: a CA (EC P-256), leaf
+ * certificates whose AIA OCSP / CRL distribution point extensions point at local servers, real `openssl ocsp`
+ * responders (delegated responder, the CA itself, a look-alike CA with the CA's name and another key, a rogue
+ * self-signed signer, a CA-issued signer without the OCSPSigning EKU), CRLs made with `openssl ca -gencrl` (current, stale, signed by a look-alike CA) served by a
+ * node:http server, a port where nothing listens and a server that accepts connections and never answers.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createNetServer, type Socket, type Server as NetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export type LeafName = 'good' | 'revoked' | 'compromised' | 'caSigned' | 'impostor' | 'rogue' | 'noEku' | 'fbGood' | 'fbRevoked' | 'down' | 'hang' | 'crlOnly' | 'none';
+
+export interface Leaf {
+  cert: X509Certificate;
+  key: KeyObject;
+  /** [leaf, CA] */
+  chain: X509Certificate[];
+}
+
+/** When the compromised leaf's key became invalid (its revocation entry's invalidityDate). */
+export const COMPROMISED_AT = new Date(Date.now() - 3_600_000);
+
+function gt(d: Date): string {
+  return d.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/**
+ * Resolves once `openssl ocsp` says it waits for connections. (Probing the port instead does not work: OpenSSL 3.0's
+ * responder serves one connection at a time and a connection closed without a request wedges it.)
+ */
+function whenListening(p: ChildProcess, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`openssl ocsp did not start in ${ms} ms: ${err}`)), ms);
+    p.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('waiting for OCSP client connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    p.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`openssl ocsp exited (${code}): ${err}`));
+    });
+  });
+}
+
+export class RevocationPki {
+  readonly dir = mkdtempSync(join(tmpdir(), 'ds-revocation-'));
+  ca!: X509Certificate;
+  readonly leaves = new Map<LeafName, Leaf>();
+  /** CRLs as `openssl ca -gencrl` wrote them. */
+  crl!: { der: Buffer; pem: Buffer; stale: Buffer; rogue: Buffer };
+  /** What /switch.crl serves (the crlOnly leaf's distribution point); empty → 404. */
+  switchCrl!: Buffer;
+  /** Requests the CRL server saw, by path. */
+  readonly crlRequests: string[] = [];
+  readonly ports = { crl: 0, delegated: 0, caSigned: 0, impostor: 0, rogue: 0, noEku: 0, dead: 0, hang: 0 };
+  private readonly procs: ChildProcess[] = [];
+  private crlServer?: Server;
+  private hangServer?: NetServer;
+  private readonly hangSockets: Socket[] = [];
+
+  private ssl(args: string[]): string {
+    return execFileSync('openssl', args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  }
+
+  async start(): Promise<void> {
+    this.crlServer = createHttpServer((req, res) => {
+      this.crlRequests.push(req.url ?? '');
+      const body = req.url === '/ca.crl' ? this.crl.der : req.url === '/switch.crl' ? this.switchCrl : undefined;
+      if (!body || body.length === 0) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/pkix-crl', 'content-length': body.length }).end(body);
+    });
+    await new Promise<void>((r) => this.crlServer!.listen(0, '127.0.0.1', r));
+    this.ports.crl = (this.crlServer.address() as { port: number }).port;
+    this.hangServer = createNetServer((s) => this.hangSockets.push(s));
+    await new Promise<void>((r) => this.hangServer!.listen(0, '127.0.0.1', r));
+    this.ports.hang = (this.hangServer.address() as { port: number }).port;
+    for (const k of ['delegated', 'caSigned', 'impostor', 'rogue', 'noEku', 'dead'] as const) this.ports[k] = await freePort();
+
+    this.writeConfig();
+    const subj = (cn: string) => `/C=US/ST=WA/O=Revocation Test/CN=${cn}`;
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+    // the CA and a look-alike with the same name and another key
+    this.ssl(['req', '-x509', '-config', 'req.cnf', '-extensions', 'v3_ca', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '30', '-subj', subj('Revocation Test CA')]);
+    this.ssl(['req', '-x509', '-config', 'req.cnf', '-extensions', 'v3_ca', ...ec, '-keyout', 'lookalike.key', '-out', 'lookalike.pem', '-days', '30', '-subj', subj('Revocation Test CA')]);
+    this.ssl(['req', '-x509', '-config', 'req.cnf', '-extensions', 'v3_ocsp', ...ec, '-keyout', 'rogue-signer.key', '-out', 'rogue-signer.pem', '-days', '30', '-subj', subj('Rogue Responder')]);
+    const issue = (name: string, ext: string, cn: string) => {
+      this.ssl(['req', '-new', '-config', 'req.cnf', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj(cn)]);
+      this.ssl(['ca', '-batch', '-config', 'ca.cnf', '-extensions', ext, '-in', `${name}.csr`, '-out', `${name}.pem`, '-notext', '-preserveDN', '-days', '30']);
+    };
+    issue('ocsp', 'v3_ocsp', 'Delegated OCSP Responder');
+    issue('ocsp-noeku', 'v3_ocsp_noeku', 'OCSP Responder Without EKU');
+    const leafNames: LeafName[] = ['good', 'revoked', 'compromised', 'caSigned', 'impostor', 'rogue', 'noEku', 'fbGood', 'fbRevoked', 'down', 'hang', 'crlOnly', 'none'];
+    for (const n of leafNames) issue(n, `leaf_${n}`, `Leaf ${n}`);
+    this.ssl(['ca', '-batch', '-config', 'ca.cnf', '-revoke', 'revoked.pem', '-crl_reason', 'keyCompromise']);
+    this.ssl(['ca', '-batch', '-config', 'ca.cnf', '-revoke', 'fbRevoked.pem', '-crl_reason', 'keyCompromise']);
+    this.ssl(['ca', '-batch', '-config', 'ca.cnf', '-revoke', 'compromised.pem', '-crl_compromise', gt(COMPROMISED_AT)]);
+
+    this.ssl(['ca', '-batch', '-config', 'ca.cnf', '-gencrl', '-crldays', '1', '-out', 'ca.crl.pem']);
+    this.ssl(['crl', '-in', 'ca.crl.pem', '-outform', 'DER', '-out', 'ca.crl']);
+    const day = 86_400_000;
+    this.ssl(['ca', '-batch', '-config', 'ca.cnf', '-gencrl', '-crl_lastupdate', gt(new Date(Date.now() - 2 * day)), '-crl_nextupdate', gt(new Date(Date.now() - day)), '-out', 'stale.crl.pem']);
+    this.ssl(['ca', '-batch', '-config', 'ca.cnf', '-gencrl', '-keyfile', 'lookalike.key', '-cert', 'lookalike.pem', '-crldays', '1', '-out', 'rogue.crl.pem']);
+    const read = (f: string) => readFileSync(join(this.dir, f));
+    this.crl = { der: read('ca.crl'), pem: read('ca.crl.pem'), stale: read('stale.crl.pem'), rogue: read('rogue.crl.pem') };
+    this.switchCrl = this.crl.pem;
+
+    this.ca = new X509Certificate(read('ca.pem'));
+    for (const n of leafNames) {
+      const cert = new X509Certificate(read(`${n}.pem`));
+      this.leaves.set(n, { cert, key: createPrivateKey(read(`${n}.key`)), chain: [cert, this.ca] });
+    }
+
+    const responder = (port: number, signer: string) => {
+      const p = spawn('openssl', ['ocsp', '-index', 'index.txt', '-port', String(port), '-CA', 'ca.pem', '-rsigner', `${signer}.pem`, '-rkey', `${signer}.key`, '-ndays', '1'], {
+        cwd: this.dir,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      this.procs.push(p);
+      return whenListening(p, 10_000);
+    };
+    await Promise.all([
+      responder(this.ports.delegated, 'ocsp'),
+      responder(this.ports.caSigned, 'ca'),
+      responder(this.ports.impostor, 'lookalike'),
+      responder(this.ports.rogue, 'rogue-signer'),
+      responder(this.ports.noEku, 'ocsp-noeku'),
+    ]);
+  }
+
+  leaf(n: LeafName): Leaf {
+    return this.leaves.get(n)!;
+  }
+
+  async stop(): Promise<void> {
+    for (const p of this.procs) if (p.exitCode === null) p.kill();
+    for (const s of this.hangSockets) s.destroy();
+    await Promise.all([
+      new Promise<void>((r) => (this.crlServer ? this.crlServer.close(() => r()) : r())),
+      new Promise<void>((r) => (this.hangServer ? this.hangServer.close(() => r()) : r())),
+    ]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private writeConfig(): void {
+    const d = this.dir;
+    mkdirSync(join(d, 'newcerts'));
+    writeFileSync(join(d, 'index.txt'), '');
+    writeFileSync(join(d, 'serial'), '1000\n');
+    writeFileSync(join(d, 'crlnumber'), '01\n');
+    const http = (port: number, path = '/') => `http://127.0.0.1:${port}${path}`;
+    const crl = `crlDistributionPoints = URI:${http(this.ports.crl, '/ca.crl')}`;
+    const ocsp = (port: number) => `authorityInfoAccess = OCSP;URI:${http(port)}`;
+    const leaf = (name: string, ...lines: string[]) =>
+      [`[ leaf_${name} ]`, 'basicConstraints = critical, CA:FALSE', 'keyUsage = critical, digitalSignature', 'extendedKeyUsage = codeSigning', 'authorityKeyIdentifier = keyid', ...lines, ''].join('\n');
+    writeFileSync(
+      join(d, 'req.cnf'),
+      [
+        '[ req ]',
+        'distinguished_name = dn',
+        'prompt = no',
+        '[ dn ]',
+        'CN = placeholder',
+        '[ v3_ca ]',
+        'basicConstraints = critical, CA:TRUE',
+        'keyUsage = critical, keyCertSign, cRLSign',
+        'subjectKeyIdentifier = hash',
+        '[ v3_ocsp ]',
+        'basicConstraints = critical, CA:FALSE',
+        'keyUsage = critical, digitalSignature',
+        'extendedKeyUsage = OCSPSigning',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(d, 'ca.cnf'),
+      [
+        '[ ca ]',
+        'default_ca = CA_default',
+        '[ CA_default ]',
+        `dir = ${d}`,
+        'database = $dir/index.txt',
+        'new_certs_dir = $dir/newcerts',
+        'certificate = $dir/ca.pem',
+        'private_key = $dir/ca.key',
+        'serial = $dir/serial',
+        'crlnumber = $dir/crlnumber',
+        'default_md = sha256',
+        'default_days = 30',
+        'default_crl_days = 1',
+        'policy = policy_any',
+        'unique_subject = no',
+        'copy_extensions = none',
+        '[ policy_any ]',
+        'countryName = optional',
+        'stateOrProvinceName = optional',
+        'organizationName = optional',
+        'commonName = supplied',
+        '[ v3_ocsp ]',
+        'basicConstraints = critical, CA:FALSE',
+        'keyUsage = critical, digitalSignature',
+        'extendedKeyUsage = OCSPSigning',
+        '[ v3_ocsp_noeku ]',
+        'basicConstraints = critical, CA:FALSE',
+        'keyUsage = critical, digitalSignature',
+        leaf('good', ocsp(this.ports.delegated), crl),
+        leaf('revoked', ocsp(this.ports.delegated), crl),
+        leaf('compromised', ocsp(this.ports.delegated)),
+        leaf('caSigned', ocsp(this.ports.caSigned)),
+        leaf('impostor', ocsp(this.ports.impostor)),
+        leaf('rogue', ocsp(this.ports.rogue)),
+        leaf('noEku', ocsp(this.ports.noEku)),
+        leaf('fbGood', ocsp(this.ports.dead), crl),
+        leaf('fbRevoked', ocsp(this.ports.dead), crl),
+        leaf('down', ocsp(this.ports.dead)),
+        leaf('hang', ocsp(this.ports.hang)),
+        leaf('crlOnly', `crlDistributionPoints = URI:${http(this.ports.crl, '/switch.crl')}`),
+        leaf('none'),
+      ].join('\n'),
+    );
+  }
+}
