@@ -42,7 +42,7 @@ import {
 import { loadStores, type TrustStore } from './truststore.js';
 import { certInfo, EKU } from './x509.js';
 import { isSubsetDn, type DnMap } from './dn.js';
-import { offlineRevocationChecker, revocationFinalResult, type RevocationChecker } from './revocation.js';
+import { defaultRevocationChecker, revocationFinalResult, type RevocationChecker } from './revocation.js';
 import { rfc3161TimestampVerifier } from './timestamp.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skipped';
@@ -191,7 +191,7 @@ export class Verifier {
   private readonly maxSignatures: number;
 
   constructor(private readonly opts: VerifierOptions) {
-    this.revocation = opts.revocation ?? offlineRevocationChecker;
+    this.revocation = opts.revocation ?? defaultRevocationChecker();
     this.timestamp = opts.timestamp ?? rfc3161TimestampVerifier;
     this.maxSignatures = opts.maxSignatures ?? DEFAULT_MAX_SIGNATURES;
   }

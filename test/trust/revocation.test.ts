@@ -3,6 +3,13 @@ import { networkRevocationChecker, offlineRevocationChecker, type NetworkRevocat
 import { httpFetch, type RevocationFetch } from '../../src/trust/revocation-http.js';
 import { ocspRequest, parseOcspResponse } from '../../src/trust/ocsp.js';
 import { crlStatus, verifyCrl } from '../../src/trust/crl.js';
+import { Verifier } from '../../src/trust/verifier.js';
+import { validateTrustPolicy } from '../../src/trust/policy.js';
+import { MemoryTrustStore } from '../../src/trust/truststore.js';
+import { signerFromKey } from '../../src/pki/keys.js';
+import { createEnvelope, buildSignatureManifest } from '../../src/signature/index.js';
+import { MediaType } from '../../src/oci/mediaTypes.js';
+import { MemoryTarget } from './memory-target.js';
 import { RevocationPki, COMPROMISED_AT, type LeafName } from './revocation-pki.js';
 
 describe('revocation: OCSP and CRL against a real openssl PKI', function () {
@@ -205,6 +212,55 @@ describe('revocation: OCSP and CRL against a real openssl PKI', function () {
       const r = await offlineRevocationChecker.check(pki.leaf('good').chain, { purpose: 'codeSigning', now: new Date() });
       expect(r[0]!.status).to.equal('unknown');
       expect(r[0]!.detail).to.match(/no revocation checker is configured/);
+    });
+  });
+
+  describe('Verifier (default checker) end to end', () => {
+    const REPO = 'registry.example/revocation';
+    const subjectBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config: { mediaType: MediaType.OCI_EMPTY, digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 }, layers: [] }));
+
+    async function signedBy(name: LeafName) {
+      const t = new MemoryTarget();
+      const subject = t.addManifest(MediaType.OCI_MANIFEST, subjectBytes, 'v1');
+      const { key, chain } = pki.leaf(name);
+      const env = await createEnvelope({ payload: { targetArtifact: subject }, format: 'jws', signer: signerFromKey(key, chain) });
+      const built = buildSignatureManifest(subject, env, chain);
+      t.addBlob(built.config.bytes);
+      t.addBlob(env.bytes);
+      await t.pushReferrer(built.descriptor, built.manifest, subject);
+      return { target: t, descriptor: subject, repository: REPO };
+    }
+
+    function verifier(level: 'strict' | 'permissive') {
+      const policy = validateTrustPolicy({
+        version: '1.0',
+        trustPolicies: [{ name: 'rev', registryScopes: [REPO], signatureVerification: { level }, trustStores: ['ca:revtest'], trustedIdentities: ['*'] }],
+      });
+      return new Verifier({ policy, trustStore: new MemoryTrustStore().set('ca', 'revtest', [pki.ca]) });
+    }
+
+    it('strict: verifies when the OCSP responder says good', async () => {
+      const r = await verifier('strict').verify(await signedBy('good'));
+      expect(r.verified, r.reason).to.equal(true);
+      expect(r.signatures[0]!.checks.find((c) => c.name === 'revocation')).to.include({ status: 'pass', action: 'enforce' });
+    });
+
+    it('strict: fails the REVOCATION check when revoked, and when the status cannot be determined', async () => {
+      const revoked = await verifier('strict').verify(await signedBy('revoked'));
+      expect(revoked.verified).to.equal(false);
+      expect(revoked.code).to.equal('REVOCATION');
+      expect(revoked.signatures[0]!.failedCheck).to.equal('revocation');
+      expect(revoked.reason).to.match(/signing certificate with subject "CN=Leaf revoked,.*" is revoked/);
+      const down = await verifier('strict').verify(await signedBy('down'));
+      expect(down.verified).to.equal(false);
+      expect(down.code).to.equal('REVOCATION');
+      expect(down.reason).to.match(/revocation status is unknown \(OCSP .*ECONNREFUSED/);
+    });
+
+    it('permissive: revocation is logged, not enforced', async () => {
+      const r = await verifier('permissive').verify(await signedBy('revoked'));
+      expect(r.verified).to.equal(true);
+      expect(r.signatures[0]!.checks.find((c) => c.name === 'revocation')).to.include({ status: 'fail', action: 'log' });
     });
   });
 });
