@@ -37,7 +37,17 @@ export {
 } from './policy.js';
 export { rfc3161TimestampVerifier, parseTimestampToken } from './timestamp.js';
 export { FileTrustStore, MemoryTrustStore, type TrustStore, type StoreListing } from './truststore.js';
-export { offlineRevocationChecker, revocationFinalResult, type RevocationChecker, type CertRevocationResult, type RevocationStatus, type RevocationCheckOptions } from './revocation.js';
+export {
+  offlineRevocationChecker,
+  networkRevocationChecker,
+  defaultRevocationChecker,
+  revocationFinalResult,
+  type NetworkRevocationOptions,
+  type RevocationChecker,
+  type CertRevocationResult,
+  type RevocationStatus,
+  type RevocationCheckOptions,
+} from './revocation.js';
 
 /** Registry options as the registry client takes them (kept structural so this module does not import it). */
 export interface RegistryOptionsLike {
