@@ -5,7 +5,7 @@
  * OCSP request. No pkijs: nothing here costs an import.
  */
 import { createHash, verify as cryptoVerify, constants, type KeyObject, type X509Certificate } from 'node:crypto';
-import { children, decodeDerTime, decodeOid, readTlv, type Tlv } from './x509.js';
+import { certInfo, children, decodeDerTime, decodeOid, readTlv, type Tlv } from './x509.js';
 
 export class PkixError extends Error {}
 
@@ -54,29 +54,10 @@ export interface CertParts {
   serial: Buffer;
 }
 
-const partsCache = new WeakMap<X509Certificate, CertParts>();
-
+/** The raw parts of a certificate OCSP and CRL checks compare (read once by certInfo, src/trust/x509.ts). */
 export function certParts(cert: X509Certificate): CertParts {
-  const hit = partsCache.get(cert);
-  if (hit) return hit;
-  const der = cert.raw;
-  const top = readTlv(der, 0);
-  const tbs = expectTag(children(der, top)[0], 0x30, 'certificate');
-  const f = children(der, tbs);
-  const i = f[0]?.tag === 0xa0 ? 1 : 0;
-  const serial = expectTag(f[i], 0x02, 'certificate serial');
-  const issuer = expectTag(f[i + 2], 0x30, 'certificate issuer');
-  const subject = expectTag(f[i + 4], 0x30, 'certificate subject');
-  const spki = expectTag(f[i + 5], 0x30, 'certificate public key');
-  const bits = expectTag(children(der, spki)[1], 0x03, 'certificate public key');
-  const parts: CertParts = {
-    issuer: rawOf(der, issuer),
-    subject: rawOf(der, subject),
-    publicKeyBits: der.subarray(bits.start + 1, bits.end),
-    serial: bytesOf(der, serial),
-  };
-  partsCache.set(cert, parts);
-  return parts;
+  const i = certInfo(cert);
+  return { issuer: i.issuerDer, subject: i.subjectDer, publicKeyBits: i.publicKeyBits, serial: i.serial };
 }
 
 export function sha1(b: Buffer): Buffer {

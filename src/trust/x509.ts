@@ -82,6 +82,10 @@ export interface CertInfo {
   /** DER of the issuer Name and the serialNumber INTEGER contents (for CMS IssuerAndSerialNumber matching). */
   issuerDer: Buffer;
   serial: Buffer;
+  /** DER of the subject Name. */
+  subjectDer: Buffer;
+  /** Contents of the subjectPublicKey BIT STRING after its unused-bits byte (what OCSP key hashes are over). */
+  publicKeyBits: Buffer;
   subjectKeyId?: Buffer;
 }
 
@@ -161,6 +165,9 @@ export function certInfo(cert: X509Certificate): CertInfo {
   const issuer = f[i + 2]!;
   const validity = f[i + 3]!;
   const subject = f[i + 4]!;
+  const spki = f[i + 5];
+  const bits = spki?.tag === 0x30 ? children(der, spki)[1] : undefined;
+  if (serialT.tag !== 0x02 || issuer.tag !== 0x30 || subject.tag !== 0x30 || bits?.tag !== 0x03) throw new DerError('malformed tbsCertificate');
   const [nb, na] = children(der, validity);
   const subjectRdns = parseName(der, subject);
   const info: CertInfo = {
@@ -176,6 +183,8 @@ export function certInfo(cert: X509Certificate): CertInfo {
     sha256: cert.fingerprint256.replace(/:/g, '').toLowerCase(),
     issuerDer: der.subarray(issuer.hdr, issuer.end),
     serial: der.subarray(serialT.start, serialT.end),
+    subjectDer: der.subarray(subject.hdr, subject.end),
+    publicKeyBits: der.subarray(bits.start + 1, bits.end),
   };
   const extWrap = f.slice(i + 6).find((x) => x.tag === 0xa3);
   if (extWrap) {
