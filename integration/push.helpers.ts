@@ -79,21 +79,25 @@ export async function freePort(): Promise<number> {
 
 export interface Registry { addr: string; dir: string; proc: ChildProcess; stop(): Promise<void>; start(): Promise<void> }
 
-/** A throwaway `docker-registry serve` (Distribution 2.8) on a free port with its own storage dir. */
-export async function startRegistry(dir?: string, port?: number): Promise<Registry> {
+/**
+ * A throwaway `docker-registry serve` (Distribution 2.8) on a free port with its own storage dir; with `tls`, it
+ * serves HTTPS with that certificate (and asks for client certificates issued by `clientCas`).
+ */
+export async function startRegistry(dir?: string, port?: number, tls?: { cert: string; key: string; clientCas?: string; curl: string[] }): Promise<Registry> {
   const d = dir ?? tempDir('ds-reg-');
   const p = port ?? (await freePort());
   mkdirSync(join(d, 'data'), { recursive: true });
   writeFileSync(join(d, 'config.yml'), [
     'version: 0.1', 'log: {level: error}', 'storage:', `  filesystem: {rootdirectory: ${d}/data}`, '  delete: {enabled: true}',
     'http:', `  addr: 127.0.0.1:${p}`, '  secret: ds-throwaway',
+    ...(tls ? ['  tls:', `    certificate: ${tls.cert}`, `    key: ${tls.key}`, ...(tls.clientCas ? ['    clientcas:', `      - ${tls.clientCas}`] : [])] : []),
   ].join('\n') + '\n');
   const reg: Registry = {
     addr: `127.0.0.1:${p}`, dir: d, proc: undefined as unknown as ChildProcess,
     async start() {
       reg.proc = spawn('docker-registry', ['serve', join(d, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
       for (let i = 0; i < 100; i++) {
-        if (sh('curl', ['-fsS', `http://${reg.addr}/v2/`]).status === 0) return;
+        if (sh('curl', ['-fsS', ...(tls ? [...tls.curl, `https://${reg.addr}/v2/`] : [`http://${reg.addr}/v2/`])]).status === 0) return;
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error(`throwaway registry on ${reg.addr} did not start`);

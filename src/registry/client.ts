@@ -11,6 +11,8 @@ import { registryApiHost } from '../oci/reference.js';
 import { RegistryError, errorFromResponse, type RegistryErrorCode } from './errors.js';
 import { parseChallenges, TokenCache, type Challenge } from './auth.js';
 import { resolveCredentials, type Credentials } from './credentials.js';
+import { certsDirs, registryTls } from './certsd.js';
+import { DockerSignError } from '../errors.js';
 
 export interface RegistryOptions {
   /** Registries (host or host:port) allowed over plain HTTP besides loopback; env DOCKER_SIGN_INSECURE_REGISTRIES adds more. */
@@ -127,7 +129,8 @@ export class RegistryClient {
   constructor(registry: string, private readonly opts: RegistryOptions = {}) {
     this.registry = registry;
     this.apiHost = registryApiHost(registry);
-    const plain = allowsPlainHttp(this.apiHost, insecureList(opts)) || allowsPlainHttp(registry, insecureList(opts));
+    // a registry with a certs.d folder speaks TLS, even on loopback (as with docker)
+    const plain = (allowsPlainHttp(this.apiHost, insecureList(opts)) || allowsPlainHttp(registry, insecureList(opts))) && !registryTls(this.apiHost);
     this.origin = `${plain ? 'http' : 'https'}://${this.apiHost}`;
     this.maxConcurrency = Math.max(1, opts.maxConcurrency ?? 8);
     this.timeoutMs = opts.timeoutMs ?? 120_000;
@@ -244,17 +247,20 @@ export class RegistryClient {
     return undefined;
   }
 
-  networkError(e: unknown, what: string): RegistryError {
-    if (e instanceof RegistryError) return e;
+  networkError(e: unknown, what: string): DockerSignError {
+    if (e instanceof DockerSignError) return e; // ours already (e.g. an unreadable certs.d file)
     const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
     const code = err.code ?? err.cause?.code ?? '';
     const msg = err.message || String(e);
     const tlsToPlain = /wrong version number|EPROTO|packet length too long/i.test(`${msg} ${code} ${err.cause?.message ?? ''}`);
+    const untrusted = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_UNTRUSTED)$/.test(code);
     return new RegistryError('NETWORK', `${what}: ${msg}${code && !msg.includes(code) ? ` (${code})` : ''}`, {
       cause: e,
       hint: tlsToPlain
         ? `the registry seems to speak plain HTTP; if you trust the network, list it in ${INSECURE_ENV}`
-        : `is the registry ${this.registry} reachable (${this.origin})?`,
+        : untrusted
+          ? `the registry's TLS certificate is not trusted: put its CA certificate in ${certsDirs()[certsDirs().length - 1]}/${this.apiHost}/ca.crt, as for docker (or DOCKER_SIGN_CERTS_D/${this.apiHost}/ca.crt)`
+          : `is the registry ${this.registry} reachable (${this.origin})?`,
     });
   }
 

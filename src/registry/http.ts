@@ -9,6 +9,7 @@
 import http from 'node:http';
 import type * as Https from 'node:https';
 import { Readable } from 'node:stream';
+import { registryTls } from './certsd.js';
 
 export type RequestBody = Buffer | Readable | string | null | undefined;
 
@@ -64,7 +65,13 @@ export function request(url: URL, o: RequestOptions): Promise<Response> {
     const body = o.body ?? undefined;
     if (typeof body === 'string' || Buffer.isBuffer(body)) headers['content-length'] = Buffer.byteLength(body);
     else if (body === undefined && (o.method === 'POST' || o.method === 'PUT' || o.method === 'PATCH')) headers['content-length'] = 0;
-    const req = mod.request(url, { method: o.method, headers, agent: agentFor(url.protocol, o.connections) });
+    // the registry's certs.d folder (CA certificates, client certificate), as the Docker engine uses it; the agent
+    // keys its pooled sockets by these options, so they never serve another host
+    const tls = url.protocol === 'https:' ? registryTls(url.host) : undefined;
+    const req = mod.request(url, {
+      method: o.method, headers, agent: agentFor(url.protocol, o.connections),
+      ...(tls?.ca ? { ca: tls.ca } : {}), ...(tls?.cert ? { cert: tls.cert, key: tls.key } : {}),
+    });
     let settled = false;
     const fail = (e: Error) => {
       if (settled) return;
