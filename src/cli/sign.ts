@@ -12,6 +12,8 @@ export const spec = {
     'signature-format': { type: 'string', description: 'envelope format', options: ['jws', 'cose'], default: 'jws' },
     annotation: { type: 'string', char: 'a', description: 'signed user metadata key=value (repeatable)', multiple: true },
     expiry: { type: 'string', char: 'e', description: 'signature expiry as a duration from now (e.g. 24h, 30d, 1h30m)' },
+    'timestamp-url': { type: 'string', description: 'RFC 3161 timestamp authority URL: the signature gets a trusted timestamp (needs --timestamp-root-cert)' },
+    'timestamp-root-cert': { type: 'string', description: 'root certificate (PEM or DER file) the timestamp authority\'s answer must chain to' },
     'oci-layout': { type: 'string', description: 'sign a manifest in this OCI image layout directory (offline)' },
     'insecure-registry': { type: 'boolean', description: 'allow plain HTTP to this registry (loopback registries always may)', default: false },
     local: { type: 'boolean', description: 'sign the local image (Docker engine) and keep the signature until `docker sign push`', default: false, exclusive: ['remote', 'oci-layout'] },
@@ -23,7 +25,9 @@ export const spec = {
 export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io: CommandIO): Promise<void> {
   const image = args.image!;
   const sign = await import('../signature/sign.js');
+  const timestamp = await timestampOption(flags['timestamp-url'], flags['timestamp-root-cert']);
   const common = {
+    ...(timestamp ? { timestamp } : {}),
     configPaths: io.paths,
     keyName: flags.key,
     format: flags['signature-format'] as 'jws' | 'cose',
@@ -84,4 +88,29 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
     if (mode === 'remote' && !sign.hasDigest(image)) lines.push(`  (the tag was resolved once to ${r.subject.digest}; that digest is what is signed)`);
     return lines.join('\n');
   });
+}
+
+/** --timestamp-url and --timestamp-root-cert come together (as in notation); the root is read and parsed up front. */
+async function timestampOption(url: string | undefined, rootFile: string | undefined) {
+  if (url === undefined && rootFile === undefined) return undefined;
+  const { InputError } = await import('../errors.js');
+  if (url === undefined || rootFile === undefined) {
+    throw new InputError('TIMESTAMP_FLAGS', `--timestamp-url and --timestamp-root-cert go together (${url === undefined ? '--timestamp-url' : '--timestamp-root-cert'} is missing)`);
+  }
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new InputError('TIMESTAMP_FLAGS', `--timestamp-url ${JSON.stringify(url)} is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InputError('TIMESTAMP_FLAGS', `--timestamp-url must be http(s), not ${u.protocol}`);
+  const { readFile } = await import('node:fs/promises');
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(rootFile);
+  } catch (e) {
+    throw new InputError('TIMESTAMP_FLAGS', `cannot read --timestamp-root-cert ${rootFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const { parseRootCertificates } = await import('../signature/tsa.js');
+  return { url: u.href, roots: parseRootCertificates(bytes, rootFile) };
 }

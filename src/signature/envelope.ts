@@ -405,6 +405,8 @@ export interface CreateEnvelopeOptions {
   signingTime?: Date;
   expiry?: Date;
   signingAgent?: string;
+  /** RFC 3161 countersignature of the signature value (src/signature/tsa.ts), put in the unprotected header. */
+  timestamp?: (signature: Buffer, alg: SignatureAlgorithm) => Promise<Buffer>;
 }
 
 /** Produces a notary.x509 envelope the way notation 1.3.2 lays it out, then re-parses and verifies it (fail closed). */
@@ -430,12 +432,14 @@ export async function createEnvelope(opts: CreateEnvelopeOptions): Promise<{ byt
     const protectedB64 = jwsProtectedHeader(alg, signingTime, expiry).toString('base64url');
     const payloadB64 = payloadBytes.toString('base64url');
     const sig = await signer.sign(Buffer.from(`${protectedB64}.${payloadB64}`, 'ascii'));
-    bytes = serializeJws({ protectedB64, payloadB64, chain: chain.map((c) => c.raw), signingAgent: opts.signingAgent, signature: sig });
+    const timestampSignature = opts.timestamp ? await opts.timestamp(sig, alg) : undefined;
+    bytes = serializeJws({ protectedB64, payloadB64, chain: chain.map((c) => c.raw), signingAgent: opts.signingAgent, timestampSignature, signature: sig });
     mediaType = MediaType.JWS;
   } else {
     const protectedBytes = coseProtectedHeader(alg, signingTime, expiry);
     const sig = await signer.sign(sigStructure(protectedBytes, payloadBytes));
-    bytes = serializeCose({ protectedBytes, payloadBytes, chain: chain.map((c) => c.raw), signingAgent: opts.signingAgent, signature: sig });
+    const timestampSignature = opts.timestamp ? await opts.timestamp(sig, alg) : undefined;
+    bytes = serializeCose({ protectedBytes, payloadBytes, chain: chain.map((c) => c.raw), signingAgent: opts.signingAgent, timestampSignature, signature: sig });
     mediaType = MediaType.COSE;
   }
   const check = parseEnvelope(bytes, mediaType);

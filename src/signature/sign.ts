@@ -12,7 +12,8 @@ import type { RegistryOptions } from '../registry/client.js';
 import { loadSigner } from '../pki/keys.js';
 import { createEnvelope } from './envelope.js';
 import { buildSignatureManifest, signatureConfigDescriptor, SIGNATURE_ARTIFACT_TYPE } from './manifest.js';
-import type { EnvelopeMediaType, Signer } from './types.js';
+import type { EnvelopeMediaType, SignatureAlgorithm, Signer } from './types.js';
+import type { X509Certificate } from 'node:crypto';
 
 export const SIGNING_AGENT = 'docker-sign/0.1.0';
 
@@ -28,6 +29,8 @@ export interface SignOptions {
   expiry?: number | Date;
   /** Signing time (default now). */
   now?: Date;
+  /** Timestamp the signature with this RFC 3161 TSA (notation's --timestamp-url / --timestamp-root-cert). */
+  timestamp?: { url: string; roots: X509Certificate[] };
 }
 
 export interface SignResult {
@@ -95,7 +98,11 @@ async function signWith(target: ArtifactTarget, subject: Descriptor, signer: Sig
   const signingTime = new Date(Math.floor(now.getTime() / 1000) * 1000);
   const expiry = opts.expiry === undefined ? undefined : typeof opts.expiry === 'number' ? new Date(signingTime.getTime() + opts.expiry) : opts.expiry;
   const targetArtifact: Descriptor = { ...core, ...(opts.annotations && Object.keys(opts.annotations).length > 0 ? { annotations: { ...opts.annotations } } : {}) };
-  const envelope = await createEnvelope({ payload: { targetArtifact }, format: opts.format ?? 'jws', signer, signingTime, expiry, signingAgent: SIGNING_AGENT });
+  const tsa = opts.timestamp;
+  const envelope = await createEnvelope({
+    payload: { targetArtifact }, format: opts.format ?? 'jws', signer, signingTime, expiry, signingAgent: SIGNING_AGENT,
+    ...(tsa ? { timestamp: async (sig: Buffer, alg: SignatureAlgorithm) => (await import('./tsa.js')).timestampSignature(sig, alg, { url: tsa.url, roots: tsa.roots }) } : {}),
+  });
   const built = buildSignatureManifest(core, envelope, signer.certificateChain, signingTime);
   // The two blobs are independent: upload them concurrently, then the manifest that references them. The envelope
   // holds a signature made just now, so no registry has it yet: no HEAD first.

@@ -197,9 +197,14 @@ describe('cli: fast path vs oclif, whole process (no registry needed)', function
     same(['ls', 'UPPER/Case:1', '--output=json'], 'fast', 2);
   });
 
-  it('sign with a bad --expiry / annotation: same input errors', () => {
+  it('sign with a bad --expiry / annotation / timestamp flags: same input errors', () => {
     same(['sign', '--remote', '--expiry', '3 days', 'reg.io/app:1'], 'fast', 2);
     same(['--remote', '-a', 'novalue', 'reg.io/app:1'], 'fast', 2);
+    const half = same(['--remote', '--timestamp-url', 'http://tsa.example/', 'reg.io/app:1'], 'fast', 2);
+    expect(half.stderr).to.match(/--timestamp-url and --timestamp-root-cert go together/);
+    const missing = same(['--remote', '--timestamp-url', 'http://tsa.example/', '--timestamp-root-cert', join(dir, 'nope.pem'), 'reg.io/app:1'], 'fast', 2);
+    expect(missing.stderr).to.match(/cannot read --timestamp-root-cert/);
+    same(['--remote', '--timestamp-url', 'ftp://tsa.example/', '--timestamp-root-cert', join(dir, 'nope.pem'), 'reg.io/app:1'], 'fast', 2);
   });
 
   it('unknown flag → oclif usage error (exit 2); --help → oclif help', () => {

@@ -14,24 +14,9 @@ import { closeConnections } from '../../src/registry/index.js';
 import { inspectSignatures, listSignatures } from '../../src/signature/list.js';
 import { parseEnvelope, verifyIntegrity } from '../../src/signature/index.js';
 import type { Descriptor } from '../../src/oci/descriptor.js';
+import { makeLayout } from '../support/layout.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}` as Descriptor['digest'];
-
-/** A real OCI layout on disk holding one tiny image tagged v1. */
-function makeLayout(dir: string): Descriptor {
-  mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
-  const put = (b: Buffer) => {
-    const d = sha(b);
-    writeFileSync(join(dir, 'blobs', 'sha256', d.slice(7)), b);
-    return d;
-  };
-  const cfg = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
-  const m = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: put(cfg), size: cfg.length }, layers: [] }));
-  const subject: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: put(m), size: m.length };
-  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ ...subject, annotations: { 'org.opencontainers.image.ref.name': 'v1' } }] }));
-  return subject;
-}
 
 describe('signature/sign: signing flow into a real OCI layout', () => {
   let dir: string;

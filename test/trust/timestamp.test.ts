@@ -1,11 +1,5 @@
 import { expect } from 'chai';
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
-import { webcrypto, KeyObject, X509Certificate } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { X509Certificate } from 'node:crypto';
 import { Verifier } from '../../src/trust/verifier.js';
 import { validateTrustPolicy } from '../../src/trust/policy.js';
 import { MemoryTrustStore } from '../../src/trust/truststore.js';
@@ -16,54 +10,10 @@ import { createEnvelope, buildSignatureManifest } from '../../src/signature/inde
 import { MediaType } from '../../src/oci/mediaTypes.js';
 import type { Descriptor } from '../../src/oci/descriptor.js';
 import { MemoryTarget } from './memory-target.js';
+import { makeTsa, stamp, type Tsa } from '../support/tsa.js';
 
-x509.cryptoProvider.set(webcrypto as never);
 const DAY = 86_400_000;
 const REPO = 'registry.example/app';
-
-interface Tsa {
-  root: X509Certificate;
-  dir: string;
-}
-
-/** A TSA (root + timeStamping leaf) usable by `openssl ts -reply`. */
-async function makeTsa(): Promise<Tsa> {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const rk = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const lk = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const nb = new Date(Date.now() - DAY);
-  const na = new Date(Date.now() + 3650 * DAY);
-  const root = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '0a', name: 'C=US, ST=WA, O=Test TSA, CN=Test TSA Root', notBefore: nb, notAfter: na, keys: rk as never, signingAlgorithm: alg,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
-  });
-  const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: '0b', subject: 'C=US, ST=WA, O=Test TSA, CN=Test TSA Signer', issuer: root.subject, notBefore: nb, notAfter: na,
-    publicKey: lk.publicKey as never, signingKey: rk.privateKey as never, signingAlgorithm: alg,
-    extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.timeStamping], true)],
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'ds-tsa-'));
-  writeFileSync(join(dir, 'tsa.pem'), new X509Certificate(Buffer.from(leaf.rawData)).toString());
-  writeFileSync(join(dir, 'root.pem'), new X509Certificate(Buffer.from(root.rawData)).toString());
-  writeFileSync(join(dir, 'tsa.key'), KeyObject.from(lk.privateKey as never).export({ type: 'pkcs8', format: 'pem' }) as string);
-  writeFileSync(join(dir, 'serial'), '01\n');
-  writeFileSync(
-    join(dir, 'ts.cnf'),
-    ['[ tsa ]', 'default_tsa = tsa1', '[ tsa1 ]', `serial = ${join(dir, 'serial')}`, 'crypto_device = builtin', 'signer_digest = sha256', 'default_policy = 1.2.3.4.1',
-      'digests = sha256, sha384, sha512', 'accuracy = secs:1', 'ordering = yes', 'tsa_name = no', 'ess_cert_id_chain = no', 'ess_cert_id_alg = sha256', ''].join('\n'),
-  );
-  return { root: new X509Certificate(Buffer.from(root.rawData)), dir };
-}
-
-/** RFC 3161 token over `data` from the openssl TSA. */
-function stamp(tsa: Tsa, data: Buffer): Buffer {
-  const d = tsa.dir;
-  writeFileSync(join(d, 'data.bin'), data);
-  execFileSync('openssl', ['ts', '-query', '-data', join(d, 'data.bin'), '-sha256', '-cert', '-no_nonce', '-out', join(d, 'req.tsq')], { stdio: 'pipe' });
-  execFileSync('openssl', ['ts', '-reply', '-queryfile', join(d, 'req.tsq'), '-signer', join(d, 'tsa.pem'), '-inkey', join(d, 'tsa.key'), '-chain', join(d, 'root.pem'),
-    '-config', join(d, 'ts.cnf'), '-token_out', '-out', join(d, 'token.der')], { stdio: 'pipe' });
-  return readFileSync(join(d, 'token.der'));
-}
 
 describe('authentic timestamp with an RFC 3161 countersignature (openssl TSA)', function () {
   this.timeout(60_000);
