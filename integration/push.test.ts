@@ -200,7 +200,9 @@ describe('integration: docker sign push (real dockerd + Distribution 2.8)', func
       const gen = cli(['generate', 'manifest', '-o', 'json', img], env());
       expect(gen.status, gen.stderr).to.equal(0);
       const layers: { digest: string; size: number }[] = JSON.parse(gen.stdout).layers;
-      const blobDone = (d: string) => existsSync(join(reg.dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', d.slice(7, 9), d.slice(7), 'data'));
+      // finished = linked into the repository (Distribution writes the blob data first, then the link)
+      const repoName = img.slice(reg.addr.length + 1, img.lastIndexOf(':'));
+      const blobDone = (d: string) => existsSync(join(reg.dir, 'data', 'docker', 'registry', 'v2', 'repositories', repoName, '_layers', 'sha256', d.slice(7), 'link'));
       // first push: one blob at a time; kill the registry once the first big layer is stored
       const child = spawn(process.execPath, [join(root, 'bin', 'docker-sign.js'), 'push', '--concurrency', '1', '-q', img], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
@@ -232,8 +234,11 @@ describe('integration: docker sign push (real dockerd + Distribution 2.8)', func
       const cold = `${reg.addr}/dsresume-cold-${uid()}:1`;
       buildImage(cold, { 'c.bin': randomBytes(40 << 20), 'd.bin': randomBytes(40 << 20), 'message.txt': 'cold\n' }, [['c.bin'], ['d.bin'], ['message.txt']]);
       images.push(cold);
-      const blobsDir = join(reg.dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256');
-      const countBlobs = () => (existsSync(blobsDir) ? readdirSync(blobsDir).flatMap((p) => readdirSync(join(blobsDir, p))).length : 0);
+      // a blob is finished once the repository links it (Distribution writes the data first, then the link; a
+      // registry killed in between has the bytes but not the blob, which the re-run must upload again)
+      const repoName = cold.slice(reg.addr.length + 1, cold.lastIndexOf(':'));
+      const linksDir = join(reg.dir, 'data', 'docker', 'registry', 'v2', 'repositories', repoName, '_layers', 'sha256');
+      const countBlobs = () => (existsSync(linksDir) ? readdirSync(linksDir).filter((d) => existsSync(join(linksDir, d, 'link'))).length : 0);
       const before = countBlobs();
       const child = spawn(process.execPath, [join(root, 'bin', 'docker-sign.js'), 'push', '-q', cold], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
