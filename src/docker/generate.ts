@@ -418,15 +418,18 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
       }
       layerDescs.push(desc);
     }
-    await save.abortAll(); // un-referenced temp blobs (e.g. other entries) go away
-    if (Object.keys(newCache).length > 0) {
-      await store.updateSidecar<LayerCache>(LAYER_CACHE_FILE, (cur) => ({
-        version: 1,
-        layers: { ...(cur?.version === 1 ? cur.layers : {}), ...newCache },
-      }));
-    }
     const configDesc: Descriptor = { mediaType: mediaTypes(opts.mediaType).config, digest: config.digest, size: config.data.length };
-    await store.pushBlob(configDesc, config.data);
+    // Independent files, written at once (each is an fsync'd atomic write): leftover temp blobs go, the layer
+    // cache, the config blob, the manifest blob; index.json (finish) only names the manifest after all of them.
+    const built = buildManifest(opts.mediaType, configDesc, layerDescs);
+    await Promise.all([
+      save.abortAll(), // un-referenced temp blobs (e.g. other entries)
+      Object.keys(newCache).length > 0
+        ? store.updateSidecar<LayerCache>(LAYER_CACHE_FILE, (cur) => ({ version: 1, layers: { ...(cur?.version === 1 ? cur.layers : {}), ...newCache } }))
+        : undefined,
+      store.pushBlob(configDesc, config.data),
+      store.pushBlob(built.descriptor, built.bytes),
+    ]);
     return await finish(store, opts, configDesc, layerDescs, inspect.Id, false, compressedLayers);
   } catch (e) {
     await save.abortAll();
