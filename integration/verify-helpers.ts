@@ -10,7 +10,7 @@ import { digestOf } from '../src/oci/digest.js';
 import type { Descriptor } from '../src/oci/descriptor.js';
 import { createEnvelope, buildSignatureManifest } from '../src/signature/index.js';
 import { signerFromKey } from '../src/pki/keys.js';
-import type { GeneratedKey } from '../src/pki/generate.js';
+import { generateTestKey, type GeneratedKey } from '../src/pki/generate.js';
 import { loadCase, VECTORS } from '../test/trust/vectors.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -119,51 +119,9 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
   });
 }
 
-/**
- * A CA + code-signing leaf valid only in [from, to] (for "expired certificate" cases; generateTestKey always starts now).
- * Same extensions as the test PKI: root CA:true + keyCertSign/cRLSign, leaf CA:false + digitalSignature + codeSigning.
- */
+/** A CA + code-signing leaf (the test PKI, ECDSA P-256) valid only in [from, to], for "expired certificate" cases. */
 export async function generateChainValidBetween(subject: string, from: Date, to: Date): Promise<GeneratedKey> {
-  await import('reflect-metadata');
-  const x509 = await import('@peculiar/x509');
-  const { webcrypto, KeyObject, X509Certificate } = await import('node:crypto');
-  x509.cryptoProvider.set(webcrypto as never);
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const rootKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as import("node:crypto").webcrypto.CryptoKeyPair;
-  const leafKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as import("node:crypto").webcrypto.CryptoKeyPair;
-  const root = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(8).toString('hex').replace(/^./, '1'),
-    name: 'C=US, ST=WA, O=Expired Test, CN=Expired Test Root',
-    notBefore: from,
-    notAfter: to,
-    keys: rootKeys as never,
-    signingAlgorithm: alg,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
-  });
-  const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: randomBytes(8).toString('hex').replace(/^./, '1'),
-    subject,
-    issuer: root.subject,
-    notBefore: from,
-    notAfter: to,
-    publicKey: leafKeys.publicKey as never,
-    signingKey: rootKeys.privateKey as never,
-    signingAlgorithm: alg,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning], false),
-    ],
-  });
-  const privateKey = KeyObject.from(leafKeys.privateKey as never);
-  const chain = [new X509Certificate(Buffer.from(leaf.rawData)), new X509Certificate(Buffer.from(root.rawData))];
-  return {
-    privateKey,
-    keyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
-    chain,
-    chainPem: chain.map((c) => c.toString()).join(''),
-    rootPem: chain[1]!.toString(),
-  };
+  return generateTestKey({ name: 'Expired Test', type: 'ec-p256', subject, validity: { notBefore: from, notAfter: to } });
 }
 
 /** Signs at a chosen signing time (the chain must be valid then). */

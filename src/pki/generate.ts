@@ -39,14 +39,21 @@ function serial(): string {
  * (basicConstraints CA:true critical, keyUsage keyCertSign+cRLSign critical) and a code-signing leaf
  * (basicConstraints CA:false critical, keyUsage digitalSignature critical, EKU codeSigning), both with `type` keys.
  */
-export async function generateTestKey(opts: { name: string; type?: TestKeyType; subject?: string; days?: number }): Promise<GeneratedKey> {
+export async function generateTestKey(opts: {
+  name: string;
+  type?: TestKeyType;
+  subject?: string;
+  days?: number;
+  /** Validity window of both certificates (tests of expired chains); default from a minute ago for `days`. */
+  validity?: { notBefore: Date; notAfter: Date };
+}): Promise<GeneratedKey> {
   const type = opts.type ?? 'rsa-3072';
   const { gen, sign } = algFor(type);
   const subtle = webcrypto.subtle;
   const rootKeys = (await subtle.generateKey(gen as never, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const leafKeys = (await subtle.generateKey(gen as never, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const notBefore = new Date(Date.now() - 60_000);
-  const notAfter = new Date(Date.now() + (opts.days ?? 365) * 86_400_000);
+  const notBefore = opts.validity?.notBefore ?? new Date(Date.now() - 60_000);
+  const notAfter = opts.validity?.notAfter ?? new Date(Date.now() + (opts.days ?? 365) * 86_400_000);
   const leafSubject = opts.subject ?? `C=US, ST=WA, L=Seattle, O=Notary, CN=${opts.name}`;
   const rootSubject = `C=US, ST=WA, L=Seattle, O=Notary, CN=${opts.name} Root CA`;
 
