@@ -3,6 +3,7 @@ import type { ConfigPaths } from '../config/dir.js';
 import { algorithmForKey, keySpecOf } from '../signature/algorithms.js';
 import { readSigningKeys } from './keystore.js';
 import { parseCertificates } from './keys.js';
+import { certificateSummary } from './summary.js';
 
 export interface KeyInfo {
   name: string;
@@ -21,7 +22,6 @@ export interface KeyInfo {
   problem?: string;
 }
 
-const dn = (s: string) => s.split('\n').reverse().join(', ');
 
 /** Describes every configured signing key (certificate facts only; private keys are never read). */
 export function listKeys(paths: ConfigPaths): KeyInfo[] {
@@ -43,11 +43,7 @@ export function listKeys(paths: ConfigPaths): KeyInfo[] {
         ...info,
         keySpec: `${spec.type}-${spec.size}`,
         signatureAlgorithm: alg,
-        subject: dn(leaf.subject),
-        issuer: dn(leaf.issuer),
-        sha256Fingerprint: leaf.fingerprint256,
-        notBefore: new Date(leaf.validFrom).toISOString(),
-        notAfter: new Date(leaf.validTo).toISOString(),
+        ...certificateSummary(leaf),
         chainLength: chain.length,
       };
     } catch (e) {

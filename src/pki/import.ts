@@ -5,6 +5,7 @@ import type { ConfigPaths } from '../config/dir.js';
 import { addLocalKey, type KeyEntry } from './keystore.js';
 import { certificatesToPem, keyMatchesCertificate, orderChain, parseCertificates, parsePrivateKey } from './keys.js';
 import { checkSigningChain } from './requirements.js';
+import { dn } from './summary.js';
 
 function readInput(p: string, what: string): Buffer {
   try {
@@ -79,5 +80,5 @@ export function importKey(paths: ConfigPaths, opts: ImportKeyOptions): KeyEntry 
   }
   checkSigningChain(chain, opts.at ?? new Date());
   const entry = addLocalKey(paths, opts.name, keyPem, certificatesToPem(chain), { setDefault: opts.setDefault });
-  return { ...entry, chainSubjects: chain.map((c) => c.subject.split('\n').reverse().join(', ')) };
+  return { ...entry, chainSubjects: chain.map((c) => dn(c.subject)) };
 }

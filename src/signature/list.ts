@@ -9,6 +9,7 @@ import { InputError } from '../errors.js';
 import { MAX_ENVELOPE_BYTES, parseEnvelope, verifyIntegrity } from './envelope.js';
 import { ANNOTATION_CREATED, ANNOTATION_THUMBPRINT, SIGNATURE_ARTIFACT_TYPE } from './manifest.js';
 import { SignatureError } from './errors.js';
+import { certificateSummary } from '../pki/summary.js';
 
 export interface SignatureEntry {
   digest: Digest;
@@ -116,7 +117,6 @@ export interface SignatureDetails extends SignatureEntry {
   };
 }
 
-const dn = (s: string) => s.split('\n').reverse().join(', ');
 const iso = (d?: Date) => (d ? d.toISOString().replace('.000Z', 'Z') : undefined);
 
 /** Everything `docker sign inspect` shows, per signature. Envelopes are parsed strictly; problems are reported. */
@@ -153,14 +153,7 @@ export async function inspectSignatures(target: ArtifactTarget, subject: Descrip
           timestamped: env.unsignedAttributes.timestampSignature !== undefined,
           targetArtifact: t,
           userMetadata: t.annotations ?? {},
-          certificateChain: env.certificateChain.map((c) => ({
-            subject: dn(c.subject),
-            issuer: dn(c.issuer),
-            sha256Fingerprint: c.fingerprint256,
-            notBefore: new Date(c.validFrom).toISOString(),
-            notAfter: new Date(c.validTo).toISOString(),
-            serialNumber: c.serialNumber,
-          })),
+          certificateChain: env.certificateChain.map((c) => ({ ...certificateSummary(c), serialNumber: c.serialNumber })),
           integrity,
           matchesSubject: t.mediaType === subject.mediaType && t.digest === subject.digest && t.size === subject.size,
         };

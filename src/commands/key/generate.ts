@@ -48,7 +48,7 @@ export default class KeyGenerateCommand extends BaseCommand {
       trustPath = join(dir, `${args.name}.crt`);
       if (!existsSync(trustPath)) writeFileSync(trustPath, g.rootPem, { mode: 0o644 });
     }
-    const { readSigningKeys } = await import('../../pki/keystore.js');
+    const [{ readSigningKeys }, { dn }] = await Promise.all([import('../../pki/keystore.js'), import('../../pki/summary.js')]);
     const leaf = g.chain[0]!;
     const data = {
       name: args.name,
@@ -56,7 +56,7 @@ export default class KeyGenerateCommand extends BaseCommand {
       keyPath: entry.keyPath,
       certPath: entry.certPath,
       type: flags.type,
-      subject: leaf.subject.split('\n').reverse().join(', '),
+      subject: dn(leaf.subject),
       sha256Fingerprint: leaf.fingerprint256,
       rootSha256Fingerprint: g.chain[1]!.fingerprint256,
       notAfter: new Date(leaf.validTo).toISOString(),

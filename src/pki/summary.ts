@@ -1,0 +1,15 @@
+import type { X509Certificate } from 'node:crypto';
+
+/** node:crypto prints a DN one attribute per line, most significant first; shown as "CN=…, O=…, C=…". */
+export const dn = (s: string): string => s.split('\n').reverse().join(', ');
+
+/** What ls/inspect and `key ls` show of a certificate. */
+export function certificateSummary(c: X509Certificate): { subject: string; issuer: string; sha256Fingerprint: string; notBefore: string; notAfter: string } {
+  return {
+    subject: dn(c.subject),
+    issuer: dn(c.issuer),
+    sha256Fingerprint: c.fingerprint256,
+    notBefore: new Date(c.validFrom).toISOString(),
+    notAfter: new Date(c.validTo).toISOString(),
+  };
+}
