@@ -7,7 +7,7 @@
  * this signature, TSA signature, timeStamping EKU, chain to the given root certificate), plus the nonce we sent.
  * Nothing is signed with a token that does not verify.
  */
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { DockerSignError, EXIT } from '../errors.js';
 import type { SignatureAlgorithm } from './types.js';
 import { children, readTlv, type Tlv } from '../trust/x509.js';
@@ -77,7 +77,6 @@ const stripZeros = (b: Buffer) => {
 
 /** Asks the TSA for a token over `signature` and checks it; returns the DER TimeStampToken. */
 export async function timestampSignature(signature: Buffer, alg: SignatureAlgorithm, opts: TimestampOptions): Promise<Buffer> {
-  const { createHash } = await import('node:crypto');
   const hash = timestampHash(alg);
   const nonce = randomBytes(8);
   nonce[0]! &= 0x7f; // a positive INTEGER

@@ -14,7 +14,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { certInfo, children, readTlv, type Tlv } from './x509.js';
 import { certificateExtensions } from '../pki/der.js';
-import { bytesOf, certParts, extensionsOf, fail, invalidityDateOf, rawOf, serialHex, signedParts, timeOf, verifySigned } from './pkix.js';
+import { bytesOf, extensionsOf, fail, invalidityDateOf, rawOf, serialHex, signedParts, timeOf, verifySigned } from './pkix.js';
 import { CLOCK_SKEW_MS } from './ocsp.js';
 
 const OID_REASON = '2.5.29.21';
@@ -90,7 +90,7 @@ export function verifyCrl(bytes: Buffer, cert: X509Certificate, issuer: X509Cert
   if (!innerAlg || !rawOf(b, innerAlg).equals(rawOf(b, alg))) fail('the CRL signature algorithms disagree');
   const issuerName = f[i++];
   if (!issuerName || issuerName.tag !== 0x30) fail('malformed CRL issuer');
-  if (!rawOf(b, issuerName).equals(certParts(cert).issuer) || !certParts(issuer).subject.equals(certParts(cert).issuer)) {
+  if (!rawOf(b, issuerName).equals(certInfo(cert).issuerDer) || !certInfo(issuer).subjectDer.equals(certInfo(cert).issuerDer)) {
     fail('the CRL is not issued by the certificate issuer (indirect CRLs are not supported)');
   }
   const thisUpdate = timeOf(b, f[i++], 'CRL thisUpdate');
@@ -139,7 +139,7 @@ export function verifyCrl(bytes: Buffer, cert: X509Certificate, issuer: X509Cert
 
 /** The certificate's status in a verified CRL, with notation's invalidity-date and hold rules. Throws PkixError. */
 export function crlStatus(crl: VerifiedCrl, cert: X509Certificate, signingTime?: Date): { status: 'ok' | 'revoked'; detail: string } {
-  const list = crl.entries.get(serialHex(certParts(cert).serial));
+  const list = crl.entries.get(serialHex(certInfo(cert).serial));
   if (!list) return { status: 'ok', detail: 'not listed' };
   let latestTemporary: CrlEntry | undefined;
   for (const e of list) {

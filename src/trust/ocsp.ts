@@ -15,7 +15,7 @@
 import { createHash, type X509Certificate } from 'node:crypto';
 import { X509Certificate as X509 } from 'node:crypto';
 import { certInfo, children, decodeOid, readTlv, EKU, type Tlv } from './x509.js';
-import { bytesOf, certParts, expectTag, extensionsOf, fail, invalidityDateOf, oidDer, rawOf, serialHex, sha1, signedParts, timeOf, tlv, verifySigned } from './pkix.js';
+import { bytesOf, expectTag, extensionsOf, fail, invalidityDateOf, oidDer, rawOf, serialHex, sha1, signedParts, timeOf, tlv, verifySigned } from './pkix.js';
 
 const OID_SHA1 = '1.3.14.3.2.26';
 const OID_BASIC = '1.3.6.1.5.5.7.48.1.1';
@@ -32,12 +32,12 @@ const RESPONSE_STATUS = ['successful', 'malformedRequest', 'internalError', 'try
 
 /** DER OCSPRequest for `cert` issued by `issuer`: one Request, SHA-1 CertID, no extensions. */
 export function ocspRequest(cert: X509Certificate, issuer: X509Certificate): Buffer {
-  const c = certParts(cert);
+  const c = certInfo(cert);
   const certId = tlv(
     0x30,
     tlv(0x30, oidDer(OID_SHA1), Buffer.from([0x05, 0x00])),
-    tlv(0x04, sha1(c.issuer)),
-    tlv(0x04, sha1(certParts(issuer).publicKeyBits)),
+    tlv(0x04, sha1(c.issuerDer)),
+    tlv(0x04, sha1(certInfo(issuer).publicKeyBits)),
     tlv(0x02, c.serial),
   );
   // OCSPRequest { tbsRequest { requestList { Request { reqCert } } } }
@@ -67,8 +67,8 @@ export interface OcspAnswer {
 function responderMatches(b: Buffer, rid: Tlv, cert: X509Certificate): boolean {
   const inner = children(b, rid)[0];
   if (!inner) return false;
-  if (rid.tag === 0xa1) return certParts(cert).subject.equals(rawOf(b, inner));
-  if (rid.tag === 0xa2 && inner.tag === 0x04) return sha1(certParts(cert).publicKeyBits).equals(bytesOf(b, inner));
+  if (rid.tag === 0xa1) return certInfo(cert).subjectDer.equals(rawOf(b, inner));
+  if (rid.tag === 0xa2 && inner.tag === 0x04) return sha1(certInfo(cert).publicKeyBits).equals(bytesOf(b, inner));
   return false;
 }
 
@@ -77,11 +77,11 @@ function certIdMatches(b: Buffer, id: Tlv, cert: X509Certificate, issuer: X509Ce
   if (!alg || !nameHash || !keyHash || !serial || nameHash.tag !== 0x04 || keyHash.tag !== 0x04 || serial.tag !== 0x02) fail('malformed CertID');
   const hash = HASH_BY_OID[decodeOid(b, expectTag(children(b, expectTag(alg, 0x30, 'CertID'))[0], 0x06, 'CertID'))];
   if (!hash) return false;
-  const c = certParts(cert);
+  const c = certInfo(cert);
   return (
     serialHex(bytesOf(b, serial)) === serialHex(c.serial) &&
-    createHash(hash).update(c.issuer).digest().equals(bytesOf(b, nameHash)) &&
-    createHash(hash).update(certParts(issuer).publicKeyBits).digest().equals(bytesOf(b, keyHash))
+    createHash(hash).update(c.issuerDer).digest().equals(bytesOf(b, nameHash)) &&
+    createHash(hash).update(certInfo(issuer).publicKeyBits).digest().equals(bytesOf(b, keyHash))
   );
 }
 

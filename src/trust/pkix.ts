@@ -1,11 +1,11 @@
 /**
- * DER helpers the revocation checks (OCSP, CRL) share, on top of the project's TLV reader: the parts of a
- * certificate an OCSP CertID and a CRL issuer match need, signed-data verification (tbs + AlgorithmIdentifier +
+ * DER helpers the revocation checks (OCSP, CRL) share, on top of the project's TLV reader (certificate parts come
+ * from certInfo in x509.ts): signed-data verification (tbs + AlgorithmIdentifier +
  * BIT STRING, as OCSP responses, CRLs and certificates are signed) with node:crypto, and a tiny DER writer for the
  * OCSP request. No pkijs: nothing here costs an import.
  */
-import { createHash, verify as cryptoVerify, constants, type KeyObject, type X509Certificate } from 'node:crypto';
-import { certInfo, children, decodeDerTime, decodeOid, readTlv, type Tlv } from './x509.js';
+import { createHash, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
+import { children, decodeDerTime, decodeOid, readTlv, type Tlv } from './x509.js';
 
 export class PkixError extends Error {}
 
@@ -41,23 +41,6 @@ export function serialHex(v: Buffer): string {
   let i = 0;
   while (i < v.length - 1 && v[i] === 0) i++;
   return v.subarray(i).toString('hex');
-}
-
-export interface CertParts {
-  /** Full DER of the issuer Name. */
-  issuer: Buffer;
-  /** Full DER of the subject Name. */
-  subject: Buffer;
-  /** Contents of subjectPublicKey BIT STRING after the unused-bits byte (what OCSP key hashes are over). */
-  publicKeyBits: Buffer;
-  /** serialNumber INTEGER contents. */
-  serial: Buffer;
-}
-
-/** The raw parts of a certificate OCSP and CRL checks compare (read once by certInfo, src/trust/x509.ts). */
-export function certParts(cert: X509Certificate): CertParts {
-  const i = certInfo(cert);
-  return { issuer: i.issuerDer, subject: i.subjectDer, publicKeyBits: i.publicKeyBits, serial: i.serial };
 }
 
 export function sha1(b: Buffer): Buffer {

@@ -1,5 +1,6 @@
 /**
- * The one network call revocation checking makes: fetch a URL (GET, or POST with a body) with a time limit, a size
+ * The one network call revocation checking (and signing with a timestamp authority, src/signature/tsa.ts) makes:
+ * fetch a URL (GET, or POST with a body) with a time limit, a size
  * cap and an AbortSignal, following at most 3 redirects and only to http(s). Errors are thrown with a message fit
  * for a verification report ("timed out after 2000 ms", "HTTP 404", "response larger than 1048576 bytes", …).
  * node:http / node:https are imported on first use: a chain without revocation pointers never loads them.
