@@ -128,13 +128,9 @@ describe('integration: docker sign push (real dockerd + Distribution 2.8)', func
     expect(JSON.parse(tagIdx).manifests.map((d: any) => d.digest)).to.include(sigDesc.digest);
   });
 
-  it('to a registry with the Referrers API (go-containerregistry): the pushed signature is listed by the API', async () => {
-    const refsRegistry = process.env.DS_REFERRERS_REGISTRY;
-    if (!refsRegistry) throw new Error('DS_REFERRERS_REGISTRY is not set: eval "$(bash scripts/services.sh env)"');
-    const img = `${refsRegistry}/dspush-api-${uid()}:1`;
-    mustSh('bash', [join(root, 'scripts', 'test-image.sh'), img, `api ${uid()}`]);
-    images.push(img);
-    const k = cli(['key', 'generate', 'apitest', '--type', 'ec-p256', '--default'], env());
+  /** A new default key, `docker sign --local IMG`, then `docker sign push -o json IMG`: its JSON (one signature pushed). */
+  function signLocallyThenPush(img: string, keyName: string) {
+    const k = cli(['key', 'generate', keyName, '--type', 'ec-p256', '--default'], env());
     expect(k.status, k.stderr).to.equal(0);
     const s = cli(['sign', '--local', img], env());
     expect(s.status, s.stderr + s.stdout).to.equal(0);
@@ -142,6 +138,16 @@ describe('integration: docker sign push (real dockerd + Distribution 2.8)', func
     expect(r.status, r.stderr).to.equal(0);
     const out = JSON.parse(r.stdout);
     expect(out.signatures).to.have.length(1);
+    return out;
+  }
+
+  it('to a registry with the Referrers API (go-containerregistry): the pushed signature is listed by the API', async () => {
+    const refsRegistry = process.env.DS_REFERRERS_REGISTRY;
+    if (!refsRegistry) throw new Error('DS_REFERRERS_REGISTRY is not set: eval "$(bash scripts/services.sh env)"');
+    const img = `${refsRegistry}/dspush-api-${uid()}:1`;
+    mustSh('bash', [join(root, 'scripts', 'test-image.sh'), img, `api ${uid()}`]);
+    images.push(img);
+    const out = signLocallyThenPush(img, 'apitest');
     const repo = openRepository(img);
     expect(await repo.supportsReferrersApi()).to.equal(true);
     const refs = await repo.referrers({ mediaType: out.mediaType, digest: out.digest, size: out.size });
@@ -150,14 +156,7 @@ describe('integration: docker sign push (real dockerd + Distribution 2.8)', func
 
   it('a real `docker sign` of the local image, then push: the signature lands as a referrer of the pushed digest', async () => {
     const img = mkImage('dspush-realsig');
-    const k = cli(['key', 'generate', 'pushtest', '--type', 'ec-p256', '--default'], env());
-    expect(k.status, k.stderr).to.equal(0);
-    const s = cli(['sign', '--local', img], env());
-    expect(s.status, s.stderr + s.stdout).to.equal(0);
-    const r = cli(['push', '-o', 'json', img], env());
-    expect(r.status, r.stderr).to.equal(0);
-    const out = JSON.parse(r.stdout);
-    expect(out.signatures).to.have.length(1);
+    const out = signLocallyThenPush(img, 'pushtest');
     expect(out.signatures[0].artifactType).to.equal(MediaType.NOTARY_SIGNATURE);
     const refs = await openRepository(img).referrers({ mediaType: out.mediaType, digest: out.digest, size: out.size }, MediaType.NOTARY_SIGNATURE);
     expect(refs.map((d) => d.digest)).to.deep.equal([out.signatures[0].digest]);
