@@ -63,6 +63,8 @@ export interface Proxy {
   requests: { method: string; url: string }[];
   /** Rewrites response bodies of matching requests (GET only). */
   corrupt?: (req: IncomingMessage, body: Buffer) => Buffer | undefined;
+  /** Called with each upstream answer before it is passed on. */
+  answered?: (req: IncomingMessage, status: number) => void;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,7 @@ export async function startProxy(target: string): Promise<Proxy> {
           headers['content-length'] = String(body.length);
           delete headers['transfer-encoding'];
         }
+        proxy.answered?.(req, ur.statusCode ?? 502);
         res.writeHead(ur.statusCode ?? 502, headers);
         res.end(req.method === 'HEAD' ? undefined : body);
       });

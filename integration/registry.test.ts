@@ -2,12 +2,15 @@
 // Referrers API) and go-containerregistry (DS_REFERRERS_REGISTRY, Referrers API). Repository names are unique.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { openRepository, closeConnections, referrersTag, type RemoteRepository } from '../src/registry/index.js';
 import { parseImageIndex, parseImageManifest } from '../src/oci/manifest.js';
 import { MediaType } from '../src/oci/mediaTypes.js';
 import { EXIT } from '../src/errors.js';
+import { startRegistry, type Registry } from './push.helpers.js';
 import { service, requireRegistry, repoName, makeImage, makeReferrer, blobOf, EMPTY, startProxy, expectCode, type BuiltImage } from './registry.helpers.js';
 
 async function pushImage(repo: RemoteRepository, img: BuiltImage, tag?: string): Promise<void> {
@@ -277,5 +280,58 @@ describe('registry client on go-containerregistry with the Referrers API (DS_REF
     expect(res.statusCode).to.equal(200);
     const body = (await res.body.json()) as { manifests: { digest: string }[] };
     expect(body.manifests.map((d) => d.digest).sort()).to.deep.equal(want);
+  });
+});
+
+describe('registry client on a throwaway Distribution 2.8 whose storage the test can touch', function () {
+  this.timeout(120_000);
+  let reg: Registry;
+  before(async () => {
+    reg = await startRegistry();
+  });
+  after(async () => {
+    await closeConnections();
+    await reg?.stop();
+    if (reg) rmSync(reg.dir, { recursive: true, force: true });
+  });
+
+  // Distribution rewrites a blob's repository link in place whenever the blob is uploaded again (concurrent
+  // `docker sign` runs all upload the `{}` config); a manifest PUT reading the link meanwhile sees it empty.
+  it('a manifest PUT refused because a blob link reads empty (torn by a concurrent upload) is tried again', async () => {
+    const name = repoName('tornlink');
+    const proxy = await startProxy(reg.addr);
+    try {
+      const repo = openRepository(`${proxy.host}/${name}`);
+      const img = makeImage([2000]);
+      for (const b of [img.config, ...img.layers]) await repo.pushBlob(b.desc, b.bytes);
+      const link = join(reg.dir, 'data', 'docker', 'registry', 'v2', 'repositories', name, '_layers', 'sha256', img.layers[0]!.desc.digest.slice(7), 'link');
+      const saved = readFileSync(link);
+      const refusals: number[] = [];
+      const isManifestPut = (method?: string, url?: string): boolean => method === 'PUT' && /\/manifests\//.test(url ?? '');
+      proxy.answered = (req, status) => {
+        if (!isManifestPut(req.method, req.url)) return;
+        refusals.push(status);
+        if (status === 400) writeFileSync(link, saved); // the concurrent upload finishes writing the link
+      };
+      writeFileSync(link, '');
+      await repo.pushManifest(img.manifest.desc, img.manifest.bytes, 'v1');
+      expect(refusals).to.deep.equal([400, 201]);
+      expect((await repo.fetchManifest('v1')).bytes.equals(img.manifest.bytes)).to.equal(true);
+
+      // a link that stays empty is a blob the registry cannot serve: the PUT fails after its retries
+      const other = makeImage([2000]);
+      for (const b of [other.config, ...other.layers]) await repo.pushBlob(b.desc, b.bytes);
+      const otherLink = join(link, '..', '..', other.layers[0]!.desc.digest.slice(7), 'link');
+      refusals.length = 0;
+      proxy.answered = (req, status) => {
+        if (isManifestPut(req.method, req.url)) refusals.push(status);
+      };
+      writeFileSync(otherLink, '');
+      const e = await expectCode(repo.pushManifest(other.manifest.desc, other.manifest.bytes, 'v2'), 'MANIFEST_BLOB_UNKNOWN');
+      expect(e.message).to.contain('blob unknown to registry');
+      expect(refusals).to.deep.equal([400, 400, 400]);
+    } finally {
+      await proxy.close();
+    }
   });
 });

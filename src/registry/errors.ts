@@ -71,6 +71,7 @@ const HINTS: Partial<Record<RegistryErrorCode, string>> = {
   NAME_UNKNOWN: 'check the repository name (and that it was pushed to this registry)',
   MANIFEST_UNKNOWN: 'check the tag or digest; `docker push` it first if it only exists locally',
   BLOB_UNKNOWN: 'the registry does not have this blob; push the image again',
+  MANIFEST_BLOB_UNKNOWN: 'the registry lacks a blob this manifest references; push the image again (its blobs go first)',
   TOOMANYREQUESTS: 'the registry rate-limited the request; wait and retry',
   UNSUPPORTED: 'the registry does not support this operation',
   UNAVAILABLE: 'the registry had an internal error or is unavailable; retry later',
@@ -113,7 +114,8 @@ function codeForStatus(status: number, notFound: RegistryErrorCode): RegistryErr
 /** Builds the error for an unexpected HTTP response. `what` names the operation ("GET manifest app:1"). */
 export function errorFromResponse(status: number, bodyText: string, what: string, notFound: RegistryErrorCode = 'NOT_FOUND'): RegistryError {
   const entries = parseErrorBody(bodyText);
-  const first = entries.find((e) => e.code && KNOWN.has(e.code));
+  // a manifest refused for a missing blob is that, even when Distribution lists the storage error (DIGEST_INVALID) first
+  const first = entries.find((e) => e.code === 'MANIFEST_BLOB_UNKNOWN') ?? entries.find((e) => e.code && KNOWN.has(e.code));
   let code: RegistryErrorCode = first ? (first.code as RegistryErrorCode) : codeForStatus(status, notFound);
   if (code === 'DIGEST_INVALID') code = 'DIGEST_MISMATCH';
   const said = entries.map((e) => [e.code, e.message].filter(Boolean).join(': ')).filter(Boolean).join('; ');

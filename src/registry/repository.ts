@@ -68,6 +68,9 @@ interface RawManifest {
   etag?: string;
 }
 
+/** Extra PUTs of a manifest the registry refused for an unknown blob (see putManifest). */
+const MANIFEST_BLOB_RETRIES = 2;
+
 function jitter(baseMs: number, attempt: number): number {
   const cap = Math.min(2000, baseMs * 2 ** attempt);
   return Math.floor(cap / 2 + Math.random() * (cap / 2));
@@ -215,8 +218,22 @@ export class RemoteRepository implements ArtifactTarget {
     const what = `PUT manifest ${this.location}${isDigest(reference) ? '@' : ':'}${reference}`;
     const headers: Record<string, string> = { 'content-type': desc.mediaType };
     if (ifMatch) headers['if-match'] = ifMatch;
-    const res = await this.client.send({ method: 'PUT', url: this.url('manifests', reference), headers, body: () => bytes, scopes: this.pushScope, what });
-    if (res.status !== 201 && res.status !== 200 && res.status !== 202) await this.client.fail(res, what, 'NAME_UNKNOWN');
+    let res: HttpResponse;
+    for (let attempt = 0; ; attempt++) {
+      res = await this.client.send({ method: 'PUT', url: this.url('manifests', reference), headers, body: () => bytes, scopes: this.pushScope, what });
+      if (res.status === 201 || res.status === 200 || res.status === 202) break;
+      try {
+        await this.client.fail(res, what, 'NAME_UNKNOWN');
+      } catch (e) {
+        // Distribution rewrites a blob's repository link in place (truncate, write) each time someone uploads that
+        // blob; a manifest PUT checking the link at that moment reads it torn and answers MANIFEST_BLOB_UNKNOWN
+        // (with DIGEST_INVALID) for a blob that is there. Eventually consistent storage does similar things right
+        // after an upload. The PUT is idempotent: try it again, twice at most; a blob really missing still fails.
+        const blobUnknown = e instanceof RegistryError && e.registryErrors.some((x) => x.code === 'MANIFEST_BLOB_UNKNOWN');
+        if (!blobUnknown || attempt >= MANIFEST_BLOB_RETRIES) throw e;
+      }
+      await sleep(jitter(60, attempt));
+    }
     await res.body.dump().catch(() => undefined);
     const got = header(res.headers, 'docker-content-digest');
     if (isDigest(got) && parseDigest(got).algorithm === parseDigest(desc.digest).algorithm && got !== desc.digest) {
