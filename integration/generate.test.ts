@@ -103,6 +103,38 @@ describe('integration: docker generate manifest (real dockerd)', function () {
     expect(JSON.parse(bytes.toString()).mediaType).to.equal('application/vnd.docker.distribution.manifest.v2+json');
   });
 
+  // Generated blobs and the layer cache are not fsync'd (they can be made again); a crash may leave them empty.
+  it('generated blobs and the layer cache left empty (as a crash can leave them) are made again by generate and push', () => {
+    const a = cli(['generate', 'manifest', '-o', 'json', image], env());
+    expect(a.status, a.stderr).to.equal(0);
+    const ja = JSON.parse(a.stdout);
+    const store = join(cfg, 'store');
+    const blobs = join(store, 'blobs', 'sha256');
+    const emptyAll = () => {
+      for (const f of readdirSync(blobs)) writeFileSync(join(blobs, f), '');
+      writeFileSync(join(store, 'layer-cache.json'), '');
+    };
+    emptyAll();
+    const b = cli(['generate', 'manifest', '-o', 'json', image], env());
+    expect(b.status, b.stderr).to.equal(0);
+    const jb = JSON.parse(b.stdout);
+    expect(jb.digest).to.equal(ja.digest);
+    expect(jb.reused).to.equal(false);
+    expect(jb.compressedLayers).to.equal(2);
+    for (const d of [jb.digest, jb.config.digest, ...jb.layers.map((l: { digest: string }) => l.digest)]) {
+      expect(`sha256:${sha(readFileSync(join(blobs, d.slice(7))))}`).to.equal(d);
+    }
+    // push finds the damaged store on its own (it does not go through generate's reuse check first)
+    emptyAll();
+    const p = cli(['push', '-q', '-o', 'json', image], env());
+    expect(p.status, p.stderr).to.equal(0);
+    const jp = JSON.parse(p.stdout);
+    expect(jp.digest).to.equal(ja.digest);
+    expect(jp.generated).to.equal(true);
+    expect(JSON.parse(mustSh('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${image}`])).layers.map((l: { digest: string }) => l.digest))
+      .to.deep.equal(ja.layers.map((l: { digest: string }) => l.digest));
+  });
+
   it('a changed image yields a new digest', () => {
     const tag = `${services.registry}/dsgen-chg-${uid()}:1`;
     try {

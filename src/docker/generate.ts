@@ -45,6 +45,8 @@ import type { Readable } from 'node:stream';
  * the layer-cache key, so a changed level yields other (equally valid) blobs and digest.
  */
 export const DEFAULT_GZIP_LEVEL = 1;
+/** Generated blobs can be made again from the engine's image: stored without fsync (src/oci/layout.ts). */
+const REGENERABLE = { durable: false } as const;
 export const LAYER_CACHE_FILE = 'layer-cache.json';
 
 export type ManifestFlavor = 'oci' | 'docker';
@@ -72,6 +74,12 @@ export interface GenerateOptions {
    * generation has verified the whole archive, so it must not assume generation will succeed.
    */
   onBlob?: (desc: Descriptor, bytes: Buffer) => void;
+  /**
+   * Told the manifest as soon as it is built from the verified archive and it and all its blobs are in the store,
+   * while the layer cache and index.json are still being written (push starts the registry side then). Not called
+   * when the manifest is rebuilt from the store alone (generate returns at once then).
+   */
+  onManifest?: (desc: Descriptor, bytes: Buffer) => void;
 }
 
 export interface GenerateResult {
@@ -399,7 +407,7 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
           if (!desc) throw new GenerateError('CACHE_INCONSISTENT', `the compressed form of layer ${diffId} vanished from the store; rerun`);
         } else if (e.data && isGzipData(e.data)) {
           desc = { mediaType: MediaType.OCI_LAYER_GZIP, digest: sha256Digest(e.data), size: e.data.length };
-          await store.pushBlob(desc, e.data);
+          await store.pushBlob(desc, e.data, REGENERABLE);
           newCache[`${ASIS_PROFILE}|${diffId}`] = { digest: desc.digest, size: desc.size };
         } else if (e.data) {
           const hit = cached[i];
@@ -407,7 +415,7 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
           else {
             const gz = await (smallGz.get(diffId) ?? pgzipBuffer(e.data, gzip));
             desc = { mediaType: MediaType.OCI_LAYER_GZIP, digest: sha256Digest(gz), size: gz.length };
-            await store.pushBlob(desc, gz);
+            await store.pushBlob(desc, gz, REGENERABLE);
             compressedLayers++;
             newCache[`${profile}|${diffId}`] = { digest: desc.digest, size: desc.size };
           }
@@ -419,18 +427,23 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
       layerDescs.push(desc);
     }
     const configDesc: Descriptor = { mediaType: mediaTypes(opts.mediaType).config, digest: config.digest, size: config.data.length };
-    // Independent files, written at once (each is an fsync'd atomic write): leftover temp blobs go, the layer
-    // cache, the config blob, the manifest blob; index.json (finish) only names the manifest after all of them.
+    // Independent files, written at once: leftover temp blobs go, the config blob, the manifest blob. Then every
+    // blob of the manifest is in the store (onManifest may read them), and the layer cache and index.json (finish,
+    // the one fsync'd write) are updated.
     const built = buildManifest(opts.mediaType, configDesc, layerDescs);
     await Promise.all([
       save.abortAll(), // un-referenced temp blobs (e.g. other entries)
+      store.pushBlob(configDesc, config.data, REGENERABLE),
+      store.pushBlob(built.descriptor, built.bytes, REGENERABLE),
+    ]);
+    opts.onManifest?.(built.descriptor, built.bytes);
+    const [result] = await Promise.all([
+      finish(store, opts, configDesc, layerDescs, inspect.Id, false, compressedLayers),
       Object.keys(newCache).length > 0
         ? store.updateSidecar<LayerCache>(LAYER_CACHE_FILE, (cur) => ({ version: 1, layers: { ...(cur?.version === 1 ? cur.layers : {}), ...newCache } }))
         : undefined,
-      store.pushBlob(configDesc, config.data),
-      store.pushBlob(built.descriptor, built.bytes),
     ]);
-    return await finish(store, opts, configDesc, layerDescs, inspect.Id, false, compressedLayers);
+    return result;
   } catch (e) {
     await save.abortAll();
     throw e;
@@ -441,7 +454,7 @@ async function finish(store: OciLayout, opts: GenerateOptions & { storeTag?: str
   reused: boolean, compressedLayers: number): Promise<GenerateResult> {
   const { bytes, descriptor } = buildManifest(opts.mediaType, config, layers);
   const mt = mediaTypes(opts.mediaType);
-  await store.pushManifest(descriptor, bytes, opts.storeTag);
+  await store.pushManifest(descriptor, bytes, opts.storeTag, REGENERABLE);
   return {
     descriptor,
     manifest: bytes,

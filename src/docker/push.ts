@@ -29,7 +29,7 @@ import { parseReference, repositoryName, formatReference, type Reference } from 
 import type { OciLayout } from '../oci/layout.js';
 import type { RegistryOptions, RemoteRepository } from '../registry/index.js';
 import { inspectImage } from './engine.js';
-import { generateManifest, storeTagFor, type ManifestFlavor, type GenerateResult } from './generate.js';
+import { generateManifest, storeTagFor, type ManifestFlavor, type GenerateResult, type GenerateOptions } from './generate.js';
 import type { LayerBars } from './progress.js';
 import type { CompressedTee } from './save.js';
 
@@ -181,8 +181,8 @@ export function streamingUploads(repo: RemoteRepository, done: Map<string, Promi
  * Finds the stored manifest for `image` if it still matches the engine's image, else generates it.
  * Exported for `docker sign` (sign a local image = sign this manifest).
  */
-export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'store' | 'mediaType' | 'platform' | 'level' | 'progress' | 'env'> & {
-  tee?: () => Promise<CompressedTee | undefined>; onBlob?: (desc: Descriptor, bytes: Buffer) => void }):
+export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'store' | 'mediaType' | 'platform' | 'level' | 'progress' | 'env'> &
+  Pick<GenerateOptions, 'tee' | 'onBlob' | 'onManifest'>):
   Promise<{ descriptor: Descriptor; manifest: Buffer; storeTag?: string; imageId: string; generated: boolean; result?: GenerateResult }> {
   const env = opts.env ?? process.env;
   const insp = await inspectImage(image, env);
@@ -202,7 +202,7 @@ export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'st
     }
   }
   const r = await generateManifest(image, {
-    store: opts.store, mediaType: opts.mediaType ?? 'oci', platform: opts.platform, level: opts.level, progress: opts.progress, env, tee: opts.tee, onBlob: opts.onBlob, inspected: insp,
+    store: opts.store, mediaType: opts.mediaType ?? 'oci', platform: opts.platform, level: opts.level, progress: opts.progress, env, tee: opts.tee, onBlob: opts.onBlob, onManifest: opts.onManifest, inspected: insp,
   });
   return { descriptor: r.descriptor, manifest: r.manifest, storeTag: r.storeTag, imageId: r.imageId, generated: !r.reused, result: r };
 }
@@ -283,24 +283,44 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
   const streamed = new Map<string, Promise<boolean>>();
   // ... and the config and small layers as soon as their bytes are known.
   const early: EarlyUploads = new Map();
-  const gen = await ensureGenerated(image, {
-    ...opts,
-    ...(opts.streamUpload === false ? {} : { tee: streamingUploads(repo, streamed, log), onBlob: earlyUploader(repo, early) }),
-  });
-  if (ref.digest !== undefined && ref.digest !== gen.descriptor.digest) {
-    throw new InputError('DIGEST_MISMATCH', `${image} names digest ${ref.digest}, but the generated manifest of this image is ${gen.descriptor.digest}`, {
-      hint: 'push by tag, or use the digest printed by `docker generate manifest`',
-    });
-  }
   const tag = ref.tag ?? (ref.digest === undefined ? 'latest' : undefined);
-  const manifest = parseImageManifest(gen.manifest, gen.descriptor.mediaType);
-  const streamedOk = new Set<string>();
-  for (const [d, p] of streamed) if (await p) streamedOk.add(d);
-  const locations = (await opts.store.readSidecar<PushedLocations>(PUSHED_FILE)) ?? {};
-
-  const blobResults = await pushBlobs(repo, opts.store, [manifest.config, ...manifest.layers], opts, locations, streamedOk, early);
-  await recordLocations(opts.store, repo.location, blobResults.map((b) => b.digest));
-  await repo.pushManifest(gen.descriptor, gen.manifest, tag ?? gen.descriptor.digest);
+  // The registry side: blobs, then the manifest. A cold push starts it as soon as generate has the manifest and its
+  // blobs in the store, while generate still writes the layer cache and index.json.
+  let remote: Promise<{ blobResults: PushResult['blobs']; locations: PushedLocations }> | undefined;
+  const startRemote = (desc: Descriptor, bytes: Buffer) => {
+    remote ??= (async () => {
+      if (ref.digest !== undefined && ref.digest !== desc.digest) {
+        throw new InputError('DIGEST_MISMATCH', `${image} names digest ${ref.digest}, but the generated manifest of this image is ${desc.digest}`, {
+          hint: 'push by tag, or use the digest printed by `docker generate manifest`',
+        });
+      }
+      const manifest = parseImageManifest(bytes, desc.mediaType);
+      const streamedOk = new Set<string>();
+      for (const [d, p] of streamed) if (await p) streamedOk.add(d);
+      const locations = (await opts.store.readSidecar<PushedLocations>(PUSHED_FILE)) ?? {};
+      const blobResults = await pushBlobs(repo, opts.store, [manifest.config, ...manifest.layers], opts, locations, streamedOk, early);
+      // the blobs are there whatever becomes of the manifest: note where, while the manifest goes up
+      await Promise.all([
+        recordLocations(opts.store, repo.location, blobResults.map((b) => b.digest)),
+        repo.pushManifest(desc, bytes, tag ?? desc.digest),
+      ]);
+      return { blobResults, locations };
+    })();
+    remote.catch(() => undefined); // awaited below
+  };
+  let gen: Awaited<ReturnType<typeof ensureGenerated>>;
+  try {
+    gen = await ensureGenerated(image, {
+      ...opts,
+      onManifest: startRemote,
+      ...(opts.streamUpload === false ? {} : { tee: streamingUploads(repo, streamed, log), onBlob: earlyUploader(repo, early) }),
+    });
+  } catch (e) {
+    await remote?.catch(() => undefined); // nothing left running behind the error
+    throw e;
+  }
+  startRemote(gen.descriptor, gen.manifest);
+  const { blobResults, locations } = await remote!;
   log(`Pushed ${repositoryName(ref)}${tag ? `:${tag}` : ''} ${gen.descriptor.digest}`);
 
   const signatures: PushedSignature[] = [];

@@ -8,12 +8,18 @@
  * Guarantees:
  * - Writes are atomic: blobs are written to a temp file next to their final place, verified against their digest
  *   and size, then renamed; index.json is rewritten the same way. A crash never leaves a half-written blob or index.
+ * - Durability: index.json and blobs pushed without `{ durable: false }` are fsync'd before they are renamed into
+ *   place. Blobs that can be made again from the image store (generated config, layers, manifests: pushBlob
+ *   `{ durable: false }`) and sidecars (caches) are not: a crash may leave such a file empty or missing, which the
+ *   next reader sees (digest/size check, or a sidecar read as empty) and generate makes again. Skipping those
+ *   fsyncs matters: on ext4 an fsync also waits for other dirty data (a layer just written), ~5-8 ms each.
  * - index.json read-modify-write cycles run under `index.json.lock` (O_EXCL lock file holding the owner's pid), so
  *   concurrent processes never lose each other's entries. A lock whose owner process is gone is broken.
  * - Every read verifies the digest (and size) of what it returns.
  * - Referrers are found the OCI-layout way: by scanning the manifests listed in index.json for a `subject`
  *   that matches; pushReferrer adds the referrer manifest to index.json (untagged).
- * - Blobs are written before the index entries that reference them; the index never points at missing content.
+ * - Blobs are written before the index entries that reference them; the index never points at missing content
+ *   (after a crash at most at regenerable content, see above, which its reader finds missing).
  *
  * Sidecar JSON files (e.g. the layer cache of src/docker) can be kept in the layout directory with
  * readSidecar/updateSidecar, which use the same locking and atomic-rename scheme.
@@ -60,13 +66,13 @@ function tmpName(dir: string, base: string): string {
   return join(dir, `.${base}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-/** Writes `data` to `file` atomically (temp file in the same directory, fsync, rename). */
-export async function writeFileAtomic(file: string, data: Buffer | string): Promise<void> {
+/** Writes `data` to `file` atomically (temp file in the same directory, fsync unless `sync: false`, rename). */
+export async function writeFileAtomic(file: string, data: Buffer | string, opts: { sync?: boolean } = {}): Promise<void> {
   const tmp = tmpName(dirname(file), 'w');
   const fh = await fsp.open(tmp, 'wx', 0o644);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (opts.sync !== false) await fh.sync();
   } finally {
     await fh.close();
   }
@@ -233,13 +239,17 @@ export class OciLayout implements ArtifactTarget {
   }
 
   /** Stores a blob; verifies content against `desc` before it becomes visible. No-op if already present. */
-  async pushBlob(desc: Descriptor, content: Buffer | (() => Readable)): Promise<void> {
+  /**
+   * Stores a blob (verified against desc). `durable: false` for blobs that can be made again (see the module
+   * comment): no fsync. A streamed blob is never fsync'd (they are layers).
+   */
+  async pushBlob(desc: Descriptor, content: Buffer | (() => Readable), opts: { knownAbsent?: boolean; durable?: boolean } = {}): Promise<void> {
     if (await this.hasBlob(desc)) return;
     if (Buffer.isBuffer(content)) {
       verifyBytes(content, desc.digest, desc.size, `blob ${desc.digest}`);
       const final = this.blobPath(desc.digest);
       await fsp.mkdir(dirname(final), { recursive: true });
-      await writeFileAtomic(final, content);
+      await writeFileAtomic(final, content, { sync: opts.durable !== false });
       return;
     }
     const final = this.blobPath(desc.digest);
@@ -372,15 +382,15 @@ export class OciLayout implements ArtifactTarget {
   }
 
   /**
-   * Stores a manifest blob and lists it in index.json. With a tag `reference` (anything that is not a digest) the
+   * Stores a manifest blob (`durable` as for pushBlob) and lists it in index.json. With a tag `reference` (anything that is not a digest) the
    * entry carries it as `org.opencontainers.image.ref.name`, and the tag is moved off any other entry.
    */
-  async pushManifest(desc: Descriptor, bytes: Buffer, reference?: string): Promise<void> {
+  async pushManifest(desc: Descriptor, bytes: Buffer, reference?: string, opts: { durable?: boolean } = {}): Promise<void> {
     verifyBytes(bytes, desc.digest, desc.size, `manifest ${desc.digest}`);
     if (reference !== undefined && isDigest(reference) && reference !== desc.digest) {
       throw new InputError('DIGEST_MISMATCH', `manifest digest ${desc.digest} does not match the reference ${reference}`);
     }
-    await this.pushBlob(desc, bytes);
+    await this.pushBlob(desc, bytes, opts);
     const tag = reference !== undefined && !isDigest(reference) ? reference : undefined;
     const artifactType = manifestArtifactType(bytes);
     await this.updateIndex((idx) => {
@@ -468,12 +478,12 @@ export class OciLayout implements ArtifactTarget {
     }
   }
 
-  /** Read-modify-write of a JSON sidecar file under its own lock, written atomically. */
+  /** Read-modify-write of a JSON sidecar file under its own lock, written atomically (a cache: not fsync'd). */
   async updateSidecar<T>(name: string, fn: (cur: T | undefined) => T | Promise<T>): Promise<T> {
     const file = this.sidecarPath(name);
     return withFileLock(file, async () => {
       const next = await fn(await this.readSidecar<T>(name));
-      await writeFileAtomic(file, JSON.stringify(next));
+      await writeFileAtomic(file, JSON.stringify(next), { sync: false });
       return next;
     }, this.lockTimeoutMs);
   }

@@ -33,8 +33,9 @@ export interface ArtifactTarget {
   /**
    * Uploads a blob (no-op if present). `opts.knownAbsent`: the caller has just checked (or the blob is new by
    * construction, e.g. a fresh signature envelope), so a registry is not asked again first (one round trip less).
+   * `opts.durable: false`: the blob can be made again, a local store need not fsync it (src/oci/layout.ts).
    */
-  pushBlob(desc: Descriptor, content: Buffer | (() => Readable), opts?: { knownAbsent?: boolean }): Promise<void>;
+  pushBlob(desc: Descriptor, content: Buffer | (() => Readable), opts?: { knownAbsent?: boolean; durable?: boolean }): Promise<void>;
 
   /** Uploads a manifest; `reference` is a tag or its digest (default: the digest). */
   pushManifest(desc: Descriptor, bytes: Buffer, reference?: string): Promise<void>;
