@@ -24,6 +24,18 @@ describe('integration: docker sign push (real dockerd + Distribution 2.8)', func
     return tag;
   };
 
+  /**
+   * Upload sessions the registry still holds open for the repository of `ref`, read from Distribution's storage
+   * (DS_REGISTRY_DATA): a live session has its `startedat` file; a cancelled one (DELETE) keeps only a hash state
+   * (a Distribution 2.8 quirk), a completed one nothing.
+   */
+  const openUploads = (ref: string): string[] => {
+    const data = process.env.DS_REGISTRY_DATA;
+    if (!data) throw new Error('DS_REGISTRY_DATA is not set: eval "$(bash scripts/services.sh env)"');
+    const dir = join(data, 'docker', 'registry', 'v2', 'repositories', ref.slice(ref.indexOf('/') + 1).replace(/:[^/]*$/, ''), '_uploads');
+    return existsSync(dir) ? readdirSync(dir).filter((u) => existsSync(join(dir, u, 'startedat'))) : [];
+  };
+
   before(() => { services = requireServices(); });
   beforeEach(() => { cfg = tempDir('ds-pushcfg-'); });
   afterEach(() => rmSync(cfg, { recursive: true, force: true }));
@@ -66,6 +78,8 @@ describe('integration: docker sign push (real dockerd + Distribution 2.8)', func
     expect(a.status, a.stderr).to.equal(0);
     const ja = JSON.parse(a.stdout);
     expect(ja.generated).to.equal(true);
+    // upload sessions opened ahead for small blobs and not used were cancelled
+    expect(openUploads(img)).to.deep.equal([]);
     // cold push: layers were uploaded while being compressed; the registry holds exactly the generated blobs
     const copyDir = join(cfg, 'copy');
     mustSh('skopeo', ['copy', '--src-tls-verify=false', `docker://${img}`, `oci:${copyDir}:x`]);
@@ -84,6 +98,8 @@ describe('integration: docker sign push (real dockerd + Distribution 2.8)', func
     expect(s.status, s.stderr).to.equal(0);
     const js = JSON.parse(s.stdout);
     expect(js.digest).to.equal(ja.digest);
+    expect(js.generated).to.equal(false); // rebuilt from the store (the save stream asked for ahead is dropped)
+    expect(openUploads(sibling)).to.deep.equal([]);
     expect(js.blobs.map((b: any) => b.action)).to.deep.equal(['mounted', 'mounted', 'mounted']);
     // the image changes → push regenerates, new digest; the unchanged busybox layer already exists
     mustSh('bash', [join(root, 'scripts', 'test-image.sh'), img, 'second']);
@@ -94,6 +110,18 @@ describe('integration: docker sign push (real dockerd + Distribution 2.8)', func
     expect(jb.digest).to.not.equal(ja.digest);
     expect(jb.blobs[1].action).to.equal('exists');
     expect(mustSh('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${img}`]).trim()).to.equal(jb.digest);
+  });
+
+  it('cold push of an image with big layers only: the upload session opened ahead for a small layer is cancelled', () => {
+    const img = `${services.registry}/dspush-big-${uid()}:1`;
+    buildImage(img, { 'message.txt': randomBytes(1 << 20) });
+    images.push(img);
+    const r = cli(['push', '-o', 'json', img], env());
+    expect(r.status, r.stderr).to.equal(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.blobs.map((b: { action: string }) => b.action)).to.deep.equal(['uploaded', 'uploaded', 'uploaded']);
+    expect(openUploads(img)).to.deep.equal([]);
+    expect(mustSh('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${img}`]).trim()).to.equal(j.digest);
   });
 
   it('pushes the local signatures (referrers in the store) after the image; found through the referrers tag schema', async () => {

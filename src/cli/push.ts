@@ -27,7 +27,9 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
     import('../oci/reference.js'),
     import('../registry/index.js'),
   ]);
-  const store = await OciLayout.open(io.paths.store, { create: true });
+  // opened (created on first use) while the engine is asked about the image
+  const store = OciLayout.open(io.paths.store, { create: true });
+  store.catch(() => undefined); // reported by pushImage
   const quiet = flags.quiet || io.json;
   const bars = await createLayerBars({ quiet });
   let r;

@@ -335,6 +335,11 @@ export async function saveImage(ref: string, env: NodeJS.ProcessEnv = process.en
   }
 }
 
+/** Drops a `docker save` stream asked for but not read (the engine stops producing it when the socket closes). */
+export function dropSave(save: Promise<Readable> | undefined): void {
+  save?.then((s) => s.destroy(), () => undefined);
+}
+
 /** Checks that the daemon answers (GET /_ping). */
 export async function pingEngine(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const { docker, endpoint } = await getEngine(env);

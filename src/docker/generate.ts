@@ -27,7 +27,7 @@ import { MediaType } from '../oci/mediaTypes.js';
 import { encodeJson, parseJsonObject } from '../oci/manifest.js';
 import type { OciLayout } from '../oci/layout.js';
 import { parseReference, formatReference } from '../oci/reference.js';
-import { inspectImage, saveImage, type ImageInspect } from './engine.js';
+import { inspectImage, saveImage, dropSave, type ImageInspect } from './engine.js';
 import { readSaveStream, SaveError, type SaveContents, type SaveEntry, type SaveProgress, type CompressedTee } from './save.js';
 import { pgzipBuffer, pgzipProfile, type PgzipOptions } from './pgzip.js';
 import type { Readable } from 'node:stream';
@@ -67,6 +67,8 @@ export interface GenerateOptions {
   tee?: () => Promise<CompressedTee | undefined>;
   /** `docker image inspect` of the image, when the caller has just made it (saves a second request). */
   inspected?: ImageInspect;
+  /** The image's `docker save` stream, when the caller has already asked for it (dropped if not needed). */
+  save?: Promise<Readable>;
   /**
    * Told about a blob of the coming manifest as soon as its bytes are final, while the save stream is still being
    * read: the config (its sha256 is the image ID) and small layers (buffered whole, compressed at once). Push uses it
@@ -471,6 +473,15 @@ async function finish(store: OciLayout, opts: GenerateOptions & { storeTag?: str
  * Generates (or reuses) the manifest of local image `image` and stores it tagged `storeTagFor(image)`.
  */
 export async function generateManifest(image: string, opts: GenerateOptions): Promise<GenerateResult> {
+  let stream: Readable | undefined;
+  try {
+    return await generateFromEngine(image, opts, async () => (stream = await (opts.save ?? saveImage(image, opts.env ?? process.env))));
+  } finally {
+    if (!stream) dropSave(opts.save); // not read: the image was rebuilt from the store, or generation stopped first
+  }
+}
+
+async function generateFromEngine(image: string, opts: GenerateOptions, openSave: () => Promise<Readable>): Promise<GenerateResult> {
   const env = opts.env ?? process.env;
   if (opts.platform) parsePlatform(opts.platform);
   const level = gzipLevel(opts, env);
@@ -493,6 +504,5 @@ export async function generateManifest(image: string, opts: GenerateOptions): Pr
       }
     }
   }
-  const stream = await saveImage(image, env);
-  return generateFromSave(stream, insp, { ...opts, level, image, storeTag, env });
+  return generateFromSave(await openSave(), insp, { ...opts, level, image, storeTag, env });
 }

@@ -28,7 +28,7 @@ import { parseImageManifest, parseJsonObject } from '../oci/manifest.js';
 import { parseReference, repositoryName, formatReference, type Reference } from '../oci/reference.js';
 import type { OciLayout } from '../oci/layout.js';
 import type { RegistryOptions, RemoteRepository } from '../registry/index.js';
-import { inspectImage } from './engine.js';
+import { inspectImage, saveImage, dropSave, type ImageInspect } from './engine.js';
 import { generateManifest, storeTagFor, type ManifestFlavor, type GenerateResult, type GenerateOptions } from './generate.js';
 import type { LayerBars } from './progress.js';
 import type { CompressedTee } from './save.js';
@@ -39,7 +39,8 @@ const MAX_LOCATIONS_PER_BLOB = 16;
 export type BlobAction = 'uploaded' | 'exists' | 'mounted';
 
 export interface PushOptions {
-  store: OciLayout;
+  /** The local store (may still be opening: it is first needed alongside the engine's inspect). */
+  store: OciLayout | Promise<OciLayout>;
   /** Flavor used when the manifest has to be generated (default 'oci'). */
   mediaType?: ManifestFlavor;
   platform?: string;
@@ -109,8 +110,10 @@ async function storeStream(store: OciLayout, desc: Descriptor, onBytes?: (n: num
  * The tee is handed out at once: compression does not wait for the POST. Output written before the upload
  * session exists waits in the request body's buffer (1 MiB, then back-pressure).
  */
-export function streamingUploads(repo: RemoteRepository, done: Map<string, Promise<boolean>>, log?: (m: string) => void): () => Promise<CompressedTee | undefined> {
+export function streamingUploads(repo: RemoteRepository, done: Map<string, Promise<boolean>>, log?: (m: string) => void,
+  onStart?: () => void): () => Promise<CompressedTee | undefined> {
   return async () => {
+    onStart?.();
     const { repositoryScope } = await import('../registry/auth.js');
     const scopes = [repositoryScope(repo.repository, ['pull', 'push'])];
     const what = `streamed upload to ${repo.location}`;
@@ -177,32 +180,67 @@ export function streamingUploads(repo: RemoteRepository, done: Map<string, Promi
   };
 }
 
+type StoredManifest = { fetched: { descriptor: Descriptor; bytes: Buffer }; config: Digest; blobsOk: boolean } | undefined;
+
+/** The manifest stored under `storeTag`, if it is intact; undefined when there is none (or it is damaged). */
+async function storedManifest(store: OciLayout, storeTag: string): Promise<StoredManifest> {
+  try {
+    const fetched = await store.fetchManifest(storeTag);
+    const m = parseImageManifest(fetched.bytes, fetched.descriptor.mediaType);
+    const blobsOk = (await Promise.all([m.config, ...m.layers].map((d) => store.hasBlob(d)))).every(Boolean);
+    return { fetched, config: m.config.digest, blobsOk };
+  } catch (e) {
+    if (e instanceof DockerSignError && (e.code === 'NOT_FOUND' || e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH' || e.code === 'INVALID_MANIFEST')) return undefined;
+    throw e;
+  }
+}
+
 /**
  * Finds the stored manifest for `image` if it still matches the engine's image, else generates it.
  * Exported for `docker sign` (sign a local image = sign this manifest).
+ *
+ * The store lookup runs alongside the engine's image inspect (`store` may still be opening). When the store has
+ * nothing under the image's name, the image will be generated whatever the inspect says, so the `docker save`
+ * stream is asked for at once too (it takes the engine ~10 ms to answer); it is dropped if it is not used after all
+ * (inspect fails, or the store holds all of the image under another name).
  */
-export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'store' | 'mediaType' | 'platform' | 'level' | 'progress' | 'env'> &
-  Pick<GenerateOptions, 'tee' | 'onBlob' | 'onManifest'>):
+export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'mediaType' | 'platform' | 'level' | 'progress' | 'env'> &
+  Pick<GenerateOptions, 'tee' | 'onBlob' | 'onManifest'> & { store: OciLayout | Promise<OciLayout> }):
   Promise<{ descriptor: Descriptor; manifest: Buffer; storeTag?: string; imageId: string; generated: boolean; result?: GenerateResult }> {
   const env = opts.env ?? process.env;
-  const insp = await inspectImage(image, env);
+  const storeP = Promise.resolve(opts.store);
+  // the name the manifest is stored under, known before the inspect unless IMAGE may be an image ID
+  const nameTag = storeTagFor(image);
+  let save: Promise<Readable> | undefined;
+  const lookup = nameTag === undefined ? undefined : storeP.then(async (store) => {
+    const stored = await storedManifest(store, nameTag);
+    if (!stored) save = saveImage(image, env);
+    save?.catch(() => undefined); // awaited by generate, or dropped
+    return stored;
+  });
+  lookup?.catch(() => undefined);
+  let insp: ImageInspect;
+  let store: OciLayout;
+  let stored: StoredManifest;
+  try {
+    [insp, store, stored] = await Promise.all([inspectImage(image, env), storeP, lookup]);
+  } catch (e) {
+    await lookup?.catch(() => undefined);
+    dropSave(save);
+    throw e;
+  }
   const storeTag = storeTagFor(image, insp.Id);
-  if (storeTag !== undefined) {
-    try {
-      const fetched = await opts.store.fetchManifest(storeTag);
-      const m = parseImageManifest(fetched.bytes, fetched.descriptor.mediaType);
-      const wantFlavor = opts.mediaType;
-      const flavorOk = wantFlavor === undefined || (wantFlavor === 'docker') === (fetched.descriptor.mediaType === 'application/vnd.docker.distribution.manifest.v2+json');
-      const blobsOk = (await Promise.all([m.config, ...m.layers].map((d) => opts.store.hasBlob(d)))).every(Boolean);
-      if (m.config.digest === insp.Id && flavorOk && blobsOk) {
-        return { descriptor: fetched.descriptor, manifest: fetched.bytes, storeTag, imageId: insp.Id, generated: false };
-      }
-    } catch (e) {
-      if (!(e instanceof DockerSignError && (e.code === 'NOT_FOUND' || e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH' || e.code === 'INVALID_MANIFEST'))) throw e;
+  if (storeTag !== undefined && lookup === undefined) stored = await storedManifest(store, storeTag);
+  if (stored) {
+    const wantFlavor = opts.mediaType;
+    const flavorOk = wantFlavor === undefined || (wantFlavor === 'docker') === (stored.fetched.descriptor.mediaType === 'application/vnd.docker.distribution.manifest.v2+json');
+    if (stored.config === insp.Id && flavorOk && stored.blobsOk) {
+      return { descriptor: stored.fetched.descriptor, manifest: stored.fetched.bytes, storeTag, imageId: insp.Id, generated: false };
     }
   }
   const r = await generateManifest(image, {
-    store: opts.store, mediaType: opts.mediaType ?? 'oci', platform: opts.platform, level: opts.level, progress: opts.progress, env, tee: opts.tee, onBlob: opts.onBlob, onManifest: opts.onManifest, inspected: insp,
+    store, mediaType: opts.mediaType ?? 'oci', platform: opts.platform, level: opts.level, progress: opts.progress, env, tee: opts.tee, onBlob: opts.onBlob,
+    onManifest: opts.onManifest, inspected: insp, ...(save ? { save } : {}),
   });
   return { descriptor: r.descriptor, manifest: r.manifest, storeTag: r.storeTag, imageId: r.imageId, generated: !r.reused, result: r };
 }
@@ -213,18 +251,45 @@ export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'st
  */
 type EarlyUploads = Map<string, Promise<BlobAction | undefined>>;
 
-function earlyUploader(repo: RemoteRepository, early: EarlyUploads): (desc: Descriptor, bytes: Buffer) => void {
+type UploadSession = ReturnType<RemoteRepository['openUpload']>;
+
+/**
+ * Upload sessions opened ahead of need once generation has started (a POST each; `spare` of them: the config and
+ * one small layer, what most images have), so a small blob handed over by generate costs one PUT; more blobs open
+ * their own. close() cancels the unused ones (DELETE).
+ */
+export class UploadSessions {
+  private readonly pool: UploadSession[] = [];
+  private opened = false;
+  constructor(private readonly repo: RemoteRepository, private readonly spare = 2) {}
+
+  /** Opens the spare sessions (the first call only). */
+  open(): void {
+    if (this.opened) return;
+    this.opened = true;
+    for (let i = 0; i < this.spare; i++) this.pool.push(this.repo.openUpload());
+  }
+
+  take(): UploadSession {
+    this.open();
+    return this.pool.shift() ?? this.repo.openUpload();
+  }
+
+  async close(): Promise<void> {
+    this.opened = true;
+    await Promise.all(this.pool.splice(0).map((s) => s.cancel()));
+  }
+}
+
+/**
+ * Uploads the small blobs generate hands over (config, small layers) at once, into pre-opened sessions. No HEAD
+ * first: they are small, so uploading one the registry already has costs what asking would.
+ */
+function earlyUploader(sessions: UploadSessions, early: EarlyUploads): (desc: Descriptor, bytes: Buffer) => void {
   return (desc, bytes) => {
     if (early.has(desc.digest)) return;
-    early.set(desc.digest, (async (): Promise<BlobAction | undefined> => {
-      try {
-        if (await repo.hasBlob(desc)) return 'exists';
-        await repo.pushBlob(desc, bytes, { knownAbsent: true });
-        return 'uploaded';
-      } catch {
-        return undefined; // pushBlobs tries again and reports the error
-      }
-    })());
+    const session = sessions.take();
+    early.set(desc.digest, session.put(desc, bytes).then(() => 'uploaded' as const, () => undefined)); // on failure pushBlobs tries again and reports
   };
 }
 
@@ -279,6 +344,7 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
   const ref = parseReference(image);
   const { openRepository } = await import('../registry/index.js');
   const repo = openRepository(ref, opts.registry);
+  const storeP = Promise.resolve(opts.store);
   // Layers compressed by this run are uploaded while they are compressed (cold push).
   const streamed = new Map<string, Promise<boolean>>();
   // ... and the config and small layers as soon as their bytes are known.
@@ -287,8 +353,11 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
   // The registry side: blobs, then the manifest. A cold push starts it as soon as generate has the manifest and its
   // blobs in the store, while generate still writes the layer cache and index.json.
   let remote: Promise<{ blobResults: PushResult['blobs']; locations: PushedLocations }> | undefined;
+  // opened when generation starts handing over blobs; the unused ones are dropped when the manifest is known
+  const sessions = new UploadSessions(repo);
   const startRemote = (desc: Descriptor, bytes: Buffer) => {
     remote ??= (async () => {
+      const dropped = sessions.close();
       if (ref.digest !== undefined && ref.digest !== desc.digest) {
         throw new InputError('DIGEST_MISMATCH', `${image} names digest ${ref.digest}, but the generated manifest of this image is ${desc.digest}`, {
           hint: 'push by tag, or use the digest printed by `docker generate manifest`',
@@ -297,12 +366,13 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
       const manifest = parseImageManifest(bytes, desc.mediaType);
       const streamedOk = new Set<string>();
       for (const [d, p] of streamed) if (await p) streamedOk.add(d);
-      const locations = (await opts.store.readSidecar<PushedLocations>(PUSHED_FILE)) ?? {};
-      const blobResults = await pushBlobs(repo, opts.store, [manifest.config, ...manifest.layers], opts, locations, streamedOk, early);
+      const locations = (await (await storeP).readSidecar<PushedLocations>(PUSHED_FILE)) ?? {};
+      const blobResults = await pushBlobs(repo, await storeP, [manifest.config, ...manifest.layers], opts, locations, streamedOk, early);
       // the blobs are there whatever becomes of the manifest: note where, while the manifest goes up
       await Promise.all([
-        recordLocations(opts.store, repo.location, blobResults.map((b) => b.digest)),
+        recordLocations(await storeP, repo.location, blobResults.map((b) => b.digest)),
         repo.pushManifest(desc, bytes, tag ?? desc.digest),
+        dropped,
       ]);
       return { blobResults, locations };
     })();
@@ -313,10 +383,10 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
     gen = await ensureGenerated(image, {
       ...opts,
       onManifest: startRemote,
-      ...(opts.streamUpload === false ? {} : { tee: streamingUploads(repo, streamed, log), onBlob: earlyUploader(repo, early) }),
+      ...(opts.streamUpload === false ? {} : { tee: streamingUploads(repo, streamed, log, () => sessions.open()), onBlob: earlyUploader(sessions, early) }),
     });
   } catch (e) {
-    await remote?.catch(() => undefined); // nothing left running behind the error
+    await Promise.all([remote?.catch(() => undefined), sessions.close()]); // nothing left running behind the error
     throw e;
   }
   startRemote(gen.descriptor, gen.manifest);
@@ -325,16 +395,17 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
 
   const signatures: PushedSignature[] = [];
   if (!opts.skipReferrers) {
-    const refs = await opts.store.referrers(gen.descriptor);
+    const store = await storeP;
+    const refs = await store.referrers(gen.descriptor);
     for (const r of refs) {
-      const { bytes } = await opts.store.fetchManifest({ mediaType: r.mediaType, digest: r.digest, size: r.size });
+      const { bytes } = await store.fetchManifest({ mediaType: r.mediaType, digest: r.digest, size: r.size });
       const m = parseJsonObject(bytes, 'referrer manifest');
       const parts: Descriptor[] = [];
       const cfg = m.config as Descriptor | undefined;
       if (cfg && isDigest(cfg.digest)) parts.push(cfg);
       if (Array.isArray(m.layers)) for (const l of m.layers as Descriptor[]) if (isDigest(l?.digest)) parts.push(l);
-      const rb = await pushBlobs(repo, opts.store, parts, { ...opts, progress: undefined }, locations);
-      await recordLocations(opts.store, repo.location, rb.map((b) => b.digest));
+      const rb = await pushBlobs(repo, store, parts, { ...opts, progress: undefined }, locations);
+      await recordLocations(store, repo.location, rb.map((b) => b.digest));
       await repo.pushReferrer({ mediaType: r.mediaType, digest: r.digest, size: r.size }, bytes, gen.descriptor);
       signatures.push({ digest: r.digest, size: r.size, mediaType: r.mediaType, ...(r.artifactType ? { artifactType: r.artifactType } : {}) });
       log(`Pushed referrer ${r.digest}${r.artifactType ? ` (${r.artifactType})` : ''}`);
