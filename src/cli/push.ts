@@ -28,6 +28,7 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
     import('../registry/index.js'),
   ]);
   // opened (created on first use) while the engine is asked about the image
+  const storeIsNew = !(process.getBuiltinModule('node:fs') as typeof import('node:fs')).existsSync(`${io.paths.store}/oci-layout`);
   const store = OciLayout.open(io.paths.store, { create: true });
   store.catch(() => undefined); // reported by pushImage
   const quiet = flags.quiet || io.json;
@@ -36,6 +37,7 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
   try {
     r = await pushImage(image, {
       store,
+      storeIsNew,
       mediaType: flags['media-type'] as 'oci' | 'docker' | undefined,
       platform: flags.platform,
       level: flags['compression-level'],

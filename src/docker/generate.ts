@@ -77,11 +77,12 @@ export interface GenerateOptions {
    */
   onBlob?: (desc: Descriptor, bytes: Buffer) => void;
   /**
-   * Told the manifest as soon as it is built from the verified archive and it and all its blobs are in the store,
-   * while the layer cache and index.json are still being written (push starts the registry side then). Not called
-   * when the manifest is rebuilt from the store alone (generate returns at once then).
+   * Told the manifest as soon as it is built from the verified archive, before anything is written to the store:
+   * `stored` settles when it and all its blobs are in the store (the layer cache and index.json come after). Push
+   * starts the registry side then. Not called when the manifest is rebuilt from the store alone (generate returns
+   * at once then).
    */
-  onManifest?: (desc: Descriptor, bytes: Buffer) => void;
+  onManifest?: (desc: Descriptor, bytes: Buffer, stored: Promise<void>) => void;
 }
 
 export interface GenerateResult {
@@ -392,8 +393,9 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
       }
     });
 
-    // Commit layer blobs (each distinct entry once).
+    // The layers' descriptors (each distinct entry once), and how each is written to the store.
     const layerDescs: Descriptor[] = [];
+    const writes: (() => Promise<unknown>)[] = [];
     const newCache: Record<string, { digest: Digest; size: number }> = {};
     for (let i = 0; i < layers.length; i++) {
       const e = layers[i];
@@ -401,23 +403,29 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
       let desc = committed.get(e.path);
       if (!desc) {
         if (e.layer?.mode === 'pgzip' || e.layer?.mode === 'asis') {
-          desc = await e.layer.writer!.commit(MediaType.OCI_LAYER_GZIP);
+          const writer = e.layer.writer!;
+          const d: Descriptor = { mediaType: MediaType.OCI_LAYER_GZIP, ...writer.current() };
+          writes.push(() => writer.commit(MediaType.OCI_LAYER_GZIP, d));
+          desc = d;
           if (e.layer.mode === 'pgzip') compressedLayers++;
           newCache[`${e.layer.mode === 'asis' ? ASIS_PROFILE : profile}|${diffId}`] = { digest: desc.digest, size: desc.size };
         } else if (e.layer?.mode === 'hashed') {
           desc = cached[i] ?? cached[expected.indexOf(diffId)];
           if (!desc) throw new GenerateError('CACHE_INCONSISTENT', `the compressed form of layer ${diffId} vanished from the store; rerun`);
         } else if (e.data && isGzipData(e.data)) {
-          desc = { mediaType: MediaType.OCI_LAYER_GZIP, digest: sha256Digest(e.data), size: e.data.length };
-          await store.pushBlob(desc, e.data, REGENERABLE);
+          const d: Descriptor = { mediaType: MediaType.OCI_LAYER_GZIP, digest: sha256Digest(e.data), size: e.data.length };
+          const data = e.data;
+          writes.push(() => store.pushBlob(d, data, REGENERABLE));
+          desc = d;
           newCache[`${ASIS_PROFILE}|${diffId}`] = { digest: desc.digest, size: desc.size };
         } else if (e.data) {
           const hit = cached[i];
           if (hit) desc = hit;
           else {
             const gz = await (smallGz.get(diffId) ?? pgzipBuffer(e.data, gzip));
-            desc = { mediaType: MediaType.OCI_LAYER_GZIP, digest: sha256Digest(gz), size: gz.length };
-            await store.pushBlob(desc, gz, REGENERABLE);
+            const d: Descriptor = { mediaType: MediaType.OCI_LAYER_GZIP, digest: sha256Digest(gz), size: gz.length };
+            writes.push(() => store.pushBlob(d, gz, REGENERABLE));
+            desc = d;
             compressedLayers++;
             newCache[`${profile}|${diffId}`] = { digest: desc.digest, size: desc.size };
           }
@@ -429,16 +437,20 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
       layerDescs.push(desc);
     }
     const configDesc: Descriptor = { mediaType: mediaTypes(opts.mediaType).config, digest: config.digest, size: config.data.length };
-    // Independent files, written at once: leftover temp blobs go, the config blob, the manifest blob. Then every
-    // blob of the manifest is in the store (onManifest may read them), and the layer cache and index.json (finish,
-    // the one fsync'd write) are updated.
     const built = buildManifest(opts.mediaType, configDesc, layerDescs);
-    await Promise.all([
-      save.abortAll(), // un-referenced temp blobs (e.g. other entries)
-      store.pushBlob(configDesc, config.data, REGENERABLE),
-      store.pushBlob(built.descriptor, built.bytes, REGENERABLE),
-    ]);
-    opts.onManifest?.(built.descriptor, built.bytes);
+    // The blobs (independent files, written at once), then leftover temp blobs go; onManifest is told the manifest
+    // before, with that promise. Then the layer cache and index.json (finish: the one fsync'd write).
+    const stored = (async () => {
+      await Promise.all([
+        ...writes.map((w) => w()),
+        store.pushBlob(configDesc, config.data!, REGENERABLE),
+        store.pushBlob(built.descriptor, built.bytes, REGENERABLE),
+      ]);
+      await save.abortAll(); // un-referenced temp blobs (e.g. other entries)
+    })();
+    stored.catch(() => undefined); // awaited below
+    opts.onManifest?.(built.descriptor, built.bytes, stored);
+    await stored;
     const [result] = await Promise.all([
       finish(store, opts, configDesc, layerDescs, inspect.Id, false, compressedLayers),
       Object.keys(newCache).length > 0

@@ -18,7 +18,8 @@
  * It does depend on the zlib build inside node (different node/zlib versions may produce different bytes), which
  * is why compressed layers are cached by diff ID and reused instead of being recompressed.
  *
- * Memory: at most `concurrency` blocks are in flight (input + output), independent of the input size.
+ * Memory: at most `concurrency` blocks are in flight (input + output), independent of the input size (inputs up to
+ * 8 MiB may have all their blocks in flight).
  */
 import type * as Zlib from 'node:zlib';
 import { availableParallelism } from 'node:os';
@@ -46,7 +47,10 @@ export interface PgzipOptions {
   blockSize?: number;
   /** Total input size, when known up front: picks the default block size. */
   inputSize?: number;
-  /** Blocks compressed at the same time (default: available parallelism + 1, at least 2). */
+  /**
+   * Blocks in flight at the same time (default: available parallelism + 1, at least 2; for an input known to be at
+   * most 8 MiB, all of its blocks: reading never waits for compression, and memory stays under ~16 MiB).
+   */
   concurrency?: number;
 }
 
@@ -85,7 +89,8 @@ export class ParallelGzip {
     this.level = opts.level ?? 6;
     if (!Number.isInteger(this.level) || this.level < 0 || this.level > 9) throw new RangeError(`gzip level must be 0..9, got ${this.level}`);
     this.blockSize = Math.max(64 * 1024, opts.blockSize ?? blockSizeFor(opts.inputSize));
-    this.concurrency = Math.max(2, opts.concurrency ?? availableParallelism() + 1);
+    const small = opts.inputSize !== undefined && opts.inputSize <= SMALL_INPUT_MAX;
+    this.concurrency = Math.max(2, opts.concurrency ?? (small ? Math.ceil(opts.inputSize! / this.blockSize) + 1 : availableParallelism() + 1));
     this.block = Buffer.allocUnsafe(this.blockSize);
   }
 

@@ -41,6 +41,8 @@ export type BlobAction = 'uploaded' | 'exists' | 'mounted';
 export interface PushOptions {
   /** The local store (may still be opening: it is first needed alongside the engine's inspect). */
   store: OciLayout | Promise<OciLayout>;
+  /** The store is being created by this run, so it holds nothing yet (generation can start without asking it). */
+  storeIsNew?: boolean;
   /** Flavor used when the manifest has to be generated (default 'oci'). */
   mediaType?: ManifestFlavor;
   platform?: string;
@@ -205,15 +207,15 @@ async function storedManifest(store: OciLayout, storeTag: string): Promise<Store
  * (inspect fails, or the store holds all of the image under another name).
  */
 export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'mediaType' | 'platform' | 'level' | 'progress' | 'env'> &
-  Pick<GenerateOptions, 'tee' | 'onBlob' | 'onManifest'> & { store: OciLayout | Promise<OciLayout> }):
+  Pick<GenerateOptions, 'tee' | 'onBlob' | 'onManifest'> & { store: OciLayout | Promise<OciLayout>; storeIsNew?: boolean }):
   Promise<{ descriptor: Descriptor; manifest: Buffer; storeTag?: string; imageId: string; generated: boolean; result?: GenerateResult }> {
   const env = opts.env ?? process.env;
   const storeP = Promise.resolve(opts.store);
   // the name the manifest is stored under, known before the inspect unless IMAGE may be an image ID
   const nameTag = storeTagFor(image);
   let save: Promise<Readable> | undefined;
-  const lookup = nameTag === undefined ? undefined : storeP.then(async (store) => {
-    const stored = await storedManifest(store, nameTag);
+  const lookup = nameTag === undefined ? undefined : (opts.storeIsNew ? Promise.resolve(undefined) : storeP).then(async (store) => {
+    const stored = store && (await storedManifest(store, nameTag));
     if (!stored) save = saveImage(image, env);
     save?.catch(() => undefined); // awaited by generate, or dropped
     return stored;
@@ -294,7 +296,7 @@ function earlyUploader(sessions: UploadSessions, early: EarlyUploads): (desc: De
 }
 
 async function pushBlobs(repo: RemoteRepository, store: OciLayout, blobs: Descriptor[], opts: PushOptions, locations: PushedLocations,
-  alreadyUploaded: Set<string> = new Set(), early: EarlyUploads = new Map()): Promise<{ digest: Digest; size: number; action: BlobAction }[]> {
+  alreadyUploaded: Set<string> = new Set(), early: EarlyUploads = new Map(), stored?: Promise<void>): Promise<{ digest: Digest; size: number; action: BlobAction }[]> {
   const { mapLimit } = await import('../registry/index.js');
   const bars = opts.progress;
   const here = repo.location;
@@ -304,6 +306,8 @@ async function pushBlobs(repo: RemoteRepository, store: OciLayout, blobs: Descri
     bars?.start(desc.digest, desc.size, 'Waiting');
     let action: BlobAction;
     const started = await early.get(desc.digest);
+    // anything uploaded from here on is read from the store: wait until generate has written it
+    if (!alreadyUploaded.has(desc.digest) && !started) await stored;
     if (alreadyUploaded.has(desc.digest)) {
       action = 'uploaded';
     } else if (started) {
@@ -355,7 +359,7 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
   let remote: Promise<{ blobResults: PushResult['blobs']; locations: PushedLocations }> | undefined;
   // opened when generation starts handing over blobs; the unused ones are dropped when the manifest is known
   const sessions = new UploadSessions(repo);
-  const startRemote = (desc: Descriptor, bytes: Buffer) => {
+  const startRemote = (desc: Descriptor, bytes: Buffer, stored?: Promise<void>) => {
     remote ??= (async () => {
       const dropped = sessions.close();
       if (ref.digest !== undefined && ref.digest !== desc.digest) {
@@ -367,7 +371,7 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
       const streamedOk = new Set<string>();
       for (const [d, p] of streamed) if (await p) streamedOk.add(d);
       const locations = (await (await storeP).readSidecar<PushedLocations>(PUSHED_FILE)) ?? {};
-      const blobResults = await pushBlobs(repo, await storeP, [manifest.config, ...manifest.layers], opts, locations, streamedOk, early);
+      const blobResults = await pushBlobs(repo, await storeP, [manifest.config, ...manifest.layers], opts, locations, streamedOk, early, stored);
       // the blobs are there whatever becomes of the manifest: note where, while the manifest goes up
       await Promise.all([
         recordLocations(await storeP, repo.location, blobResults.map((b) => b.digest)),
