@@ -13,8 +13,8 @@
  * and tagged. Any error before that removes every temp file: the store is unchanged.
  *
  * Compression: ParallelGzip (src/docker/pgzip.ts), level DEFAULT_GZIP_LEVEL unless DOCKER_SIGN_GZIP_LEVEL / the
- * `level` option says otherwise (1 = fastest; see DEFAULT_GZIP_LEVEL), blocks of 256 KiB (inputs up to 8 MiB) or 1 MiB. The output depends on (level, block-size rule, node's zlib version);
- * the cache key includes all three, so a changed setting yields a new (equally valid) digest.
+ * `level` option says otherwise (1 = fastest; see DEFAULT_GZIP_LEVEL), blocks of 256 KiB (inputs up to 8 MiB) or 1 MiB. The output depends on (level, block-size rule, memLevel, node's zlib version);
+ * the cache key includes all of them, so a changed setting yields a new (equally valid) digest.
  *
  * The manifest is compact JSON with fixed key order and no annotations/timestamps: same image + same settings →
  * same bytes → same digest.

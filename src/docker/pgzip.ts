@@ -13,7 +13,7 @@
  * "unknown", like Go's compress/gzip that docker uses) and the trailer CRC-32 and ISIZE, computed here
  * sequentially over the input (zlib.crc32, Node >= 20.15).
  *
- * Determinism: each block's output depends only on (its bytes, the previous 32 KiB, level, block size) and the
+ * Determinism: each block's output depends only on (its bytes, the previous 32 KiB, level, memLevel, block size) and the
  * outputs are emitted in block order, so the result is the same byte-for-byte regardless of thread timing.
  * It does depend on the zlib build inside node (different node/zlib versions may produce different bytes), which
  * is why compressed layers are cached by diff ID and reused instead of being recompressed.
@@ -31,6 +31,11 @@ const zlib = process.getBuiltinModule('node:zlib') as typeof Zlib;
 const deflateRaw = promisify(zlib.deflateRaw) as (buf: Buffer, opts: Zlib.ZlibOptions) => Promise<Buffer>;
 
 export const DICT_SIZE = 32 * 1024;
+/**
+ * zlib memLevel (hash table size): 9, zlib's largest, instead of the default 8. At level 1 it deflates ~6-8% faster
+ * (busybox: 27.7 vs 30.5 ms; the bench's layer data: 216 vs 231 ms per 24 MiB) for +0.1% bytes. Part of the profile.
+ */
+const MEM_LEVEL = 9;
 export const SMALL_INPUT_BLOCK_SIZE = 256 * 1024;
 export const DEFAULT_BLOCK_SIZE = 1024 * 1024;
 const SMALL_INPUT_MAX = 8 * 1024 * 1024;
@@ -56,7 +61,7 @@ export interface PgzipOptions {
 
 /** The profile string that identifies the exact output bytes for a given input (cache key component). */
 export function pgzipProfile(opts: PgzipOptions = {}): string {
-  return `pgzip1-l${opts.level ?? 6}-b${opts.blockSize ?? 'auto1'}-z${process.versions.zlib}`;
+  return `pgzip1-l${opts.level ?? 6}-b${opts.blockSize ?? 'auto1'}-m${MEM_LEVEL}-z${process.versions.zlib}`;
 }
 
 function gzipHeader(level: number): Buffer {
@@ -110,6 +115,7 @@ export class ParallelGzip {
   private dispatch(input: Buffer, last: boolean): void {
     const opts: Zlib.ZlibOptions = {
       level: this.level,
+      memLevel: MEM_LEVEL,
       finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
       // One output buffer for the whole block: with the default 16 KiB, zlib hands every 16 KiB of output back to
       // the main thread before it goes on (1 MiB blocks at level 1: ~20 ms per two blocks instead of ~14). The
