@@ -1,6 +1,7 @@
 import { splitPluginArgv, routeArgs, applyGlobalsToEnv, PluginArgvError } from '../plugins/cli/argv.js';
 import { asksForHelp, isFastCommandId, type FastCommandId } from './cli/fast-ids.js';
 import { requireBundle } from './cli/codecache.js';
+import { writeStderr, quietOnClosedStdout } from './cli/out.js';
 
 /**
  * The fast-path entry of a hot command: built, dist/fast/<id>.cjs next to this module (one CommonJS file per
@@ -27,10 +28,6 @@ async function loadFastEntry(id: FastCommandId): Promise<{ runFast(args: readonl
  * its code without chunk hops, loaded with a code cache) and oclif a chunk of the split build.
  */
 export async function main(name: 'sign' | 'generate', argv: string[]): Promise<void> {
-  // `docker sign --help | head`: a closed pipe ends the output, it is not an error.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  });
   let args: string[];
   try {
     if (process.env.DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND) {
@@ -42,7 +39,7 @@ export async function main(name: 'sign' | 'generate', argv: string[]): Promise<v
     }
   } catch (e) {
     if (e instanceof PluginArgvError) {
-      process.stderr.write(`Error: ${e.message}\n`);
+      writeStderr(`Error: ${e.message}\n`);
       process.exitCode = 2;
       return;
     }
@@ -54,6 +51,8 @@ export async function main(name: 'sign' | 'generate', argv: string[]): Promise<v
     const { runFast } = await loadFastEntry(fastArgs[0]);
     if (await runFast(fastArgs)) return;
   }
+  // oclif prints through process.stdout: `docker sign --help | head` (a closed pipe) ends the output, it is not an error
+  quietOnClosedStdout();
   const { runOclif } = await import('./cli/oclif.js');
   await runOclif(args, import.meta.url);
 }

@@ -5,6 +5,7 @@
 import { configPaths, type ConfigPaths } from '../config/dir.js';
 import { DockerSignError, EXIT } from '../errors.js';
 import type { CommonFlags } from './spec.js';
+import { writeStderr, writeStdout } from './out.js';
 
 /** The output side of a command run: -o json or text, the config paths, stdout/stderr writers. */
 export interface CommandIO {
@@ -17,15 +18,15 @@ export interface CommandIO {
 }
 
 export function emitOutput(json: boolean, data: unknown, text: () => string): void {
-  if (json) process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+  if (json) writeStdout(JSON.stringify(data, null, 2) + '\n');
   else {
     const t = text();
-    if (t.length > 0) process.stdout.write(t.endsWith('\n') ? t : t + '\n');
+    if (t.length > 0) writeStdout(t.endsWith('\n') ? t : t + '\n');
   }
 }
 
 export function writeInfo(msg: string): void {
-  process.stderr.write(msg + '\n');
+  writeStderr(msg + '\n');
 }
 
 /** The CommandIO for the common flags (--config-dir, -o). */
@@ -51,16 +52,16 @@ export function createIO(common: Partial<CommonFlags>): CommandIO {
  */
 export function reportCommandError(err: unknown, json: boolean): void {
   if (err instanceof DockerSignError) {
-    if (json) process.stdout.write(JSON.stringify(err.toJSON(), null, 2) + '\n');
-    process.stderr.write(`Error: ${err.message}\n`);
-    if (err.hint) process.stderr.write(`Hint: ${err.hint}\n`);
-    if (process.env.DOCKER_SIGN_DEBUG && err.stack) process.stderr.write(err.stack + '\n');
+    if (json) writeStdout(JSON.stringify(err.toJSON(), null, 2) + '\n');
+    writeStderr(`Error: ${err.message}\n`);
+    if (err.hint) writeStderr(`Hint: ${err.hint}\n`);
+    if (process.env.DOCKER_SIGN_DEBUG && err.stack) writeStderr(err.stack + '\n');
     process.exitCode = err.exitCode;
     return;
   }
   const e = err as Error | undefined;
-  process.stderr.write(`Error: internal error: ${e?.message ?? String(err)}\n`);
-  process.stderr.write(
+  writeStderr(`Error: internal error: ${e?.message ?? String(err)}\n`);
+  writeStderr(
     process.env.DOCKER_SIGN_DEBUG ? `${e?.stack ?? ''}\n` : 'Hint: this is a bug in docker-sign; rerun with DOCKER_SIGN_DEBUG=1 for details\n',
   );
   process.exitCode = EXIT.INTERNAL;

@@ -4,6 +4,7 @@
  */
 import type { CommandIO } from './io.js';
 import type { CommandSpec, FlagTable, ParsedCommand } from './spec.js';
+import { writeStderr, writeStdout } from './out.js';
 
 export const spec = {
   args: [{ name: 'reference', description: 'image reference (tag or digest)' }],
@@ -38,10 +39,10 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
   if (io.json) {
     io.emit(report, () => '');
   } else {
-    if (flags.verbose) process.stderr.write(explainReport(report) + '\n');
+    if (flags.verbose) writeStderr(explainReport(report) + '\n');
     else for (const w of loggedFailureWarnings(report)) io.info(`Warning: ${w}`);
     if (report.verified) {
-      process.stdout.write(
+      writeStdout(
         report.level === 'skip'
           ? `Trust policy is configured to skip signature verification for ${report.reference}\n`
           : `Successfully verified signature for ${report.reference}\n`,
@@ -49,9 +50,9 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
     }
   }
   if (!report.verified) {
-    process.stderr.write(`Error: ${failureMessage(report)}\n`);
+    writeStderr(`Error: ${failureMessage(report)}\n`);
     const sig = report.signatures.find((s) => !s.verified);
-    if (sig?.failedCheck && !io.json) process.stderr.write(`Hint: failed check: ${sig.failedCheck} (${sig.code}); run with -v or \`docker sign policy explain ${reference}\` for every check\n`);
+    if (sig?.failedCheck && !io.json) writeStderr(`Hint: failed check: ${sig.failedCheck} (${sig.code}); run with -v or \`docker sign policy explain ${reference}\` for every check\n`);
     process.exitCode = 1;
   }
 }

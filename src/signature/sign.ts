@@ -152,19 +152,20 @@ export async function signRemote(opts: SignRemoteOptions): Promise<SignResult & 
   const ref = parseReference(opts.reference);
   const { openRepository } = await import('../registry/index.js');
   const repo = openRepository(ref, opts.registryOptions ?? {});
-  // The first two reads (resolve the reference; does the repository have the `{}` config blob) go out first and the
-  // key is read and checked while they are on the wire. Once the key checks out, an upload session for the envelope
-  // is opened too (cancelled if signing stops before using it): nothing is written before the key is known good.
+  // The first requests (resolve the reference; does the repository have the `{}` config blob; an upload session for
+  // the envelope) go out first, and the key is read and checked while they are on the wire. The session holds no
+  // content and is cancelled if signing stops before using it (a bad key, say): nothing is written before the key
+  // is known good.
   const fetching = repo.fetchManifest(selectorOf(ref));
   const configPresent = repo.hasBlob(signatureConfigDescriptor());
+  const envelopeUpload = repo.openUpload();
   fetching.catch(() => undefined);
   configPresent.catch(() => undefined); // awaited in signWith; on failure the config is pushed with its own check
   await new Promise<void>((resolve) => setImmediate(resolve)); // let the requests reach the socket first
-  const signer = opts.signer ?? loadSigner(opts.configPaths, opts.keyName, opts.now);
-  const keyName = opts.signer ? opts.keyName : (signer as Signer & { keyName?: string }).keyName;
-  const envelopeUpload = repo.openUpload();
   let res: SignResult;
   try {
+    const signer = opts.signer ?? loadSigner(opts.configPaths, opts.keyName, opts.now);
+    const keyName = opts.signer ? opts.keyName : (signer as Signer & { keyName?: string }).keyName;
     const fetched = await fetching;
     const subject = coreDescriptor(fetched.descriptor);
     if (ref.digest && subject.digest !== ref.digest) {
