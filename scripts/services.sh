@@ -111,6 +111,13 @@ stop_one() { # stop_one <pidfile>
   rm -f "$1"
 }
 
+unmount_under() { # unmount_under <dir>: what a stopped (or killed) dockerd left mounted there, deepest first
+  local m
+  for m in $(awk -v d="$1" 'index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo 2>/dev/null | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+}
+
 print_env() {
   echo "export DOCKER_HOST=unix://$DOCKER_SOCK"
   echo "export DS_DOCKER_SOCK=$DOCKER_SOCK"
@@ -139,7 +146,7 @@ case "$cmd" in
   stop)
     for t in "${targets[@]}"; do
       case "$t" in
-        dockerd) stop_one "$BASE/dockerd/pid" ;;
+        dockerd) stop_one "$BASE/dockerd/pid"; unmount_under "$BASE/dockerd" ;;
         registry|registry-auth|registry-refs) stop_one "$BASE/$t/pid" ;;
       esac
     done ;;
