@@ -19,7 +19,8 @@ import { readFileSync, rmSync } from 'node:fs';
 // Native or optional modules stay external (resolved from node_modules at run time).
 // typescript: @oclif/core require()s it only to read tsconfig.json in development mode; bundled it was 9 MB of
 // the CLI chunk and cost ~120 ms of parse on every start (`docker sign --help` 230 ms -> 110 ms with it external).
-const external = ['cpu-features', 'ssh2', 'cbor-extract', '*.node', 'typescript'];
+// https-proxy-agent / http-proxy-agent: loaded only when a proxy is configured (src/registry/proxy.ts).
+const external = ['cpu-features', 'ssh2', 'cbor-extract', '*.node', 'typescript', 'https-proxy-agent', 'http-proxy-agent'];
 const common = {
   bundle: true,
   format: 'esm',

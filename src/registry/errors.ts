@@ -121,5 +121,10 @@ export function errorFromResponse(status: number, bodyText: string, what: string
   const said = entries.map((e) => [e.code, e.message].filter(Boolean).join(': ')).filter(Boolean).join('; ');
   const plain = !said && bodyText && !bodyText.trimStart().startsWith('{') ? bodyText.trim().slice(0, 200) : '';
   const msg = `${what}: HTTP ${status}${said ? ` — registry says: ${said}` : plain ? ` — ${plain}` : ''}`;
+  if (status === 407) {
+    return new RegistryError('UNAUTHORIZED', `${what}: HTTP 407 — the proxy asks for credentials`, {
+      status, hint: 'put them in the proxy URL: HTTPS_PROXY=http://user:password@proxy:port (HTTP_PROXY for http registries)',
+    });
+  }
   return new RegistryError(code, msg, { status, registryErrors: entries, hint: HINTS[code] });
 }

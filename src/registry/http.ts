@@ -9,7 +9,9 @@
 import http from 'node:http';
 import type * as Https from 'node:https';
 import { Readable } from 'node:stream';
+import { DockerSignError } from '../errors.js';
 import { registryTls } from './certsd.js';
+import { closeProxyAgents, describeProxy, proxyAgent, proxyFor } from './proxy.js';
 
 export type RequestBody = Buffer | Readable | string | null | undefined;
 
@@ -52,13 +54,31 @@ function agentFor(protocol: string, connections: number): http.Agent {
 export function closePools(): void {
   for (const a of pools.values()) a.destroy();
   pools.clear();
+  closeProxyAgents();
 }
 
 export class TimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
 }
 
-export function request(url: URL, o: RequestOptions): Promise<Response> {
+/**
+ * One request; directly, or through the proxy the environment names for this URL (src/registry/proxy.ts). Failures
+ * to reach the registry through a proxy say so in their message.
+ */
+export async function request(url: URL, o: RequestOptions): Promise<Response> {
+  const proxy = proxyFor(url);
+  if (!proxy) return send(url, o, agentFor(url.protocol, o.connections));
+  const agent = await proxyAgent(url, proxy, { keepAlive: true, maxSockets: o.connections });
+  try {
+    return await send(url, o, agent);
+  } catch (e) {
+    if (e instanceof DockerSignError) throw e;
+    const err = e as Error & { code?: string };
+    throw Object.assign(new Error(`${err.message} (through the proxy ${describeProxy(proxy)})`, { cause: e }), err.code ? { code: err.code } : {});
+  }
+}
+
+function send(url: URL, o: RequestOptions, agent: http.Agent): Promise<Response> {
   const mod = url.protocol === 'https:' ? https() : http;
   return new Promise<Response>((resolve, reject) => {
     const headers: Record<string, string | number> = { ...o.headers };
@@ -69,7 +89,7 @@ export function request(url: URL, o: RequestOptions): Promise<Response> {
     // keys its pooled sockets by these options, so they never serve another host
     const tls = url.protocol === 'https:' ? registryTls(url.host) : undefined;
     const req = mod.request(url, {
-      method: o.method, headers, agent: agentFor(url.protocol, o.connections),
+      method: o.method, headers, agent,
       ...(tls?.ca ? { ca: tls.ca } : {}), ...(tls?.cert ? { cert: tls.cert, key: tls.key } : {}),
     });
     let settled = false;

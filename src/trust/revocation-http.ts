@@ -6,6 +6,7 @@
  * node:http / node:https are imported on first use: a chain without revocation pointers never loads them.
  */
 import type { IncomingMessage } from 'node:http';
+import { describeProxy, proxyAgent, proxyFor } from '../registry/proxy.js';
 
 export interface RevocationFetchRequest {
   url: string;
@@ -50,8 +51,13 @@ function once(url: URL, method: string, body: Buffer | undefined, req: Revocatio
     const left = deadline - Date.now();
     if (left <= 0) return reject(new FetchError(`timed out after ${req.timeoutMs} ms`));
     if (req.signal?.aborted) return reject(new FetchError(`aborted (${abortReason(req.signal)})`));
-    const mod = url.protocol === 'https:' ? import('node:https') : import('node:http');
-    mod.then(({ request }) => {
+    // through the proxy the environment names for this URL, as for registries (src/registry/proxy.ts)
+    const proxy = proxyFor(url);
+    const mod = Promise.all([
+      url.protocol === 'https:' ? import('node:https') : import('node:http'),
+      proxy ? proxyAgent(url, proxy, { keepAlive: false }) : false as const,
+    ]);
+    mod.then(([{ request }, agent]) => {
       let settled = false;
       const finish = (err: Error | undefined, value?: { status: number; redirect?: string; body?: Buffer }) => {
         if (settled) return;
@@ -71,7 +77,7 @@ function once(url: URL, method: string, body: Buffer | undefined, req: Revocatio
         headers['content-type'] = req.contentType ?? 'application/octet-stream';
         headers['content-length'] = String(body.length);
       }
-      const r = request(url, { method, headers, agent: false }, (res: IncomingMessage) => {
+      const r = request(url, { method, headers, agent }, (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && res.headers.location) {
           res.resume();
@@ -94,7 +100,7 @@ function once(url: URL, method: string, body: Buffer | undefined, req: Revocatio
         res.on('error', (e) => finish(new FetchError(e.message)));
         res.on('aborted', () => finish(new FetchError('connection closed before the response ended')));
       });
-      r.on('error', (e) => finish(new FetchError(e.message)));
+      r.on('error', (e) => finish(new FetchError(proxy ? `${e.message} (through the proxy ${describeProxy(proxy)})` : e.message)));
       r.end(body);
     }, reject);
   });

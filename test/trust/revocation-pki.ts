@@ -61,6 +61,8 @@ function whenListening(p: ChildProcess, ms: number): Promise<void> {
 
 export class RevocationPki {
   readonly dir = mkdtempSync(join(tmpdir(), 'ds-revocation-'));
+  /** `host`: the name the certificates' OCSP and CRL pointers use (the servers listen on 127.0.0.1). */
+  constructor(readonly host = '127.0.0.1') {}
   ca!: X509Certificate;
   readonly leaves = new Map<LeafName, Leaf>();
   /** CRLs as `openssl ca -gencrl` wrote them. */
@@ -167,7 +169,7 @@ export class RevocationPki {
     writeFileSync(join(d, 'index.txt'), '');
     writeFileSync(join(d, 'serial'), '1000\n');
     writeFileSync(join(d, 'crlnumber'), '01\n');
-    const http = (port: number, path = '/') => `http://127.0.0.1:${port}${path}`;
+    const http = (port: number, path = '/') => `http://${this.host}:${port}${path}`;
     const crl = `crlDistributionPoints = URI:${http(this.ports.crl, '/ca.crl')}`;
     const ocsp = (port: number) => `authorityInfoAccess = OCSP;URI:${http(port)}`;
     const leaf = (name: string, ...lines: string[]) =>

@@ -11,6 +11,7 @@ import { createEnvelope, buildSignatureManifest } from '../../src/signature/inde
 import { MediaType } from '../../src/oci/mediaTypes.js';
 import { MemoryTarget } from './memory-target.js';
 import { RevocationPki, COMPROMISED_AT, type LeafName } from './revocation-pki.js';
+import { startProxy, type Proxy } from '../support/proxy.js';
 
 describe('revocation: OCSP and CRL against a real openssl PKI', function () {
   this.timeout(60_000);
@@ -262,5 +263,39 @@ describe('revocation: OCSP and CRL against a real openssl PKI', function () {
       expect(r.verified).to.equal(true);
       expect(r.signatures[0]!.checks.find((c) => c.name === 'revocation')).to.include({ status: 'fail', action: 'log' });
     });
+  });
+});
+
+describe('revocation: OCSP and CRL through an HTTP proxy (HTTP_PROXY, as for registries)', function () {
+  this.timeout(60_000);
+  // the certificates point at pki.ds-proxy.test, a name only the test proxy resolves
+  const pki = new RevocationPki('pki.ds-proxy.test');
+  let proxy: Proxy;
+  const saved = process.env.HTTP_PROXY;
+
+  before(async () => {
+    await pki.start();
+    proxy = await startProxy();
+  });
+  after(async () => {
+    if (saved === undefined) delete process.env.HTTP_PROXY;
+    else process.env.HTTP_PROXY = saved;
+    await proxy.close();
+    await pki.stop();
+  });
+
+  const check = (name: LeafName) => networkRevocationChecker({ cache: false }).check(pki.leaf(name).chain, { purpose: 'codeSigning', now: new Date() });
+
+  it('OCSP good / revoked and the CRL fallback are fetched through the proxy; without it the pointers cannot be reached', async () => {
+    process.env.HTTP_PROXY = proxy.url;
+    expect((await check('good'))[0]).to.include({ status: 'ok' });
+    expect((await check('revoked'))[0]).to.include({ status: 'revoked' });
+    expect((await check('crlOnly'))[0]).to.include({ status: 'ok' });
+    expect(proxy.log.some((l) => l.startsWith(`GET http://pki.ds-proxy.test:${pki.ports.delegated}/`)), proxy.log.join('\n')).to.equal(true);
+    expect(proxy.log).to.include(`GET http://pki.ds-proxy.test:${pki.ports.crl}/switch.crl`);
+    delete process.env.HTTP_PROXY;
+    const [direct] = await check('good');
+    expect(direct!.status).to.equal('unknown');
+    expect(direct!.detail).to.match(/ENOTFOUND|EAI_AGAIN/);
   });
 });
