@@ -105,9 +105,12 @@ describe('integration: docker generate manifest (real dockerd)', function () {
 
   // Generated blobs and the layer cache are not fsync'd (they can be made again); a crash may leave them empty.
   it('generated blobs and the layer cache left empty (as a crash can leave them) are made again by generate and push', () => {
-    const a = cli(['generate', 'manifest', '-o', 'json', image], env());
-    expect(a.status, a.stderr).to.equal(0);
-    const ja = JSON.parse(a.stdout);
+    const ok = (args: string[]) => {
+      const r = cli(args, env());
+      expect(r.status, r.stderr).to.equal(0);
+      return JSON.parse(r.stdout);
+    };
+    const ja = ok(['generate', 'manifest', '-o', 'json', image]);
     const store = join(cfg, 'store');
     const blobs = join(store, 'blobs', 'sha256');
     const emptyAll = () => {
@@ -115,9 +118,7 @@ describe('integration: docker generate manifest (real dockerd)', function () {
       writeFileSync(join(store, 'layer-cache.json'), '');
     };
     emptyAll();
-    const b = cli(['generate', 'manifest', '-o', 'json', image], env());
-    expect(b.status, b.stderr).to.equal(0);
-    const jb = JSON.parse(b.stdout);
+    const jb = ok(['generate', 'manifest', '-o', 'json', image]);
     expect(jb.digest).to.equal(ja.digest);
     expect(jb.reused).to.equal(false);
     expect(jb.compressedLayers).to.equal(2);
@@ -126,9 +127,7 @@ describe('integration: docker generate manifest (real dockerd)', function () {
     }
     // push finds the damaged store on its own (it does not go through generate's reuse check first)
     emptyAll();
-    const p = cli(['push', '-q', '-o', 'json', image], env());
-    expect(p.status, p.stderr).to.equal(0);
-    const jp = JSON.parse(p.stdout);
+    const jp = ok(['push', '-q', '-o', 'json', image]);
     expect(jp.digest).to.equal(ja.digest);
     expect(jp.generated).to.equal(true);
     expect(JSON.parse(mustSh('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${image}`])).layers.map((l: { digest: string }) => l.digest))
