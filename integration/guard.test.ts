@@ -233,13 +233,26 @@ describe('integration: guard (authz plug-in of a second dockerd)', function () {
 
   it('verification that does not finish in time is denied with "timed out" (fail closed)', async () => {
     const sockets: Socket[] = [];
-    const hang: Server = createServer((s) => sockets.push(s)); // accepts, never answers
+    const open = new Set<Socket>();
+    const hang: Server = createServer((s) => { // accepts, never answers
+      sockets.push(s);
+      open.add(s);
+      s.on('close', () => open.delete(s));
+      s.on('end', () => s.destroy()); // the guard hung up
+      s.resume(); // read (and ignore) the request, so the hang-up is seen
+    });
     const port = await new Promise<number>((resolve) => hang.listen(0, '127.0.0.1', () => resolve((hang.address() as { port: number }).port)));
     try {
       const t0 = Date.now();
       const out = denied(docker(['pull', `127.0.0.1:${port}/slow/app:1`]));
       expect(out).to.include('timed out after 3000 ms');
       expect(Date.now() - t0).to.be.lessThan(20_000);
+      // the guard cancelled its requests at the deadline: no connection to the registry is left waiting (this
+      // process accepts them only now: spawnSync held its event loop)
+      for (let i = 0; i < 20 && sockets.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(sockets.length).to.be.greaterThan(0);
+      for (let i = 0; i < 20 && open.size > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(open.size, 'registry connections the guard left open').to.equal(0);
     } finally {
       sockets.forEach((s) => s.destroy());
       hang.close();

@@ -98,13 +98,13 @@ export async function registryAccess(pool: RepositoryPool): Promise<RegistryAcce
   return {
     async resolveTag(ref, signal) {
       const name = `${ref.registry}/${ref.repository}`;
-      const desc = await abortable(pool.get(name).resolve(ref.tag ?? 'latest') as Promise<{ mediaType: string; digest: string; size: number }>, signal);
+      const desc = await abortable(pool.get(name).withSignal(signal).resolve(ref.tag ?? 'latest') as Promise<{ mediaType: string; digest: string; size: number }>, signal);
       pool.remember(name, desc);
       return desc.digest;
     },
     async configDigests(reference, signal) {
       const [name, digest] = reference.split('@');
-      const r = pool.get(name);
+      const r = pool.get(name).withSignal(signal); // its requests stop at the deadline
       const m = await abortable(r.fetchManifest(digest) as Promise<{ descriptor: { mediaType: string }; bytes: Buffer }>, signal);
       if (isIndexMediaType(m.descriptor.mediaType)) {
         const idx = parseImageIndex(m.bytes, m.descriptor.mediaType);

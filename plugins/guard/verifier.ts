@@ -59,7 +59,7 @@ export async function sharedVerifier(cfg: GuardConfig, paths: ConfigPaths, o: Sh
       const name = reference.slice(0, at);
       const digest = reference.slice(at + 1);
       const st = await load();
-      const repo = pool.get(name);
+      const repo = pool.get(name).withSignal(signal); // its requests stop at the deadline
       const descriptor = pool.known(reference) ?? (await repo.resolve(digest));
       signal.throwIfAborted();
       const report = await verifyDescriptor(repo, descriptor, name, { configPaths: paths, policy: st.policy, trustStore: st.store, signal });

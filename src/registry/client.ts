@@ -49,6 +49,8 @@ export interface HttpRequest {
   /** For messages: "GET manifest 127.0.0.1:5000/app:1". */
   what: string;
   followRedirects?: boolean;
+  /** Cancels the request (token requests and retries included) when it aborts. */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -152,18 +154,18 @@ export class RegistryClient {
   }
 
   /** Authorization header for a request needing `scopes`, from what we learned so far. */
-  private async authorization(scopes: string[]): Promise<string | undefined> {
+  private async authorization(scopes: string[], signal?: AbortSignal): Promise<string | undefined> {
     if (this.scheme === 'basic') {
       const c = await this.credentials();
       return c ? this.basicHeader(c) : undefined;
     }
     if (this.scheme === 'bearer' && this.bearer) {
-      return `Bearer ${await this.token(this.bearer, scopes)}`;
+      return `Bearer ${await this.token(this.bearer, scopes, signal)}`;
     }
     return undefined;
   }
 
-  private async token(ch: Challenge, scopes: string[]): Promise<string> {
+  private async token(ch: Challenge, scopes: string[], signal?: AbortSignal): Promise<string> {
     const cached = this.tokens.get(scopes);
     if (cached) return cached;
     const realm = ch.params.realm;
@@ -188,7 +190,7 @@ export class RegistryClient {
         if (ch.params.service) form.set('service', ch.params.service);
         if (scopes.length) form.set('scope', scopes.join(' '));
         res = await request(url, {
-          method: 'POST', connections: this.maxConcurrency, timeoutMs: this.timeoutMs,
+          method: 'POST', connections: this.maxConcurrency, timeoutMs: this.timeoutMs, signal,
           headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': this.userAgent }, body: form.toString(),
         });
       } else {
@@ -196,7 +198,7 @@ export class RegistryClient {
         for (const s of scopes) url.searchParams.append('scope', s);
         const headers: Record<string, string> = { 'user-agent': this.userAgent };
         if (creds && (creds.username || creds.password)) headers.authorization = this.basicHeader(creds);
-        res = await request(url, { method: 'GET', headers, connections: this.maxConcurrency, timeoutMs: this.timeoutMs });
+        res = await request(url, { method: 'GET', headers, connections: this.maxConcurrency, timeoutMs: this.timeoutMs, signal });
       }
     } catch (e) {
       throw this.networkError(e, what);
@@ -226,7 +228,7 @@ export class RegistryClient {
   }
 
   /** Reacts to a 401: returns the Authorization header to retry with, or undefined if we have nothing better. */
-  private async answerChallenge(challenges: Challenge[], scopes: string[], sent: string | undefined): Promise<string | undefined> {
+  private async answerChallenge(challenges: Challenge[], scopes: string[], sent: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer) {
       const extra = (bearer.params.scope ?? '').split(' ').filter(Boolean);
@@ -234,7 +236,7 @@ export class RegistryClient {
       if (sent?.startsWith('Bearer ')) this.tokens.clear(all);
       this.scheme = 'bearer';
       this.bearer = bearer;
-      const tok = `Bearer ${await this.token(bearer, all)}`;
+      const tok = `Bearer ${await this.token(bearer, all, signal)}`;
       return tok === sent ? undefined : tok;
     }
     const basic = challenges.find((c) => c.scheme === 'basic');
@@ -270,7 +272,7 @@ export class RegistryClient {
     if (url.protocol === 'http:' && !allowsPlainHttp(url.host, insecureList(this.opts)) && url.origin !== this.origin) {
       throw new RegistryError('INSECURE', `${r.what}: refusing plain HTTP to ${url.host}`, { hint: `list it in ${INSECURE_ENV} only if you trust the network` });
     }
-    let auth = url.origin === this.origin ? await this.authorization(r.scopes) : undefined;
+    let auth = url.origin === this.origin ? await this.authorization(r.scopes, r.signal) : undefined;
     let retried = false;
     let transient = 0;
     for (let hops = 0; ; ) {
@@ -284,6 +286,7 @@ export class RegistryClient {
           body: r.body ? await r.body() : undefined,
           connections: this.maxConcurrency,
           timeoutMs: this.timeoutMs,
+          ...(r.signal ? { signal: r.signal } : {}),
         });
       } catch (e) {
         throw this.networkError(e, r.what);
@@ -295,6 +298,7 @@ export class RegistryClient {
         transient++;
         await res.body.dump().catch(() => undefined);
         await sleep(100 * transient + Math.floor(Math.random() * 100));
+        if (r.signal?.aborted) throw this.networkError(r.signal.reason ?? new Error('aborted'), r.what);
         continue;
       }
       if (status === 401 && retried && url.origin === this.origin) {
@@ -313,7 +317,7 @@ export class RegistryClient {
       if (status === 401 && !retried && url.origin === this.origin) {
         retried = true;
         const text = (await readBounded(res.body, MAX_ERROR_BODY, r.what).catch(() => Buffer.alloc(0))).toString('utf8');
-        const next = await this.answerChallenge(parseChallenges(res.headers['www-authenticate']), r.scopes, auth);
+        const next = await this.answerChallenge(parseChallenges(res.headers['www-authenticate']), r.scopes, auth, r.signal);
         if (next === undefined) throw this.unauthorized(text, r.what, auth !== undefined);
         auth = next;
         continue;

@@ -22,6 +22,8 @@ export interface RequestOptions {
   /** ms to wait for the response headers, and the longest pause allowed while the body streams */
   timeoutMs: number;
   connections: number;
+  /** Cancels the request (and its response body) when it aborts. */
+  signal?: AbortSignal;
 }
 
 export type ResponseBody = http.IncomingMessage & { dump(): Promise<void> };
@@ -89,7 +91,7 @@ function send(url: URL, o: RequestOptions, agent: http.Agent): Promise<Response>
     // keys its pooled sockets by these options, so they never serve another host
     const tls = url.protocol === 'https:' ? registryTls(url.host) : undefined;
     const req = mod.request(url, {
-      method: o.method, headers, agent,
+      method: o.method, headers, agent, ...(o.signal ? { signal: o.signal } : {}),
       ...(tls?.ca ? { ca: tls.ca } : {}), ...(tls?.cert ? { cert: tls.cert, key: tls.key } : {}),
     });
     let settled = false;

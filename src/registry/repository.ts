@@ -18,7 +18,7 @@ import { MANIFEST_ACCEPT, MediaType, isValidMediaType } from '../oci/mediaTypes.
 import { isValidTag, type Reference } from '../oci/reference.js';
 import type { ArtifactTarget, FetchedManifest } from '../oci/target.js';
 import { repositoryScope } from './auth.js';
-import { RegistryClient, discard, header, readBounded, type Body, type HttpResponse } from './client.js';
+import { RegistryClient, discard, header, readBounded, type Body, type HttpRequest, type HttpResponse } from './client.js';
 import { RegistryError, parseErrorBody } from './errors.js';
 
 /** Default cap for fetchBlob (blobs we hold in memory: configs, signature envelopes). */
@@ -84,12 +84,27 @@ export class RemoteRepository implements ArtifactTarget {
   private readonly pullScope: string[];
   private readonly pushScope: string[];
 
-  constructor(ref: Reference, readonly client: RegistryClient) {
+  /** `signal`: cancels every request this repository object sends when it aborts (see withSignal). */
+  constructor(ref: Reference, readonly client: RegistryClient, private readonly signal?: AbortSignal) {
     this.registry = ref.registry;
     this.repository = ref.repository;
     this.location = `${ref.registry}/${ref.repository}`;
     this.pullScope = [repositoryScope(this.repository, ['pull'])];
     this.pushScope = [repositoryScope(this.repository, ['pull', 'push'])];
+  }
+
+  /**
+   * The same repository (same client: connections, tokens) whose requests are cancelled when `signal` aborts: a
+   * caller with a deadline (the guard) stops its registry traffic at the deadline instead of leaving it running.
+   */
+  withSignal(signal: AbortSignal): RemoteRepository {
+    const r = new RemoteRepository({ registry: this.registry, repository: this.repository }, this.client, signal);
+    r.referrersApi = this.referrersApi;
+    return r;
+  }
+
+  private send(r: HttpRequest): Promise<HttpResponse> {
+    return this.client.send(this.signal ? { ...r, signal: this.signal } : r);
   }
 
   private url(kind: 'manifests' | 'blobs' | 'referrers', ref: string): string {
@@ -117,7 +132,7 @@ export class RemoteRepository implements ArtifactTarget {
   async resolve(reference: string): Promise<Descriptor> {
     this.checkSelector(reference);
     const what = `HEAD manifest ${this.location}:${reference}`;
-    const res = await this.client.send({
+    const res = await this.send({
       method: 'HEAD', url: this.url('manifests', reference), headers: { accept: this.accept() }, scopes: this.pullScope, what,
     });
     await res.body.dump().catch(() => undefined);
@@ -151,7 +166,7 @@ export class RemoteRepository implements ArtifactTarget {
   /** GET a manifest, bounded and hashed. undefined on 404 when `allowMissing`. */
   private async getManifestRaw(reference: string, acceptFirst?: string, allowMissing = false): Promise<RawManifest | undefined> {
     const what = `GET manifest ${this.location}${isDigest(reference) ? '@' : ':'}${reference}`;
-    const res = await this.client.send({
+    const res = await this.send({
       method: 'GET', url: this.url('manifests', reference), headers: { accept: this.accept(acceptFirst) }, scopes: this.pullScope, what,
     });
     if (res.status === 404 && allowMissing) {
@@ -220,7 +235,7 @@ export class RemoteRepository implements ArtifactTarget {
     if (ifMatch) headers['if-match'] = ifMatch;
     let res: HttpResponse;
     for (let attempt = 0; ; attempt++) {
-      res = await this.client.send({ method: 'PUT', url: this.url('manifests', reference), headers, body: () => bytes, scopes: this.pushScope, what });
+      res = await this.send({ method: 'PUT', url: this.url('manifests', reference), headers, body: () => bytes, scopes: this.pushScope, what });
       if (res.status === 201 || res.status === 200 || res.status === 202) break;
       try {
         await this.client.fail(res, what, 'NAME_UNKNOWN');
@@ -270,7 +285,7 @@ export class RemoteRepository implements ArtifactTarget {
 
   private async delete(kind: 'manifests' | 'blobs', digest: string, notFound: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN'): Promise<void> {
     const what = `DELETE ${kind.slice(0, -1)} ${this.location}@${digest}`;
-    const res = await this.client.send({ method: 'DELETE', url: this.url(kind, digest), scopes: [repositoryScope(this.repository, ['delete'])].concat(this.pushScope), what });
+    const res = await this.send({ method: 'DELETE', url: this.url(kind, digest), scopes: [repositoryScope(this.repository, ['delete'])].concat(this.pushScope), what });
     if (res.status === 202 || res.status === 200 || res.status === 204) {
       await res.body.dump().catch(() => undefined);
       return;
@@ -290,7 +305,7 @@ export class RemoteRepository implements ArtifactTarget {
     let next: string | undefined = n ? `${base}?n=${n}` : base;
     for (let page = 0; next && page < 100_000; page++) {
       const what = `GET tags ${this.location}`;
-      const res = await this.client.send({ method: 'GET', url: next, headers: { accept: 'application/json' }, scopes: this.pullScope, what });
+      const res = await this.send({ method: 'GET', url: next, headers: { accept: 'application/json' }, scopes: this.pullScope, what });
       if (res.status !== 200) await this.client.fail(res, what, 'NAME_UNKNOWN');
       const bytes = await readBounded(res.body, MAX_TAG_PAGE_BYTES, what);
       let v: { tags?: unknown };
@@ -318,7 +333,7 @@ export class RemoteRepository implements ArtifactTarget {
   async hasBlob(desc: Descriptor): Promise<boolean> {
     this.checkDigest(desc.digest, 'hasBlob');
     const what = `HEAD blob ${this.location}@${desc.digest}`;
-    const res = await this.client.send({ method: 'HEAD', url: this.url('blobs', desc.digest), scopes: this.pullScope, what, followRedirects: true });
+    const res = await this.send({ method: 'HEAD', url: this.url('blobs', desc.digest), scopes: this.pullScope, what, followRedirects: true });
     await res.body.dump().catch(() => undefined);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
@@ -328,7 +343,7 @@ export class RemoteRepository implements ArtifactTarget {
   async fetchBlobStream(desc: Descriptor): Promise<Readable> {
     validateDescriptor(desc);
     const what = `GET blob ${this.location}@${desc.digest}`;
-    const res = await this.client.send({ method: 'GET', url: this.url('blobs', desc.digest), scopes: this.pullScope, what, followRedirects: true });
+    const res = await this.send({ method: 'GET', url: this.url('blobs', desc.digest), scopes: this.pullScope, what, followRedirects: true });
     if (res.status !== 200) await this.client.fail(res, what, 'BLOB_UNKNOWN');
     const len = header(res.headers, 'content-length');
     if (len !== undefined && Number(len) !== desc.size) {
@@ -363,7 +378,7 @@ export class RemoteRepository implements ArtifactTarget {
   }
 
   private async startUpload(what: string, query = '', extraScopes: string[] = []): Promise<{ status: number; location?: URL; headers: HttpResponse['headers'] }> {
-    const res = await this.client.send({
+    const res = await this.send({
       method: 'POST', url: `/v2/${this.repository}/blobs/uploads/${query}`, headers: { 'content-length': '0' },
       scopes: [...this.pushScope, ...extraScopes], what,
     });
@@ -376,7 +391,7 @@ export class RemoteRepository implements ArtifactTarget {
   private async finishUpload(location: URL, desc: Descriptor, body: (() => Body | Promise<Body>) | undefined, length: number, what: string): Promise<void> {
     const url = new URL(location);
     url.searchParams.set('digest', desc.digest);
-    const res = await this.client.send({
+    const res = await this.send({
       method: 'PUT', url: url.href, body,
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) },
       scopes: this.pushScope, what,
@@ -435,7 +450,7 @@ export class RemoteRepository implements ArtifactTarget {
         const s = await session.catch(() => undefined);
         if (!s?.location || s.status !== 202) return;
         try {
-          const res = await this.client.send({ method: 'DELETE', url: s.location.href, scopes: this.pushScope, what: `cancel ${what}` });
+          const res = await this.send({ method: 'DELETE', url: s.location.href, scopes: this.pushScope, what: `cancel ${what}` });
           await res.body.dump().catch(() => undefined);
         } catch {
           // the registry expires abandoned sessions itself
@@ -461,7 +476,7 @@ export class RemoteRepository implements ArtifactTarget {
     let offset = 0;
     const patch = async (chunk: Buffer): Promise<void> => {
       const end = offset + chunk.length - 1;
-      const res = await this.client.send({
+      const res = await this.send({
         method: 'PATCH', url: location.href, body: () => chunk,
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${offset}-${end}` },
         scopes: this.pushScope, what,
@@ -538,7 +553,7 @@ export class RemoteRepository implements ArtifactTarget {
   /** One page of the Referrers API, or undefined when the registry does not support it (404 / not an index). */
   private async referrersPage(url: string): Promise<{ manifests: Descriptor[]; filtered: boolean; next?: string } | 'unknown-repository' | undefined> {
     const what = `GET referrers ${this.location}`;
-    const res = await this.client.send({ method: 'GET', url, headers: { accept: MediaType.OCI_INDEX }, scopes: this.pullScope, what });
+    const res = await this.send({ method: 'GET', url, headers: { accept: MediaType.OCI_INDEX }, scopes: this.pullScope, what });
     if (res.status === 404) {
       // Distribution without the API: plain-text "404 page not found". A registry with the API answers an unknown
       // repository with a NAME_UNKNOWN error body: nothing to list, but not proof either way.
