@@ -8,6 +8,7 @@ import type { ArtifactTarget } from '../oci/target.js';
 import { coreDescriptor, type Descriptor } from '../oci/descriptor.js';
 import { parseReference, repositoryName, type Reference } from '../oci/reference.js';
 import { InputError } from '../errors.js';
+import { MediaType } from '../oci/mediaTypes.js';
 import { VerificationError } from './errors.js';
 import { loadTrustPolicy, selectStatement, type TrustPolicy } from './policy.js';
 import { FileTrustStore, type TrustStore } from './truststore.js';
@@ -117,14 +118,16 @@ async function openTarget(ref: Reference, opts: VerifyOptions): Promise<Artifact
 }
 
 /** Starts reading the trust stores the applicable statement names (errors surface later, in the authenticity check). */
-function prefetchStores(policy: TrustPolicy, store: TrustStore, scope: string): void {
-  let refs;
+/** Starts reading the trust stores the statement for `scope` names; returns that statement's level (undefined: none applies). */
+function prefetchStores(policy: TrustPolicy, store: TrustStore, scope: string): string | undefined {
+  let eff;
   try {
-    refs = selectStatement(policy, scope).trustStores;
+    eff = selectStatement(policy, scope);
   } catch {
-    return;
+    return undefined;
   }
-  for (const r of refs) store.getCertificates(r.type, r.name).catch(() => undefined);
+  for (const r of eff.trustStores) store.getCertificates(r.type, r.name).catch(() => undefined);
+  return eff.level;
 }
 
 /**
@@ -150,14 +153,24 @@ export async function verifyReference(reference: string, opts: VerifyOptions): P
   resolved.catch(() => undefined); // awaited below, after the policy
   const policy = opts.policy ?? (await loadTrustPolicy(opts.configPaths));
   const trustStore = opts.trustStore ?? new FileTrustStore(opts.configPaths.trustStore);
-  prefetchStores(policy, trustStore, opts.scope ?? scopeFor(reference, ref, opts.target !== undefined));
+  const level = prefetchStores(policy, trustStore, opts.scope ?? scopeFor(reference, ref, opts.target !== undefined));
   opts = { ...opts, trustStore };
+  // Pinned by digest: the signatures can be listed while the manifest is fetched (the listing needs only the
+  // digest; the manifest still has to hash to it below). Not when the policy skips verification: then nothing
+  // about signatures is fetched at all.
+  const digest = ref.digest;
+  const referrers = digest && level !== undefined && level !== 'skip'
+    ? targetP.then((t) => t.referrers({ mediaType: MediaType.OCI_MANIFEST, digest, size: 0 }, MediaType.NOTARY_SIGNATURE))
+    : undefined;
+  referrers?.catch(() => undefined); // awaited by the verifier, or dropped with the error below
   const target = await targetP;
   const descriptor: Descriptor = await resolved;
   if (ref.digest && descriptor.digest !== ref.digest) {
     throw new InputError('DIGEST_MISMATCH', `${reference}: resolved to ${descriptor.digest}, not the requested digest`);
   }
-  const report = await makeVerifier(policy, opts).verify({ target, descriptor, repository: opts.scope ?? scopeFor(reference, ref, opts.target !== undefined) });
+  const report = await makeVerifier(policy, opts).verify({
+    target, descriptor, repository: opts.scope ?? scopeFor(reference, ref, opts.target !== undefined), ...(referrers ? { referrers } : {}),
+  });
   return report;
 }
 

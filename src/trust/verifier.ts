@@ -153,6 +153,12 @@ export interface VerifyTarget {
   descriptor: Descriptor;
   /** Fully-qualified repository name used for registryScopes ("host[:port]/path"). */
   repository: string;
+  /**
+   * The signature listing (target.referrers of the descriptor's digest, notary signatures), when the caller asked
+   * for it already (a reference pinned by digest can be listed while its manifest is fetched). Used only when the
+   * policy's level fetches signatures at all.
+   */
+  referrers?: Promise<Descriptor[]>;
 }
 
 export const DEFAULT_MAX_SIGNATURES = 100;
@@ -237,7 +243,7 @@ export class Verifier {
 
     // 3. Find the signatures.
     this.opts.signal?.throwIfAborted();
-    const sigs = await v.target.referrers(descriptor, MediaType.NOTARY_SIGNATURE);
+    const sigs = await (v.referrers ?? v.target.referrers(descriptor, MediaType.NOTARY_SIGNATURE));
     const notarySigs = sigs.filter((d) => d.artifactType === undefined || d.artifactType === MediaType.NOTARY_SIGNATURE);
     if (notarySigs.length === 0) {
       return { ...report, code: 'NO_SIGNATURE', reason: `no signature is associated with "${report.reference}", make sure the artifact was signed successfully` };
