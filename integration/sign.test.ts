@@ -199,7 +199,7 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
     const image = `${registry}/${repo}:v1`;
     buildTestImage(image, `verify ${repo}`);
     sh('docker', ['push', '-q', image]);
-    cliOk(['sign', '--key', 'it-ec', '--signature-format', 'cose', image, '--config-dir', cfg]);
+    cliOk(['sign', '--key', 'it-ec', '--signature-format', 'cose', '-a', 'buildId=7', image, '--config-dir', cfg]);
     const vcfg = join(tmp, 'verify-config');
     mkdirSync(vcfg, { recursive: true });
     spawnSync('cp', ['-r', join(cfg, 'truststore'), vcfg]);
@@ -209,6 +209,12 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
     }));
     const ok = JSON.parse(cliOk(['verify', '-o', 'json', image, '--config-dir', vcfg]));
     expect(ok.verified).to.equal(true);
+    expect(ok.userMetadata).to.deep.equal({ buildId: '7' });
+    // user metadata required at verification (notation verify -m): printed on success, a mismatch fails
+    expect(cliOk(['verify', '-m', 'buildId=7', image, '--config-dir', vcfg])).to.include('The artifact was signed with the following user metadata.\n\nKEY      VALUE\nbuildId  7\n');
+    const mismatch = cli(['verify', '-m', 'buildId=8', image, '--config-dir', vcfg]);
+    expect(mismatch.status).to.equal(1);
+    expect(mismatch.stderr).to.include('Error: signature verification failed: unable to find specified metadata in any signatures');
     // trusting only the other key's root must fail
     writeFileSync(join(vcfg, 'trustpolicy.json'), JSON.stringify({
       version: '1.0',

@@ -13,18 +13,22 @@ export const spec = {
     'insecure-registry': { type: 'boolean', description: 'use plain HTTP for the registry of REF', default: false },
     'max-signatures': { type: 'integer', description: 'maximum number of signatures to evaluate', default: 100, min: 1 },
     verbose: { type: 'boolean', char: 'v', description: 'print each check of each signature', default: false },
+    'user-metadata': { type: 'string', char: 'm', description: 'key=value the signature must carry (signed with docker sign -a / notation sign -m); repeatable, or comma-separated', multiple: true },
   } as const satisfies FlagTable,
 } satisfies CommandSpec;
 
 export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io: CommandIO): Promise<void> {
   const reference = args.reference!;
   // Load the modules this needs in parallel (each is a separate chunk of the bundle).
-  const [{ verifyReference }, { explainReport, failureMessage, loggedFailureWarnings }, { parseReference }, layout] = await Promise.all([
+  const [{ verifyReference }, { explainReport, failureMessage, loggedFailureWarnings, userMetadataTable }, { parseReference }, layout, { parseAnnotations }] = await Promise.all([
     import('../trust/index.js'),
     import('../trust/render.js'),
     import('../oci/reference.js'),
     flags['oci-layout'] ? import('../oci/layout.js') : undefined,
+    import('../signature/annotations.js'),
   ]);
+  // notation's -m takes comma-separated pairs too
+  const userMetadata = parseAnnotations(flags['user-metadata']?.flatMap((v) => v.split(',')), '-m key=value');
   const target = layout && flags['oci-layout'] ? await layout.OciLayout.open(flags['oci-layout']) : undefined;
   const ref = parseReference(reference);
   if (!ref.digest && !io.json) {
@@ -35,6 +39,7 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
     ...(target ? { target } : {}),
     registryOptions: flags['insecure-registry'] ? { insecure: [ref.registry] } : {},
     maxSignatures: flags['max-signatures'],
+    ...(userMetadata ? { userMetadata } : {}),
   });
   if (io.json) {
     io.emit(report, () => '');
@@ -45,7 +50,7 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
       writeStdout(
         report.level === 'skip'
           ? `Trust policy is configured to skip signature verification for ${report.reference}\n`
-          : `Successfully verified signature for ${report.reference}\n`,
+          : `Successfully verified signature for ${report.reference}\n${report.userMetadata ? `\n${userMetadataTable(report.userMetadata)}` : ''}`,
       );
     }
   }

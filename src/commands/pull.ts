@@ -18,6 +18,7 @@ export default class PullCommand extends BaseCommand {
     verify: Flags.boolean({ description: 'verify before pulling', default: true, allowNo: true }),
     'insecure-registry': Flags.boolean({ description: 'use plain HTTP for the registry of REF (verification only; the engine uses its own settings)', default: false }),
     quiet: Flags.boolean({ char: 'q', description: 'no progress output', default: false }),
+    'user-metadata': Flags.string({ char: 'm', description: 'key=value the signature must carry (as for verify); repeatable, or comma-separated', multiple: true }),
   };
 
   async run(): Promise<void> {
@@ -30,7 +31,9 @@ export default class PullCommand extends BaseCommand {
     if (flags.verify) {
       const { verifyReference } = await import('../trust/index.js');
       const { failureMessage, loggedFailureWarnings } = await import('../trust/render.js');
-      report = await verifyReference(args.reference, { configPaths: this.paths, registryOptions });
+      const { parseAnnotations } = await import('../signature/annotations.js');
+      const userMetadata = parseAnnotations(flags['user-metadata']?.flatMap((v: string) => v.split(',')), '-m key=value');
+      report = await verifyReference(args.reference, { configPaths: this.paths, registryOptions, ...(userMetadata ? { userMetadata } : {}) });
       if (!report.verified) {
         if (this.json) this.emit({ reference: args.reference, pulled: false, verification: report }, () => '');
         process.stderr.write(`Error: ${failureMessage(report)}\n`);

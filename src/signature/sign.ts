@@ -11,6 +11,7 @@ import type { ArtifactTarget } from '../oci/target.js';
 import type { RegistryOptions } from '../registry/client.js';
 import { loadSigner } from '../pki/keys.js';
 import { createEnvelope } from './envelope.js';
+export { parseAnnotations } from './annotations.js';
 import { buildSignatureManifest, signatureConfigDescriptor, SIGNATURE_ARTIFACT_TYPE } from './manifest.js';
 import type { EnvelopeMediaType, SignatureAlgorithm, Signer } from './types.js';
 import type { X509Certificate } from 'node:crypto';
@@ -56,20 +57,6 @@ export function parseDuration(s: string): number {
   for (const m of s.matchAll(re)) total += Number(m[1]) * unit[m[2]!]!;
   if (total <= 0 || !Number.isSafeInteger(total)) throw new InputError('INVALID_DURATION', `duration ${JSON.stringify(s)} must be positive`);
   return total;
-}
-
-/** Parses repeated `-a key=value` flags (duplicates and empty keys are errors). */
-export function parseAnnotations(list: string[] | undefined): Record<string, string> | undefined {
-  if (!list || list.length === 0) return undefined;
-  const out: Record<string, string> = {};
-  for (const kv of list) {
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new InputError('INVALID_ANNOTATION', `invalid annotation ${JSON.stringify(kv)}`, { hint: 'use -a key=value' });
-    const k = kv.slice(0, i);
-    if (Object.prototype.hasOwnProperty.call(out, k)) throw new InputError('INVALID_ANNOTATION', `annotation ${JSON.stringify(k)} is given twice`);
-    out[k] = kv.slice(i + 1);
-  }
-  return out;
 }
 
 /**

@@ -69,6 +69,7 @@ export type VerificationErrorCode =
   | 'AUTHENTIC_TIMESTAMP'
   | 'REVOCATION'
   | 'MAX_SIGNATURES'
+  | 'USER_METADATA'
   | 'NO_POLICY'
   | 'NO_APPLICABLE_POLICY'
   | 'VERIFICATION_FAILED';

@@ -74,6 +74,8 @@ export interface VerifyOptions {
   revocation?: RevocationChecker;
   timestamp?: TimestampVerifier;
   maxSignatures?: number;
+  /** key=value pairs the verifying signature must carry (notation verify --user-metadata). */
+  userMetadata?: Record<string, string>;
   /** Cache of digest-verified signature manifests/envelopes; default: a process-wide LRU; `null` disables it. */
   cache?: ContentCache | null;
   /** registryScopes name to match instead of the reference's repository (e.g. "local/app" for an OCI layout). */
@@ -108,6 +110,7 @@ function makeVerifier(policy: TrustPolicy, opts: VerifyOptions): Verifier {
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.maxSignatures ? { maxSignatures: opts.maxSignatures } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.userMetadata ? { userMetadata: opts.userMetadata } : {}),
   });
 }
 

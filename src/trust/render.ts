@@ -36,10 +36,12 @@ export function explainReport(r: VerificationReport): string {
     if (s.signer) lines.push(`  signer:        ${s.signer.subject}`);
     if (s.signingTime) lines.push(`  signing time:  ${s.signingTime}`);
     if (s.expiry) lines.push(`  expiry:        ${s.expiry}`);
+    if (s.userMetadata) lines.push(`  user metadata: ${Object.entries(s.userMetadata).map(([k, v]) => `${k}=${v}`).join(', ')}`);
     if (s.failedCheck === 'retrieval') lines.push(`  retrieval:     FAIL — ${s.reason}`);
     for (const c of s.checks) {
       lines.push(`  ${(CHECK_LABEL[c.name] + ':').padEnd(22)} ${mark(c.status, c.action).padEnd(14)} [${c.action}]${c.reason ? ` ${c.reason}` : ''}`);
     }
+    if (s.failedCheck === 'userMetadata') lines.push(`  user metadata: FAIL — ${s.reason}`);
   });
   lines.push('');
   lines.push(r.verified ? `Result: VERIFIED${r.verifiedBy ? ` (by ${r.verifiedBy})` : ''}${r.level === 'skip' ? ' (verification skipped by policy)' : ''}` : `Result: NOT VERIFIED — ${failureMessage(r)}${r.code ? ` [${r.code}]` : ''}`);
@@ -51,4 +53,11 @@ export function loggedFailureWarnings(r: VerificationReport): string[] {
   const sig = r.signatures.find((s) => s.digest === r.verifiedBy);
   if (!sig) return [];
   return sig.checks.filter((c) => c.status === 'fail' && c.action === 'log').map((c) => `${c.name} was set to "log" and failed with error: ${c.reason}`);
+}
+
+/** notation's table of the verified signature's user metadata (printed after "Successfully verified…"). */
+export function userMetadataTable(meta: Record<string, string>): string {
+  const rows = Object.entries(meta);
+  const w = Math.max(3, ...rows.map(([k]) => k.length));
+  return ['The artifact was signed with the following user metadata.', '', `${'KEY'.padEnd(w)}  VALUE`, ...rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`)].join('\n') + '\n';
 }

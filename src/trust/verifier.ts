@@ -67,10 +67,12 @@ export interface SignatureOutcome {
   /** True when no enforced check failed. */
   verified: boolean;
   checks: CheckResult[];
-  /** The first enforced failure (or the retrieval failure). */
+  /** The first enforced failure (or the retrieval failure, or the user metadata asked for but not signed). */
   code?: VerificationErrorCode;
-  failedCheck?: ValidationType | 'retrieval';
+  failedCheck?: ValidationType | 'retrieval' | 'userMetadata';
   reason?: string;
+  /** The user metadata the signature carries (its payload's targetArtifact annotations), once it parsed. */
+  userMetadata?: Record<string, string>;
 }
 
 export interface VerificationReport {
@@ -88,6 +90,8 @@ export interface VerificationReport {
   signatures: SignatureOutcome[];
   /** Digest of the signature manifest that satisfied the policy. */
   verifiedBy?: string;
+  /** The user metadata of that signature (`docker sign -a`; notation's -m), when it has any. */
+  userMetadata?: Record<string, string>;
   code?: VerificationErrorCode;
   reason?: string;
   /** Logged failures and notices (notation's warnings). */
@@ -144,6 +148,8 @@ export interface VerifierOptions {
   now?: Date | (() => Date);
   /** Signatures evaluated at most (notation's --max-signatures default, 100). */
   maxSignatures?: number;
+  /** key=value pairs a signature's payload must carry to count (notation verify --user-metadata). */
+  userMetadata?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -281,6 +287,7 @@ export class Verifier {
       if (outcome.verified) {
         report.verified = true;
         report.verifiedBy = outcome.digest;
+        if (outcome.userMetadata && Object.keys(outcome.userMetadata).length > 0) report.userMetadata = outcome.userMetadata;
         delete report.code;
         delete report.reason;
         return report;
@@ -288,6 +295,10 @@ export class Verifier {
       report.warnings.push(`Signature ${outcome.digest} failed verification with error: ${outcome.reason}`);
     }
     const first = report.signatures.find((s) => !s.verified);
+    // notation's wording when a signature satisfied the policy but lacked the user metadata asked for
+    if (report.signatures.some((s) => s.code === 'USER_METADATA')) {
+      return { ...report, code: 'USER_METADATA', reason: 'unable to find specified metadata in any signatures' };
+    }
     return {
       ...report,
       code: first?.code ?? 'VERIFICATION_FAILED',
@@ -395,6 +406,19 @@ export class Verifier {
     // keep the spec's order of checks in the outcome
     out.checks.sort((a, b) => VALIDATION_TYPES.indexOf(a.name) - VALIDATION_TYPES.indexOf(b.name));
     out.verified = stopped === undefined;
+    // User metadata the caller requires (notation verify -m): every key=value must be in the signed payload of a
+    // signature that otherwise satisfies the policy; else this signature does not count and the next is tried.
+    const wanted = this.opts.userMetadata ?? {};
+    if (out.verified && Object.keys(wanted).length > 0) {
+      const have = out.userMetadata ?? {};
+      const missing = Object.entries(wanted).filter(([k, v]) => have[k] !== v);
+      if (missing.length > 0) {
+        out.verified = false;
+        out.code = 'USER_METADATA';
+        out.failedCheck = 'userMetadata';
+        out.reason = `unable to find specified metadata in the signature (${missing.map(([k, v]) => `${k}=${v}`).join(', ')})`;
+      }
+    }
   }
 
   /** Integrity: envelope parses, signature verifies, chain is well-formed, payload describes this artifact. */
@@ -420,6 +444,7 @@ export class Verifier {
       throw new CheckFailure('CONTENT_MISMATCH', `signature manifest subject ${manifest.subject?.digest ?? '(none)'} is not the artifact ${artifact.digest}`);
     }
     const t = env.payload.targetArtifact;
+    if (t.annotations && Object.keys(t.annotations).length > 0) out.userMetadata = { ...t.annotations };
     if (!sameContent(t, artifact)) {
       throw new CheckFailure(
         'CONTENT_MISMATCH',

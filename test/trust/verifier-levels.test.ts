@@ -15,9 +15,9 @@ const ACME_DN = 'C=US, ST=WA, L=Seattle, O=Acme Rockets, CN=Acme Release';
 const REPO = 'registry.example:5000/net-monitor';
 const HOUR = 3_600_000;
 
-async function sign(t: MemoryTarget, subject: Descriptor, key: GeneratedKey, opts: { expiry?: Date; signingTime?: Date; format?: 'jws' | 'cose' } = {}) {
+async function sign(t: MemoryTarget, subject: Descriptor, key: GeneratedKey, opts: { expiry?: Date; signingTime?: Date; format?: 'jws' | 'cose'; metadata?: Record<string, string> } = {}) {
   const env = await createEnvelope({
-    payload: { targetArtifact: subject },
+    payload: { targetArtifact: opts.metadata ? { ...subject, annotations: opts.metadata } : subject },
     format: opts.format ?? 'jws',
     signer: signerFromKey(key.privateKey, key.chain, opts.signingTime),
     ...(opts.signingTime ? { signingTime: opts.signingTime } : {}),
@@ -102,6 +102,32 @@ describe('verifier: levels, overrides and failure reasons (freshly signed artifa
     const r2 = await new Verifier({ policy: policy('audit', ['*']), trustStore: store }).verify({ target: t2, descriptor: subject, repository: REPO });
     expect(r2.verified).to.equal(false);
     expect(r2.code).to.equal('INTEGRITY');
+  });
+
+  it('user metadata (notation verify -m): only a signature carrying every pair counts; skip ignores it', async () => {
+    const t = freshTarget();
+    await sign(t, subject, wabbit, { metadata: { buildId: '122' } });
+    const second = await sign(t, subject, wabbit, { format: 'cose', metadata: { buildId: '123', branch: 'main' } });
+    const v = (userMetadata: Record<string, string>, level = 'strict') =>
+      new Verifier({ policy: policy(level, ['*']), trustStore: store, userMetadata }).verify({ target: t, descriptor: subject, repository: REPO });
+    const ok = await v({ buildId: '123' });
+    expect(ok.verified).to.equal(true);
+    expect(ok.verifiedBy).to.equal(second.desc.digest);
+    expect(ok.userMetadata).to.deep.equal({ buildId: '123', branch: 'main' });
+    expect(ok.signatures[0]).to.include({ verified: false, code: 'USER_METADATA', failedCheck: 'userMetadata' });
+    expect(ok.signatures[0]!.reason).to.include('buildId=123');
+    const none = await v({ buildId: '123', branch: 'dev' });
+    expect(none.verified).to.equal(false);
+    expect(none.code).to.equal('USER_METADATA');
+    expect(none.reason).to.equal('unable to find specified metadata in any signatures');
+    // without -m the first signature satisfies the policy and its metadata is reported
+    const plain = await new Verifier({ policy: policy('strict', ['*']), trustStore: store }).verify({ target: t, descriptor: subject, repository: REPO });
+    expect(plain.userMetadata).to.deep.equal({ buildId: '122' });
+    // a signature failing an enforced check is not rescued by its metadata
+    const untrusted = await new Verifier({ policy: policy('strict', [`x509.subject: ${ACME_DN}`]), trustStore: store, userMetadata: { buildId: '123' } })
+      .verify({ target: t, descriptor: subject, repository: REPO });
+    expect(untrusted.verified).to.equal(false);
+    expect(untrusted.code).to.equal('TRUSTED_IDENTITY');
   });
 
   it('audit with no signature at all is still a failure (NO_SIGNATURE), like notation', async () => {
