@@ -199,7 +199,7 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
     const image = `${registry}/${repo}:v1`;
     buildTestImage(image, `verify ${repo}`);
     sh('docker', ['push', '-q', image]);
-    cliOk(['sign', '--key', 'it-ec', '--signature-format', 'cose', '-a', 'buildId=7', image, '--config-dir', cfg]);
+    cliOk(['sign', '--key', 'it-ec', '--signature-format', 'cose', '-m', 'buildId=7', image, '--config-dir', cfg]);
     const vcfg = join(tmp, 'verify-config');
     mkdirSync(vcfg, { recursive: true });
     spawnSync('cp', ['-r', join(cfg, 'truststore'), vcfg]);

@@ -11,6 +11,7 @@ export const spec = {
     key: { type: 'string', char: 'k', description: 'signing key name (default: the default key)' },
     'signature-format': { type: 'string', description: 'envelope format', options: ['jws', 'cose'], default: 'jws' },
     annotation: { type: 'string', char: 'a', description: 'signed user metadata key=value (repeatable)', multiple: true },
+    'user-metadata': { type: 'string', char: 'm', description: 'the same as --annotation, under notation sign\'s name', multiple: true },
     expiry: { type: 'string', char: 'e', description: 'signature expiry as a duration from now (e.g. 24h, 30d, 1h30m)' },
     'timestamp-url': { type: 'string', description: 'RFC 3161 timestamp authority URL: the signature gets a trusted timestamp (needs --timestamp-root-cert)' },
     'timestamp-root-cert': { type: 'string', description: 'root certificate (PEM or DER file) the timestamp authority\'s answer must chain to' },
@@ -31,7 +32,7 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
     configPaths: io.paths,
     keyName: flags.key,
     format: flags['signature-format'] as 'jws' | 'cose',
-    annotations: sign.parseAnnotations(flags.annotation),
+    annotations: sign.parseAnnotations([...(flags.annotation ?? []), ...(flags['user-metadata'] ?? [])]),
     expiry: flags.expiry ? sign.parseDuration(flags.expiry) : undefined,
   };
   let mode: 'layout' | 'local' | 'remote';

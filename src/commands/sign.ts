@@ -20,7 +20,7 @@ export default class SignCommand extends BaseCommand {
   static override examples = [
     'docker sign localhost:5000/app:1',
     'docker sign --key wabbit-ec --signature-format cose localhost:5000/app@sha256:…',
-    'docker sign -a env=prod -a build=42 --expiry 30d localhost:5000/app:1',
+    'docker sign -a env=prod -a build=42 --expiry 30d localhost:5000/app:1   # (-m key=value, notation\'s name, works too)',
     'docker sign app:1                       # local image: sign now, push later with `docker sign push`',
     'docker sign --oci-layout ./layout app:1 # offline, into the layout',
     'docker sign --timestamp-url http://timestamp.example/tsa --timestamp-root-cert tsa-root.pem localhost:5000/app:1',
