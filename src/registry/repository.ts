@@ -80,12 +80,14 @@ export class RemoteRepository implements ArtifactTarget {
   readonly location: string;
   readonly registry: string;
   readonly repository: string;
-  private referrersApi?: boolean;
+  /** What was learnt about the registry's Referrers API; shared with the withSignal views of this repository. */
+  private readonly learnt: { referrersApi?: boolean };
   private readonly pullScope: string[];
   private readonly pushScope: string[];
 
   /** `signal`: cancels every request this repository object sends when it aborts (see withSignal). */
-  constructor(ref: Reference, readonly client: RegistryClient, private readonly signal?: AbortSignal) {
+  constructor(ref: Reference, readonly client: RegistryClient, private readonly signal?: AbortSignal, learnt: { referrersApi?: boolean } = {}) {
+    this.learnt = learnt;
     this.registry = ref.registry;
     this.repository = ref.repository;
     this.location = `${ref.registry}/${ref.repository}`;
@@ -98,9 +100,7 @@ export class RemoteRepository implements ArtifactTarget {
    * caller with a deadline (the guard) stops its registry traffic at the deadline instead of leaving it running.
    */
   withSignal(signal: AbortSignal): RemoteRepository {
-    const r = new RemoteRepository({ registry: this.registry, repository: this.repository }, this.client, signal);
-    r.referrersApi = this.referrersApi;
-    return r;
+    return new RemoteRepository({ registry: this.registry, repository: this.repository }, this.client, signal, this.learnt);
   }
 
   private send(r: HttpRequest): Promise<HttpResponse> {
@@ -540,14 +540,14 @@ export class RemoteRepository implements ArtifactTarget {
 
   /** True when the registry answers the Referrers API for this repository (probed once, cached). */
   async supportsReferrersApi(): Promise<boolean> {
-    if (this.referrersApi === undefined) {
+    if (this.learnt.referrersApi === undefined) {
       // any well-formed digest works: a conforming registry answers 200 with an (empty) index
       const probe = digestOf('docker-sign referrers probe');
       const page = await this.referrersPage(this.url('referrers', probe));
       if (page === 'unknown-repository') return false; // repository does not exist yet: ask again later
-      this.referrersApi = page !== undefined;
+      this.learnt.referrersApi = page !== undefined;
     }
-    return this.referrersApi;
+    return this.learnt.referrersApi;
   }
 
   /** One page of the Referrers API, or undefined when the registry does not support it (404 / not an index). */
@@ -596,17 +596,17 @@ export class RemoteRepository implements ArtifactTarget {
     // The tag-schema index is read whatever the API says (the result is the union), so ask for both at once.
     const indexRead = this.readReferrersIndex(subject.digest);
     indexRead.catch(() => undefined); // awaited below; no unhandled rejection if the API path throws first
-    if (this.referrersApi !== false) {
+    if (this.learnt.referrersApi !== false) {
       let url: string | undefined = this.url('referrers', subject.digest) + (artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '');
       for (let page = 0; url && page < 10_000; page++) {
         const p = await this.referrersPage(url);
         if (p === 'unknown-repository') break;
         if (!p) {
           if (page > 0) throw new RegistryError('PROTOCOL', `GET referrers ${this.location}: a later page was not an index`);
-          this.referrersApi = false;
+          this.learnt.referrersApi = false;
           break;
         }
-        this.referrersApi = true;
+        this.learnt.referrersApi = true;
         all.push(...(artifactType && !p.filtered ? p.manifests.filter((d) => d.artifactType === artifactType) : p.manifests));
         url = p.next;
       }
@@ -658,12 +658,12 @@ export class RemoteRepository implements ArtifactTarget {
     }
     // Unless the registry is known to index referrers itself, read the tag-schema index while the manifest is
     // written: if the registry does not acknowledge the subject, the first index round starts from this read.
-    const early = this.referrersApi === true ? undefined : this.timedIndexRead(subject.digest);
+    const early = this.learnt.referrersApi === true ? undefined : this.timedIndexRead(subject.digest);
     early?.catch(() => undefined); // unused when the registry indexes the referrer; a failed read is read again
     const headers = await this.putManifest(manifestDesc, manifestBytes, manifestDesc.digest);
     const ack = header(headers, 'oci-subject');
     if (ack === subject.digest) {
-      this.referrersApi = true;
+      this.learnt.referrersApi = true;
       return;
     }
     await this.addToReferrersIndex(subject.digest, referrerDescriptor(manifestDesc, m), opts, early);

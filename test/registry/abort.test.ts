@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { closeConnections, openRepository } from '../../src/registry/index.js';
 
 /**
@@ -57,5 +58,27 @@ describe('registry: requests cancelled through an AbortSignal (withSignal)', () 
     expect(e).to.have.property('code', 'NETWORK');
     await new Promise((r) => setTimeout(r, 100));
     expect(sockets.slice(before).map((s) => s.request).filter((r) => r.includes('/manifests/v3'))).to.deep.equal([]);
+  });
+
+  it('a view shares what the repository learnt: no Referrers API found through a view is not asked again through the repository', async () => {
+    const seen: string[] = [];
+    const registry = createHttpServer((req, res) => {
+      seen.push(`${req.method} ${req.url!.split('?')[0]}`);
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}');
+    });
+    await new Promise<void>((r) => registry.listen(0, '127.0.0.1', () => r()));
+    try {
+      const repo = openRepository(`127.0.0.1:${(registry.address() as { port: number }).port}/app`);
+      const subject = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'a'.repeat(64)}`, size: 2 };
+      expect(await repo.withSignal(new AbortController().signal).referrers(subject)).to.deep.equal([]);
+      expect(seen.filter((l) => l.includes('/referrers/'))).to.have.length(1);
+      seen.length = 0;
+      expect(await repo.referrers(subject)).to.deep.equal([]);
+      expect(seen.filter((l) => l.includes('/referrers/'))).to.deep.equal([]); // learnt through the view
+      expect(seen).to.deep.equal([`GET /v2/app/manifests/sha256-${'a'.repeat(64)}`]);
+    } finally {
+      registry.close();
+    }
   });
 });
