@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { closeConnections, openRepository } from '../../src/registry/index.js';
+import type { Descriptor } from '../../src/oci/descriptor.js';
+import type { Digest } from '../../src/oci/digest.js';
 
 /**
  * RemoteRepository.withSignal: a caller with a deadline (the guard) gets its registry requests cancelled, and their
@@ -70,7 +72,7 @@ describe('registry: requests cancelled through an AbortSignal (withSignal)', () 
     await new Promise<void>((r) => registry.listen(0, '127.0.0.1', () => r()));
     try {
       const repo = openRepository(`127.0.0.1:${(registry.address() as { port: number }).port}/app`);
-      const subject = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'a'.repeat(64)}`, size: 2 };
+      const subject: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'a'.repeat(64)}` as Digest, size: 2 };
       expect(await repo.withSignal(new AbortController().signal).referrers(subject)).to.deep.equal([]);
       expect(seen.filter((l) => l.includes('/referrers/'))).to.have.length(1);
       seen.length = 0;
