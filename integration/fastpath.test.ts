@@ -140,5 +140,8 @@ describe('integration: fast path vs oclif (built CLI, real registry)', function 
     expect(u.stderr).to.match(/Nonexistent flag: --nope/);
     const h = same(['sign', '--help'], 'oclif', 0);
     expect(h.stdout).to.include('--signature-format');
+    // verify --local needs the Docker engine code, which is not in the fast bundle: oclif runs it
+    const l = same(['verify', '--local', `${registry}/${repo}-absent:v1`], 'oclif', 2);
+    expect(l.stderr).to.match(/not found in the Docker engine/);
   });
 });

@@ -291,6 +291,45 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
     await checkSignature(registry, repo, r.signature.digest, r.subject, 'application/jose+json', undefined);
   });
 
+  it('verify --local: the signature kept in the local store, only for the image the engine has now', () => {
+    const registry = requireEnv('DS_REGISTRY');
+    const repo = `sign-it/vlocal-${randomBytes(4).toString('hex')}`;
+    const image = `${registry}/${repo}:v1`;
+    buildTestImage(image, `vlocal ${repo}`);
+    const r = JSON.parse(cliOk(['sign', '-o', 'json', image, '--config-dir', cfg]));
+    expect(r.mode).to.equal('local');
+    const policyFile = join(cfg, 'trustpolicy.json');
+    writeFileSync(policyFile, JSON.stringify({
+      version: '1.0',
+      trustPolicies: [{ name: 'local', registryScopes: [`${registry}/${repo}`], signatureVerification: { level: 'strict' }, trustStores: ['ca:it-ec', 'ca:it-rsa'], trustedIdentities: ['*'] }],
+    }));
+    try {
+      const ok = cli(['verify', '--local', image, '--config-dir', cfg]);
+      expect(ok.status, ok.stderr).to.equal(0);
+      expect(ok.stdout).to.equal(`Successfully verified signature for ${registry}/${repo}@${r.subject.digest}\n`);
+      const json = JSON.parse(cliOk(['verify', '--local', '-o', 'json', image, '--config-dir', cfg]));
+      expect(json).to.include({ verified: true, digest: r.subject.digest, verifiedBy: r.signature.digest, policy: 'local' });
+      // nothing was pushed: the registry has neither the image nor its signature
+      const remote = cli(['verify', image, '--config-dir', cfg]);
+      expect(remote.status).to.not.equal(0);
+      // rebuilt under the same name: the stored manifest (and its signature) is not for this image
+      buildTestImage(image, `vlocal rebuilt ${repo}`);
+      const changed = cli(['verify', '--local', image, '--config-dir', cfg]);
+      expect(changed.status).to.equal(1);
+      expect(changed.stderr).to.include('is not the image its stored manifest was made for').and.include(`Hint: the image was rebuilt or re-tagged since it was signed; sign it again with \`docker sign ${image}\``);
+      // a local image never signed here
+      const other = `${registry}/${repo}-unsigned:v1`;
+      buildTestImage(other, `vlocal unsigned ${repo}`);
+      const unsigned = cli(['verify', '--local', other, '--config-dir', cfg]);
+      expect(unsigned.status).to.equal(1);
+      expect(unsigned.stderr).to.include('has no manifest in the local store');
+      sh('docker', ['rmi', '-f', other]);
+      expect(cli(['verify', '--local', '--oci-layout', tmp, image, '--config-dir', cfg]).status).to.equal(2);
+    } finally {
+      rmSync(policyFile, { force: true });
+    }
+  });
+
   it('fails cleanly: no key configured, unknown tag, bad flags', () => {
     const empty = join(tmp, 'empty');
     const registry = requireEnv('DS_REGISTRY');

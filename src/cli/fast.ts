@@ -20,6 +20,7 @@ export async function runFastCommand(cmd: FastCommand, args: readonly string[], 
   if (asksForHelp(rest)) return false;
   const parsed = parseCommandArgs(cmd.spec, rest, env);
   if (!parsed) return false;
+  if (Object.entries(cmd.spec.flags).some(([k, f]) => f.slowPath && parsed.flags[k])) return false;
   const io = createIO(parsed.flags);
   try {
     await cmd.run(parsed, io);

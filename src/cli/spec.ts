@@ -18,6 +18,11 @@ interface FlagBase {
   env?: string;
   /** Flags that cannot be given together with this one. */
   exclusive?: readonly string[];
+  /**
+   * When given, the fast path leaves the command to oclif: what the flag needs is not part of the command's fast
+   * bundle (e.g. verify --local needs the Docker engine code), so the everyday runs stay small.
+   */
+  slowPath?: boolean;
 }
 export interface StringFlagSpec extends FlagBase {
   type: 'string';

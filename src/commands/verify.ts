@@ -18,11 +18,19 @@ export default class VerifyCommand extends BaseCommand {
     'docker sign verify --oci-layout ./app-layout localhost:5000/app:1',
     'docker sign verify --insecure-registry registry.lan:5000/app:1',
     'docker sign verify -m buildId=123 -m branch=main localhost:5000/app:1',
+    'docker sign verify --local localhost:5000/app:1   # the signature made by `docker sign` before the push',
   ];
   static override args = oclifArgs(spec);
   static override flags = oclifFlags(spec.flags);
 
   async run(): Promise<void> {
-    await run(await this.parseSpec(VerifyCommand, spec), this.io);
+    const parsed = await this.parseSpec(VerifyCommand, spec);
+    if (parsed.flags.local) {
+      const { localImageManifest } = await import('../docker/local.js');
+      const local = await localImageManifest(parsed.args.reference!, this.io.paths);
+      await run(parsed, this.io, local);
+      return;
+    }
+    await run(parsed, this.io);
   }
 }

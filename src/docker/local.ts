@@ -1,0 +1,51 @@
+/**
+ * The local store's manifest of a local image, checked against what the engine holds now: `docker sign verify
+ * --local IMAGE` verifies the signatures kept in the store (signed with `docker sign IMAGE`, not pushed yet) only
+ * for the image as it is, never for an earlier build that happened to carry the same name.
+ */
+import { DockerSignError, EXIT, InputError } from '../errors.js';
+import type { ConfigPaths } from '../config/dir.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { parseImageManifest } from '../oci/manifest.js';
+import { parseReference, repositoryName } from '../oci/reference.js';
+import { OciLayout } from '../oci/layout.js';
+import { inspectImage } from './engine.js';
+import { storeTagFor } from './generate.js';
+
+export interface LocalImageManifest {
+  store: OciLayout;
+  /** registry/repository@digest of the stored manifest: what verification is about (registryScopes match its name). */
+  reference: string;
+  descriptor: Descriptor;
+  imageId: string;
+}
+
+export async function localImageManifest(image: string, paths: ConfigPaths, env: NodeJS.ProcessEnv = process.env): Promise<LocalImageManifest> {
+  const insp = await inspectImage(image, env);
+  const storeTag = storeTagFor(image, insp.Id);
+  if (storeTag === undefined) {
+    throw new InputError('LOCAL_NEEDS_NAME', `${image} is an image ID: --local verification needs the image's name`, {
+      hint: 'name it as repository[:tag] (the trust policy\'s registryScopes match names)',
+    });
+  }
+  const store = await OciLayout.open(paths.store, { create: true });
+  let fetched;
+  try {
+    fetched = await store.fetchManifest(storeTag);
+  } catch (e) {
+    if (e instanceof DockerSignError && (e.code === 'NOT_FOUND' || e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH')) {
+      throw new DockerSignError('NOT_SIGNED_LOCALLY', `${image} has no manifest in the local store: it was not signed on this machine`, {
+        exitCode: EXIT.VERIFICATION_FAILED, hint: `sign it with \`docker sign ${image}\`, or verify the pushed image without --local`,
+      });
+    }
+    throw e;
+  }
+  const config = parseImageManifest(fetched.bytes, fetched.descriptor.mediaType).config.digest;
+  if (config !== insp.Id) {
+    throw new DockerSignError('LOCAL_IMAGE_CHANGED', `${image} is not the image its stored manifest was made for: the engine has ${insp.Id}, the manifest ${config}`, {
+      exitCode: EXIT.VERIFICATION_FAILED, hint: `the image was rebuilt or re-tagged since it was signed; sign it again with \`docker sign ${image}\``,
+    });
+  }
+  const name = repositoryName(parseReference(storeTag));
+  return { store, reference: `${name}@${fetched.descriptor.digest}`, descriptor: fetched.descriptor, imageId: insp.Id };
+}
