@@ -13,8 +13,12 @@
  *    then pushReferrer (Referrers API registries index it, otherwise the referrers tag schema is updated).
  *
  * On a cold push (the manifest is generated now) uploads start during generation: big layers stream to the registry
- * while they are compressed (streamingUploads), the config and small layers as soon as their bytes are final
- * (earlyUploader); step 2 then only waits for them (and uploads whatever did not make it).
+ * while they are compressed (streamingUploads), the config and small layers as soon as their bytes are final, each
+ * with one PUT into an upload session opened when generation started (earlyUploader, UploadSessions; no HEAD: they
+ * are small). Steps 2-3 start as soon as generate has the verified manifest, while the store is still written; step
+ * 2 then only waits for those uploads (and uploads whatever did not make it, from the store once it is written).
+ * The engine is asked for the image (inspect) while the store is looked up, and for the `docker save` stream at
+ * once when the store has nothing under the image's name (ensureGenerated).
  *
  * Re-running after a failure (registry killed mid-upload) finishes the job: blobs that made it are found by HEAD
  * and not uploaded again; the manifest is only pushed after all blobs.
