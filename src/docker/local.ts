@@ -6,6 +6,7 @@
 import { DockerSignError, EXIT, InputError } from '../errors.js';
 import type { ConfigPaths } from '../config/dir.js';
 import type { Descriptor } from '../oci/descriptor.js';
+import type { Digest } from '../oci/digest.js';
 import { parseImageManifest } from '../oci/manifest.js';
 import { parseReference, repositoryName } from '../oci/reference.js';
 import { OciLayout } from '../oci/layout.js';
@@ -20,6 +21,25 @@ export interface LocalImageManifest {
   imageId: string;
 }
 
+export type StoredManifest = { fetched: { descriptor: Descriptor; bytes: Buffer }; config: Digest; blobsOk: boolean } | undefined;
+
+/**
+ * The manifest stored under `storeTag` if it is intact, with its config digest (the image ID it was made for) and
+ * whether all its blobs are in the store; undefined when there is none (or it is damaged). Push and sign reuse it
+ * when it still matches the engine's image; `verify --local` insists that it does.
+ */
+export async function storedManifest(store: OciLayout, storeTag: string): Promise<StoredManifest> {
+  try {
+    const fetched = await store.fetchManifest(storeTag);
+    const m = parseImageManifest(fetched.bytes, fetched.descriptor.mediaType);
+    const blobsOk = (await Promise.all([m.config, ...m.layers].map((d) => store.hasBlob(d)))).every(Boolean);
+    return { fetched, config: m.config.digest, blobsOk };
+  } catch (e) {
+    if (e instanceof DockerSignError && (e.code === 'NOT_FOUND' || e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH' || e.code === 'INVALID_MANIFEST')) return undefined;
+    throw e;
+  }
+}
+
 export async function localImageManifest(image: string, paths: ConfigPaths, env: NodeJS.ProcessEnv = process.env): Promise<LocalImageManifest> {
   const insp = await inspectImage(image, env);
   const storeTag = storeTagFor(image, insp.Id);
@@ -29,23 +49,17 @@ export async function localImageManifest(image: string, paths: ConfigPaths, env:
     });
   }
   const store = await OciLayout.open(paths.store, { create: true });
-  let fetched;
-  try {
-    fetched = await store.fetchManifest(storeTag);
-  } catch (e) {
-    if (e instanceof DockerSignError && (e.code === 'NOT_FOUND' || e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH')) {
-      throw new DockerSignError('NOT_SIGNED_LOCALLY', `${image} has no manifest in the local store: it was not signed on this machine`, {
-        exitCode: EXIT.VERIFICATION_FAILED, hint: `sign it with \`docker sign ${image}\`, or verify the pushed image without --local`,
-      });
-    }
-    throw e;
+  const stored = await storedManifest(store, storeTag);
+  if (!stored) {
+    throw new DockerSignError('NOT_SIGNED_LOCALLY', `${image} has no manifest in the local store: it was not signed on this machine`, {
+      exitCode: EXIT.VERIFICATION_FAILED, hint: `sign it with \`docker sign ${image}\`, or verify the pushed image without --local`,
+    });
   }
-  const config = parseImageManifest(fetched.bytes, fetched.descriptor.mediaType).config.digest;
-  if (config !== insp.Id) {
-    throw new DockerSignError('LOCAL_IMAGE_CHANGED', `${image} is not the image its stored manifest was made for: the engine has ${insp.Id}, the manifest ${config}`, {
+  if (stored.config !== insp.Id) {
+    throw new DockerSignError('LOCAL_IMAGE_CHANGED', `${image} is not the image its stored manifest was made for: the engine has ${insp.Id}, the manifest ${stored.config}`, {
       exitCode: EXIT.VERIFICATION_FAILED, hint: `the image was rebuilt or re-tagged since it was signed; sign it again with \`docker sign ${image}\``,
     });
   }
-  const name = repositoryName(parseReference(storeTag));
-  return { store, reference: `${name}@${fetched.descriptor.digest}`, descriptor: fetched.descriptor, imageId: insp.Id };
+  const { descriptor } = stored.fetched;
+  return { store, reference: `${repositoryName(parseReference(storeTag))}@${descriptor.digest}`, descriptor, imageId: insp.Id };
 }

@@ -25,7 +25,7 @@
  */
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { once } from 'node:events';
-import { DockerSignError, InputError } from '../errors.js';
+import { InputError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { isDigest, type Digest } from '../oci/digest.js';
 import { parseImageManifest, parseJsonObject } from '../oci/manifest.js';
@@ -33,6 +33,7 @@ import { parseReference, repositoryName, formatReference, type Reference } from 
 import type { OciLayout } from '../oci/layout.js';
 import type { RegistryOptions, RemoteRepository } from '../registry/index.js';
 import { inspectImage, saveImage, dropSave, type ImageInspect } from './engine.js';
+import { storedManifest, type StoredManifest } from './local.js';
 import { generateManifest, storeTagFor, type ManifestFlavor, type GenerateResult, type GenerateOptions } from './generate.js';
 import type { LayerBars } from './progress.js';
 import type { CompressedTee } from './save.js';
@@ -184,21 +185,6 @@ export function streamingUploads(repo: RemoteRepository, done: Map<string, Promi
       },
     };
   };
-}
-
-type StoredManifest = { fetched: { descriptor: Descriptor; bytes: Buffer }; config: Digest; blobsOk: boolean } | undefined;
-
-/** The manifest stored under `storeTag`, if it is intact; undefined when there is none (or it is damaged). */
-async function storedManifest(store: OciLayout, storeTag: string): Promise<StoredManifest> {
-  try {
-    const fetched = await store.fetchManifest(storeTag);
-    const m = parseImageManifest(fetched.bytes, fetched.descriptor.mediaType);
-    const blobsOk = (await Promise.all([m.config, ...m.layers].map((d) => store.hasBlob(d)))).every(Boolean);
-    return { fetched, config: m.config.digest, blobsOk };
-  } catch (e) {
-    if (e instanceof DockerSignError && (e.code === 'NOT_FOUND' || e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH' || e.code === 'INVALID_MANIFEST')) return undefined;
-    throw e;
-  }
 }
 
 /**
