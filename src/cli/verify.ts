@@ -29,15 +29,14 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
   local?: { store: import('../oci/target.js').ArtifactTarget; reference: string }): Promise<void> {
   const reference = local?.reference ?? args.reference!;
   // Load the modules this needs in parallel (each is a separate chunk of the bundle).
-  const [{ verifyReference }, { explainReport, failureMessage, loggedFailureWarnings, userMetadataTable }, { parseReference }, layout, { parseAnnotations }] = await Promise.all([
+  const [{ verifyReference }, { explainReport, failureMessage, loggedFailureWarnings, userMetadataTable }, { parseReference }, layout, { parseRequiredMetadata }] = await Promise.all([
     import('../trust/index.js'),
     import('../trust/render.js'),
     import('../oci/reference.js'),
     flags['oci-layout'] ? import('../oci/layout.js') : undefined,
     import('../signature/annotations.js'),
   ]);
-  // notation's -m takes comma-separated pairs too
-  const userMetadata = parseAnnotations(flags['user-metadata']?.flatMap((v) => v.split(',')), '-m key=value');
+  const userMetadata = parseRequiredMetadata(flags['user-metadata']);
   const target = local?.store ?? (layout && flags['oci-layout'] ? await layout.OciLayout.open(flags['oci-layout']) : undefined);
   const ref = parseReference(reference);
   if (!ref.digest && !io.json) {

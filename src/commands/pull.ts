@@ -31,8 +31,8 @@ export default class PullCommand extends BaseCommand {
     if (flags.verify) {
       const { verifyReference } = await import('../trust/index.js');
       const { failureMessage, loggedFailureWarnings } = await import('../trust/render.js');
-      const { parseAnnotations } = await import('../signature/annotations.js');
-      const userMetadata = parseAnnotations(flags['user-metadata']?.flatMap((v: string) => v.split(',')), '-m key=value');
+      const { parseRequiredMetadata } = await import('../signature/annotations.js');
+      const userMetadata = parseRequiredMetadata(flags['user-metadata']);
       report = await verifyReference(args.reference, { configPaths: this.paths, registryOptions, ...(userMetadata ? { userMetadata } : {}) });
       if (!report.verified) {
         if (this.json) this.emit({ reference: args.reference, pulled: false, verification: report }, () => '');

@@ -17,3 +17,8 @@ export function parseAnnotations(list: string[] | undefined, usage = '-a key=val
   }
   return out;
 }
+
+/** The user metadata a verification requires (`-m key=value`, repeatable or comma-separated, as notation verify takes it). */
+export function parseRequiredMetadata(values: string[] | undefined): Record<string, string> | undefined {
+  return parseAnnotations(values?.flatMap((v) => v.split(',')), '-m key=value');
+}

@@ -7,6 +7,7 @@ import { configPaths } from '../../src/config/dir.js';
 import { OciLayout } from '../../src/oci/layout.js';
 import { generateTestKey, type GeneratedKey } from '../../src/pki/generate.js';
 import { addLocalKey } from '../../src/pki/keystore.js';
+import { parseRequiredMetadata } from '../../src/signature/annotations.js';
 import { parseAnnotations, parseDuration, signLayout, signTarget, signRemote, hasDigest, selectorOf } from '../../src/signature/sign.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -100,6 +101,9 @@ describe('signature/sign: signing flow into a real OCI layout', () => {
     for (const bad of ['', '3 days', '-1h', '10', 'h', '0s']) expect(() => parseDuration(bad), bad).to.throw().with.property('code', 'INVALID_DURATION');
     expect(parseAnnotations(['a=b', 'c=d=e', 'empty='])).to.deep.equal({ a: 'b', c: 'd=e', empty: '' });
     expect(parseAnnotations([])).to.equal(undefined);
+    expect(parseRequiredMetadata(['a=1,b=2', 'c=3'])).to.deep.equal({ a: '1', b: '2', c: '3' });
+    expect(parseRequiredMetadata(undefined)).to.equal(undefined);
+    expect(() => parseRequiredMetadata(['a=1,b'])).to.throw().with.property('code', 'INVALID_ANNOTATION');
     expect(() => parseAnnotations(['=x'])).to.throw().with.property('code', 'INVALID_ANNOTATION');
     expect(() => parseAnnotations(['a=1', 'a=2'])).to.throw().with.property('code', 'INVALID_ANNOTATION');
     expect(hasDigest(`h:5000/a@sha256:${'a'.repeat(64)}`)).to.equal(true);
