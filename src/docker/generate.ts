@@ -452,7 +452,7 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
     opts.onManifest?.(built.descriptor, built.bytes, stored);
     await stored;
     const [result] = await Promise.all([
-      finish(store, opts, configDesc, layerDescs, inspect.Id, false, compressedLayers),
+      finish(store, opts, configDesc, layerDescs, inspect.Id, false, compressedLayers, built),
       Object.keys(newCache).length > 0
         ? store.updateSidecar<LayerCache>(LAYER_CACHE_FILE, (cur) => ({ version: 1, layers: { ...(cur?.version === 1 ? cur.layers : {}), ...newCache } }))
         : undefined,
@@ -464,9 +464,10 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
   }
 }
 
+/** Stores and tags the manifest (`built`: when the caller has built it already) and describes the result. */
 async function finish(store: OciLayout, opts: GenerateOptions & { storeTag?: string }, config: Descriptor, layers: Descriptor[], imageId: string,
-  reused: boolean, compressedLayers: number): Promise<GenerateResult> {
-  const { bytes, descriptor } = buildManifest(opts.mediaType, config, layers);
+  reused: boolean, compressedLayers: number, built = buildManifest(opts.mediaType, config, layers)): Promise<GenerateResult> {
+  const { bytes, descriptor } = built;
   const mt = mediaTypes(opts.mediaType);
   await store.pushManifest(descriptor, bytes, opts.storeTag, REGENERABLE);
   return {
