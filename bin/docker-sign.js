@@ -4,29 +4,11 @@
 // so both are answered here before anything else is loaded.
 // CommonJS (bin/package.json): an ES module entry costs ~4 ms of loader start-up on every run, metadata included.
 'use strict';
-const { readFileSync, writeSync } = require('node:fs');
-
-// The answers below are one short line each: written straight to fd 1, without building process.stdout (~3 ms).
-function answer(line) {
-  try {
-    writeSync(1, line);
-  } catch (e) {
-    if (e.code === 'EAGAIN') process.stdout.write(line); // a non-blocking pipe that is full: let node wait
-    // EPIPE: nobody is reading any more
-  }
-}
-const { join } = require('node:path');
+const { answer, metadata, run } = require('./plugin-shim.js');
 
 const argv = process.argv.slice(2);
 if (argv[0] === 'docker-cli-plugin-metadata') {
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
-  answer(JSON.stringify({
-    SchemaVersion: '0.1.0',
-    Vendor: 'docker-sign',
-    Version: pkg.version,
-    ShortDescription: 'Sign, push and verify images with Notary Project signatures',
-    URL: 'https://github.com/docker-sign/docker-sign',
-  }) + '\n');
+  metadata('Sign, push and verify images with Notary Project signatures');
 } else if (argv[0] === 'docker-cli-plugin-hooks' || (argv[0] === 'sign' && argv[1] === 'docker-cli-plugin-hooks')) {
   // CLI hooks (opt-in: `docker sign install --hooks`): a "What's next" hint after docker push / pull.
   // docker renders the template; {{arg . 0}} is the image the user named. Hooks cannot block anything.
@@ -43,9 +25,5 @@ if (argv[0] === 'docker-cli-plugin-metadata') {
   const t = req && !req.CommandError ? hints[req.RootCmd] : undefined;
   if (t) answer(JSON.stringify({ Type: 0, Template: t }) + '\n');
 } else {
-  // main() reports every error itself; anything escaping it is a bug: one line, exit 70 (stack with DOCKER_SIGN_DEBUG)
-  require('../dist/cli.cjs').main('sign', argv).catch((e) => {
-    process.stderr.write(`Error: internal error: ${e?.message ?? e}\n${process.env.DOCKER_SIGN_DEBUG ? `${e?.stack ?? ''}\n` : ''}`);
-    process.exitCode = 70;
-  });
+  run('sign', argv);
 }

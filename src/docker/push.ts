@@ -360,11 +360,12 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
       const manifest = parseImageManifest(bytes, desc.mediaType);
       const streamedOk = new Set<string>();
       for (const [d, p] of streamed) if (await p) streamedOk.add(d);
-      const locations = (await (await storeP).readSidecar<PushedLocations>(PUSHED_FILE)) ?? {};
-      const blobResults = await pushBlobs(repo, await storeP, [manifest.config, ...manifest.layers], opts, locations, streamedOk, early, stored);
+      const store = await storeP;
+      const locations = (await store.readSidecar<PushedLocations>(PUSHED_FILE)) ?? {};
+      const blobResults = await pushBlobs(repo, store, [manifest.config, ...manifest.layers], opts, locations, streamedOk, early, stored);
       // the blobs are there whatever becomes of the manifest: note where, while the manifest goes up
       await Promise.all([
-        recordLocations(await storeP, repo.location, blobResults.map((b) => b.digest)),
+        recordLocations(store, repo.location, blobResults.map((b) => b.digest)),
         repo.pushManifest(desc, bytes, tag ?? desc.digest),
         dropped,
       ]);

@@ -1,0 +1,37 @@
+// What both Docker CLI plug-in entries (bin/docker-sign.js, bin/docker-generate.js) do before anything else is
+// loaded: answer docker's short questions, or hand the run to dist/cli.cjs. CommonJS (bin/package.json).
+'use strict';
+const { readFileSync, writeSync } = require('node:fs');
+const { join } = require('node:path');
+
+/** One short line to fd 1, without building process.stdout (~3 ms). */
+function answer(line) {
+  try {
+    writeSync(1, line);
+  } catch (e) {
+    if (e.code === 'EAGAIN') process.stdout.write(line); // a non-blocking pipe that is full: let node wait
+    // EPIPE: nobody is reading any more
+  }
+}
+
+/** The `docker-cli-plugin-metadata` answer (docker asks for it on every `docker --help`, `docker info`, plug-in run). */
+function metadata(shortDescription) {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+  answer(JSON.stringify({
+    SchemaVersion: '0.1.0',
+    Vendor: 'docker-sign',
+    Version: pkg.version,
+    ShortDescription: shortDescription,
+    URL: 'https://github.com/docker-sign/docker-sign',
+  }) + '\n');
+}
+
+/** Runs the CLI. main() reports every error itself; anything escaping it is a bug: one line, exit 70 (stack with DOCKER_SIGN_DEBUG). */
+function run(name, argv) {
+  require('../dist/cli.cjs').main(name, argv).catch((e) => {
+    process.stderr.write(`Error: internal error: ${e?.message ?? e}\n${process.env.DOCKER_SIGN_DEBUG ? `${e?.stack ?? ''}\n` : ''}`);
+    process.exitCode = 70;
+  });
+}
+
+module.exports = { answer, metadata, run };
