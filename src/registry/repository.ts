@@ -61,6 +61,9 @@ export function referrerDescriptor(desc: Descriptor, manifest: Record<string, un
   return out;
 }
 
+/** A read of the referrers tag-schema index with how long it took (it sets the settle delay). */
+type TimedIndexRead = { value: { raw: RawManifest; index: ImageIndex } | undefined; ms: number };
+
 interface RawManifest {
   bytes: Buffer;
   digest: Digest;
@@ -80,14 +83,15 @@ export class RemoteRepository implements ArtifactTarget {
   readonly location: string;
   readonly registry: string;
   readonly repository: string;
-  /** What was learnt about the registry's Referrers API; shared with the withSignal views of this repository. */
-  private readonly learnt: { referrersApi?: boolean };
   private readonly pullScope: string[];
   private readonly pushScope: string[];
 
-  /** `signal`: cancels every request this repository object sends when it aborts (see withSignal). */
-  constructor(ref: Reference, readonly client: RegistryClient, private readonly signal?: AbortSignal, learnt: { referrersApi?: boolean } = {}) {
-    this.learnt = learnt;
+  /**
+   * `signal`: cancels every request this repository object sends when it aborts (see withSignal). `learnt`: what is
+   * known about the registry's Referrers API, shared with the withSignal views of this repository.
+   */
+  constructor(ref: Reference, readonly client: RegistryClient, private readonly signal?: AbortSignal,
+    private readonly learnt: { referrersApi?: boolean } = {}) {
     this.registry = ref.registry;
     this.repository = ref.repository;
     this.location = `${ref.registry}/${ref.repository}`;
@@ -669,14 +673,14 @@ export class RemoteRepository implements ArtifactTarget {
     await this.addToReferrersIndex(subject.digest, referrerDescriptor(manifestDesc, m), opts, early);
   }
 
-  private async timedIndexRead(subject: Digest): Promise<{ value: { raw: RawManifest; index: ImageIndex } | undefined; ms: number }> {
+  private async timedIndexRead(subject: Digest): Promise<TimedIndexRead> {
     const t0 = performance.now();
     const value = await this.readReferrersIndex(subject);
     return { value, ms: performance.now() - t0 };
   }
 
   private async addToReferrersIndex(subject: Digest, entry: Descriptor, opts: PushReferrerOptions,
-    firstRead?: Promise<{ value: { raw: RawManifest; index: ImageIndex } | undefined; ms: number }>): Promise<void> {
+    firstRead?: Promise<TimedIndexRead>): Promise<void> {
     const tag = referrersTag(subject);
     const maxAttempts = opts.maxAttempts ?? 10;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
@@ -699,7 +703,7 @@ export class RemoteRepository implements ArtifactTarget {
    * that otherwise precedes the write, so the write follows it directly.
    */
   private async referrersIndexRound(subject: Digest, tag: string, entry: Descriptor, opts: PushReferrerOptions,
-    early?: Promise<{ value: { raw: RawManifest; index: ImageIndex } | undefined; ms: number }>): Promise<boolean> {
+    early?: Promise<TimedIndexRead>): Promise<boolean> {
     let started = performance.now();
     const prefetched = early ? await early.catch(() => undefined) : undefined;
     // the cycle that sets the settle below counts a read either way (the early one's own duration)
