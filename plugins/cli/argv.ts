@@ -11,7 +11,7 @@
  * After `docker generate`, the default sub-command is `manifest`.
  */
 export const SIGN_COMMAND_WORDS = new Set([
-  'sign', 'push', 'ls', 'inspect', 'verify', 'pull', 'install', 'generate', 'key', 'cert', 'policy', 'guard', 'help',
+  'sign', 'push', 'ls', 'inspect', 'verify', 'pull', 'install', 'generate', 'key', 'cert', 'policy', 'guard', 'store', 'help',
 ]);
 
 /** docker global flags that take a value (docker/cli cli/flags/options.go). */

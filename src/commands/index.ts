@@ -23,6 +23,7 @@ import PolicyExplainCommand from './policy/explain.js';
 import GuardServeCommand from './guard/serve.js';
 import GuardInstallCommand from './guard/install.js';
 import GuardStatusCommand from './guard/status.js';
+import StorePruneCommand from './store/prune.js';
 
 export const COMMANDS = {
   'sign': SignCommand,
@@ -49,5 +50,6 @@ export const COMMANDS = {
   'guard:serve': GuardServeCommand,
   'guard:install': GuardInstallCommand,
   'guard:status': GuardStatusCommand,
+  'store:prune': StorePruneCommand,
 };
 

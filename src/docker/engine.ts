@@ -340,6 +340,34 @@ export function dropSave(save: Promise<Readable> | undefined): void {
   save?.then((s) => s.destroy(), () => undefined);
 }
 
+/** One image of the engine's list (GET /images/json?all=1): its ID and the names (repo:tag) pointing at it. */
+export interface EngineImage {
+  Id: string;
+  RepoTags: string[];
+}
+
+/** Every image the engine holds, intermediate ones included (`docker image ls --all`). */
+export async function listImages(env: NodeJS.ProcessEnv = process.env): Promise<EngineImage[]> {
+  const endpoint = resolveEndpoint(env);
+  let raw: unknown;
+  try {
+    const res = await rawRequest(endpoint, 'GET', '/images/json?all=1');
+    if (res) {
+      if (res.statusCode !== 200) throw await statusError(res, endpoint, 'listing images');
+      raw = JSON.parse((await readBody(res, 64 << 20)).toString('utf8'));
+    } else {
+      const { docker } = await getEngine(env);
+      raw = await docker.listImages({ all: true });
+    }
+  } catch (e) {
+    throw engineError(e, endpoint, 'listing images');
+  }
+  if (!Array.isArray(raw)) throw new EngineError('ENGINE_ERROR', 'the engine answered the image list with something that is not a list');
+  return raw.flatMap((i: { Id?: unknown; RepoTags?: unknown }) => (typeof i?.Id === 'string'
+    ? [{ Id: i.Id, RepoTags: Array.isArray(i.RepoTags) ? i.RepoTags.filter((t): t is string => typeof t === 'string' && t !== '<none>:<none>') : [] }]
+    : []));
+}
+
 /** Checks that the daemon answers (GET /_ping). */
 export async function pingEngine(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const { docker, endpoint } = await getEngine(env);

@@ -18,8 +18,10 @@
  * - Every read verifies the digest (and size) of what it returns.
  * - Referrers are found the OCI-layout way: by scanning the manifests listed in index.json for a `subject`
  *   that matches; pushReferrer adds the referrer manifest to index.json (untagged).
- * - Blobs are written before the index entries that reference them; the index never points at missing content
- *   (after a crash at most at regenerable content, see above, which its reader finds missing).
+ * - Blobs are written before the index entries that reference them, and pushManifest checks it under the index
+ *   lock (MANIFEST_BLOB_UNKNOWN otherwise, as a registry answers): the index never points at missing content (after
+ *   a crash at most at regenerable content, see above, which its reader finds missing). Blobs are deleted only under
+ *   the same lock (src/docker/prune.ts), so a prune cannot slip between that check and the index write.
  *
  * Sidecar JSON files (e.g. the layer cache of src/docker) can be kept in the layout directory with
  * readSidecar/updateSidecar, which use the same locking and atomic-rename scheme.
@@ -315,6 +317,45 @@ export class OciLayout implements ArtifactTarget {
     };
   }
 
+  /**
+   * Every file under blobs/: the blobs (named by a valid digest) with size and modification time, and the temp
+   * files writers leave while they work (`.<kind>.<pid>.<random>.tmp`; a crashed writer's stay behind).
+   */
+  async listBlobFiles(): Promise<{ blobs: StoredBlobFile[]; temps: { path: string; pid?: number; size: number; mtimeMs: number }[] }> {
+    const blobs: StoredBlobFile[] = [];
+    const temps: { path: string; pid?: number; size: number; mtimeMs: number }[] = [];
+    let algs: string[];
+    try {
+      algs = await fsp.readdir(join(this.dir, 'blobs'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { blobs, temps };
+      throw e;
+    }
+    for (const alg of algs) {
+      const dir = join(this.dir, 'blobs', alg);
+      let names: string[];
+      try {
+        names = await fsp.readdir(dir);
+      } catch {
+        continue; // not a directory
+      }
+      for (const name of names) {
+        const path = join(dir, name);
+        const st = await fsp.lstat(path).catch(() => undefined);
+        if (!st?.isFile()) continue;
+        const tmp = /^\.[a-z-]+\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
+        if (tmp) temps.push({ path, pid: Number(tmp[1]), size: st.size, mtimeMs: st.mtimeMs });
+        else if (isDigest(`${alg}:${name}`)) blobs.push({ digest: `${alg}:${name}` as Digest, size: st.size, mtimeMs: st.mtimeMs });
+      }
+    }
+    return { blobs, temps };
+  }
+
+  /** Removes a blob file (gone already: fine). The caller makes sure nothing listed in the index needs it. */
+  async deleteBlob(digest: Digest): Promise<void> {
+    await fsp.rm(this.blobPath(digest), { force: true });
+  }
+
   // ---------------------------------------------------------------- index
 
   /** Reads and validates index.json. */
@@ -336,13 +377,21 @@ export class OciLayout implements ArtifactTarget {
 
   /** Read-modify-write of index.json under the lock; `fn` mutates (or replaces) the index. */
   async updateIndex(fn: (index: ImageIndex) => ImageIndex | void | Promise<ImageIndex | void>): Promise<ImageIndex> {
-    const file = join(this.dir, INDEX_FILE);
-    return withFileLock(file, async () => {
-      const idx = await this.readIndex();
+    return this.withIndexLock(async (idx, write) => {
       const next = (await fn(idx)) ?? idx;
-      await writeFileAtomic(file, encodeJson(next));
+      await write(next);
       return next;
-    }, this.lockTimeoutMs);
+    });
+  }
+
+  /**
+   * Runs `fn` holding the index lock, with the current index and a writer for index.json (atomic, fsync'd). No
+   * other process changes index.json meanwhile (every update takes the same lock): what `fn` decides from the
+   * index stays true until it returns.
+   */
+  async withIndexLock<T>(fn: (index: ImageIndex, write: (next: ImageIndex) => Promise<void>) => Promise<T>): Promise<T> {
+    const file = join(this.dir, INDEX_FILE);
+    return withFileLock(file, async () => fn(await this.readIndex(), (next) => writeFileAtomic(file, encodeJson(next))), this.lockTimeoutMs);
   }
 
   /** Tags (ref.name annotations) in index.json with their descriptors. */
@@ -393,7 +442,17 @@ export class OciLayout implements ArtifactTarget {
     await this.pushBlob(desc, bytes, opts);
     const tag = reference !== undefined && !isDigest(reference) ? reference : undefined;
     const artifactType = manifestArtifactType(bytes);
-    await this.updateIndex((idx) => {
+    const needed = referencedBlobs(bytes);
+    await this.updateIndex(async (idx) => {
+      // Under the lock, so a prune (which deletes blobs holding it) cannot slip in between: the index never lists a
+      // manifest whose config or layers are missing (blobs found in the store earlier may have been pruned since).
+      const missing = (await Promise.all(needed.map(async (d) => ((await this.hasBlob(d)) ? undefined : d.digest)))).filter((d) => d !== undefined);
+      if (!(await this.hasBlob(desc)) || missing.length > 0) {
+        throw new LayoutError('MANIFEST_BLOB_UNKNOWN', `${this.location}: manifest ${desc.digest} needs ${missing.length > 0 ? `blob ${missing[0]}` : 'its own blob'}, which is not in the layout`, {
+          hint: 'blobs are stored before the manifest that needs them; if `docker sign store prune` ran meanwhile, run the command again',
+          exitCode: EXIT.UNAVAILABLE,
+        });
+      }
       const entry: Descriptor = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
       if (artifactType) entry.artifactType = artifactType;
       if (tag !== undefined) {
@@ -504,4 +563,33 @@ function manifestArtifactType(bytes: Buffer): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A blob file in the layout (listBlobFiles). */
+export interface StoredBlobFile {
+  digest: Digest;
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * The blobs an image manifest needs beside itself (config and layers with their sizes, except non-distributable
+ * layers that name URLs); none for other documents (an index lists manifests, checked when they are stored).
+ */
+export function referencedBlobs(bytes: Buffer): Pick<Descriptor, 'digest' | 'size'>[] {
+  let m: Record<string, unknown>;
+  try {
+    m = parseJsonObject(bytes, 'manifest');
+  } catch {
+    return [];
+  }
+  const out: Pick<Descriptor, 'digest' | 'size'>[] = [];
+  const add = (d: unknown) => {
+    const v = d as { digest?: unknown; size?: unknown; urls?: unknown } | undefined;
+    if (Array.isArray(v?.urls) && v.urls.length > 0) return; // a non-distributable layer lives at its URLs, not here
+    if (v && typeof v.digest === 'string' && isDigest(v.digest) && typeof v.size === 'number') out.push({ digest: v.digest as Digest, size: v.size });
+  };
+  if (m.config !== undefined) add(m.config);
+  if (Array.isArray(m.layers)) m.layers.forEach(add);
+  return out;
 }

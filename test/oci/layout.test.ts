@@ -144,9 +144,28 @@ describe('oci/layout OciLayout', () => {
     expect((await readFile(join(dir, 'index.json'))).equals(before)).to.equal(true);
   });
 
+  it('pushManifest lists a manifest only when its config and layers are in the layout (MANIFEST_BLOB_UNKNOWN otherwise)', async () => {
+    const l = await OciLayout.open(dir, { create: true });
+    const layer = blob('layer bytes', MediaType.OCI_LAYER_GZIP);
+    const foreign = { ...blob('elsewhere', MediaType.DOCKER_FOREIGN_LAYER_GZIP).desc, urls: ['https://example.com/layer'] };
+    const m = manifest({ layers: [layer.desc, foreign] });
+    await l.pushBlob(m.cfg.desc, m.cfg.bytes);
+    const before = await readFile(join(dir, 'index.json'));
+    let err: any;
+    await l.pushManifest(m.desc, m.bytes, 'app:1').catch((e) => { err = e; });
+    expect(err?.code).to.equal('MANIFEST_BLOB_UNKNOWN');
+    expect(err?.message).to.contain(layer.desc.digest);
+    expect((await readFile(join(dir, 'index.json'))).equals(before)).to.equal(true);
+    // with the layer there it is listed (the non-distributable layer lives at its URLs and is not asked for)
+    await l.pushBlob(layer.desc, layer.bytes);
+    await l.pushManifest(m.desc, m.bytes, 'app:1');
+    expect((await l.resolve('app:1')).digest).to.equal(m.desc.digest);
+  });
+
   it('finds referrers by scanning index manifests for a matching subject, filtered by artifactType', async () => {
     const l = await OciLayout.open(dir, { create: true });
     const img = manifest();
+    await l.pushBlob(img.cfg.desc, img.cfg.bytes);
     await l.pushManifest(img.desc, img.bytes, 'app:1');
     const sig = manifest({ artifactType: MediaType.NOTARY_SIGNATURE, subject: img.desc, annotations: { a: 'b' } });
     const other = manifest({ artifactType: 'application/x-sbom', subject: img.desc });

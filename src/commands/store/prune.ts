@@ -1,0 +1,96 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../base.js';
+import { InputError } from '../../errors.js';
+
+export default class StorePruneCommand extends BaseCommand {
+  static override summary = 'Remove what the local store no longer needs';
+  static override description = [
+    'The local store (<config>/store) keeps the manifest, config and compressed layers of every image generated, signed or',
+    'pushed here, and the signatures made with `docker sign IMAGE`. This removes the entries of images the Docker engine',
+    'no longer holds (with their signatures, which no image can be pushed with any more), blobs nothing lists (earlier',
+    'builds, interrupted runs; only once they are 10 minutes old), and their layer-cache entries. With --all it also',
+    'removes what images still in the engine can make again (the next push or sign regenerates it), except for images with',
+    'a signature kept here: those stay with their manifest and blobs so `docker sign push` can still push them.',
+    'Needs the engine (-H/--context as for docker). Asks for confirmation on a terminal; otherwise pass --force.',
+  ].join(' ');
+  static override examples = [
+    'docker sign store prune',
+    'docker sign store prune --dry-run',
+    'docker sign store prune --all --force -o json',
+  ];
+  static override flags = {
+    all: Flags.boolean({ char: 'a', description: 'also remove what images still in the engine can regenerate (signed images stay)', default: false }),
+    'dry-run': Flags.boolean({ description: 'show what would be removed, remove nothing', default: false }),
+    force: Flags.boolean({ char: 'f', description: 'do not ask for confirmation', default: false }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parseCommon(StorePruneCommand);
+    const dryRun = flags['dry-run'] as boolean;
+    const all = flags.all as boolean;
+    if (!dryRun && !flags.force) await confirm(this.paths.store, all);
+    const { pruneStore } = await import('../../docker/prune.js');
+    const r = await pruneStore(this.paths, { all, dryRun });
+    this.emit(r, () => {
+      const verb = dryRun ? 'Would remove' : 'Removed';
+      const lines: string[] = [];
+      if (r.removed.images.length > 0) {
+        lines.push(`${verb} image manifests:`);
+        for (const i of r.removed.images) {
+          const why = i.reason === 'gone' ? 'image no longer in the engine' : i.reason === 'regenerable' ? 'regenerable' : 'damaged';
+          lines.push(`  ${i.name ?? '<untagged>'}  ${i.digest}  (${why})`);
+        }
+      }
+      if (r.removed.signatures.length > 0) {
+        lines.push(`${verb} signatures of images no longer in the engine:`);
+        for (const s of r.removed.signatures) lines.push(`  ${s.digest}${s.subject ? `  (for ${s.subject})` : ''}`);
+      }
+      lines.push(`${verb} ${r.removed.blobs} blob${r.removed.blobs === 1 ? '' : 's'}, ${r.removed.tempFiles} temp file${r.removed.tempFiles === 1 ? '' : 's'}, ${r.removed.layerCacheEntries} layer-cache entr${r.removed.layerCacheEntries === 1 ? 'y' : 'ies'}`);
+      if (r.kept.recentBlobs > 0) {
+        lines.push(`Kept ${r.kept.recentBlobs} unreferenced blob${r.kept.recentBlobs === 1 ? '' : 's'} (${humanSize(r.kept.recentBytes)}) written in the last 10 minutes: a run may still be using them`);
+      }
+      lines.push(`Kept ${r.kept.images} image manifest${r.kept.images === 1 ? '' : 's'}, ${r.kept.signatures} signature${r.kept.signatures === 1 ? '' : 's'}${r.kept.other ? `, ${r.kept.other} other entr${r.kept.other === 1 ? 'y' : 'ies'}` : ''}`);
+      lines.push(`${dryRun ? 'Reclaimable' : 'Total reclaimed'} space: ${humanSize(r.removed.bytes)}`);
+      return lines.join('\n');
+    });
+  }
+}
+
+/** docker's size notation (decimal units, up to 4 significant digits): 0B, 512B, 1.5kB, 431.2MB, 1.234GB. */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${Number(v.toPrecision(4))}${units[u]}`;
+}
+
+/** Asks on the terminal, like `docker image prune`; without one the caller must have said --force. */
+async function confirm(store: string, all: boolean): Promise<void> {
+  if (!process.stdin.isTTY) {
+    throw new InputError('CONFIRMATION_REQUIRED', 'not asking for confirmation without a terminal', {
+      hint: 'pass --force (-f) to prune, or --dry-run to see what would be removed',
+    });
+  }
+  const what = all
+    ? '  - everything in it that images still in the engine can regenerate, unless they have a signature kept here\n'
+    : '';
+  process.stderr.write(`WARNING! This will remove from the local store ${store}:\n`
+    + '  - the manifests and layers of images no longer in the Docker engine, and their signatures\n'
+    + what
+    + '  - blobs nothing lists any more\n'
+    + 'Are you sure you want to continue? [y/N] ');
+  const { createInterface } = await import('node:readline');
+  const rl = createInterface({ input: process.stdin });
+  const line = await new Promise<string>((resolve) => {
+    rl.once('line', resolve);
+    rl.once('close', () => resolve(''));
+  });
+  rl.close();
+  if (!/^y(es)?$/i.test(line.trim())) {
+    throw new InputError('CANCELLED', 'prune cancelled: nothing was removed');
+  }
+}
