@@ -85,6 +85,14 @@ describe('integration: docker sign store prune (real dockerd)', function () {
     const before = blobSet();
     const indexBefore = readFileSync(join(store(), 'index.json'));
 
+    // store ls: the states as the engine sees them, the signatures, what prune would free
+    const ls = JSON.parse(ok(['store', 'ls', '-o', 'json']));
+    expect(ls.engine).to.equal(true);
+    expect(ls.images.map((i: any) => [i.name, i.digest, i.state, i.signatures]).sort()).to.deep.equal([[a, a2, 'current', [sigNew]], [b, b1, 'gone', []]].sort());
+    expect(ls.otherSignatures).to.deep.equal([{ digest: sigOld, subject: a1, live: false }]);
+    expect(ls.blobs.count).to.equal(before.size);
+    expect(ok(['store', 'ls'])).to.match(new RegExp(`^NAME +DIGEST +STATE +SIGNATURES +SIZE\n(.*\n)*${b.replace(/[.]/g, '\\.')} +${b1.slice(0, 19)} +gone +0 +`));
+
     // no terminal, no --force: refused, nothing touched
     const refused = cli(['store', 'prune'], env());
     expect(refused.status).to.equal(2);
@@ -96,6 +104,7 @@ describe('integration: docker sign store prune (real dockerd)', function () {
     expect(dryText).to.match(/\nReclaimable space: \d+(\.\d+)?[kM]B\n$/);
     const dry = JSON.parse(ok(['store', 'prune', '--dry-run', '-o', 'json']));
     expect(dry.dryRun).to.equal(true);
+    expect(dry.removed.bytes).to.equal(ls.reclaimable.prune);
     expect(dry.removed.images).to.deep.equal([{ name: b, digest: b1, reason: 'gone' }]);
     expect(dry.removed.signatures.map((s: { digest: string }) => s.digest)).to.deep.equal([sigOld]);
     expect(blobSet()).to.deep.equal(before);
@@ -120,6 +129,10 @@ describe('integration: docker sign store prune (real dockerd)', function () {
     for (const d of cached) expect(after.has(d), `cache entry ${d}`).to.equal(true);
     expect(r.removed.layerCacheEntries).to.be.greaterThan(0);
 
+    const lsAfter = JSON.parse(ok(['store', 'ls', '-o', 'json']));
+    expect(lsAfter.images.map((i: any) => i.digest)).to.deep.equal([a2]);
+    expect(lsAfter.otherSignatures).to.deep.equal([]);
+    expect(lsAfter.reclaimable.prune).to.equal(0);
     // a second prune finds nothing more (the fresh orphan is still within the grace period)
     const again = JSON.parse(ok(['store', 'prune', '-f', '-o', 'json']));
     expect(again.removed).to.include({ blobs: 0, tempFiles: 0, bytes: 0 });

@@ -66,3 +66,15 @@ export function reportCommandError(err: unknown, json: boolean): void {
   );
   process.exitCode = EXIT.INTERNAL;
 }
+
+/** docker's size notation (decimal units, up to 4 significant digits): 0B, 512B, 1.5kB, 431.2MB, 1.234GB. */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${Number(v.toPrecision(4))}${units[u]}`;
+}

@@ -23,6 +23,7 @@ import PolicyExplainCommand from './policy/explain.js';
 import GuardServeCommand from './guard/serve.js';
 import GuardInstallCommand from './guard/install.js';
 import GuardStatusCommand from './guard/status.js';
+import StoreLsCommand from './store/ls.js';
 import StorePruneCommand from './store/prune.js';
 
 export const COMMANDS = {
@@ -50,6 +51,7 @@ export const COMMANDS = {
   'guard:serve': GuardServeCommand,
   'guard:install': GuardInstallCommand,
   'guard:status': GuardStatusCommand,
+  'store:ls': StoreLsCommand,
   'store:prune': StorePruneCommand,
 };
 

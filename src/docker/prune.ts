@@ -84,7 +84,7 @@ export interface PruneResult {
   };
 }
 
-interface Parsed {
+export interface Parsed {
   entry: StoreEntry;
   /** The blobs this entry needs beside its own manifest (config, layers; for an index its manifests and theirs). */
   needs: Digest[];
@@ -111,7 +111,7 @@ export async function pruneStore(paths: ConfigPaths, opts: PruneOptions = {}): P
   const grace = opts.graceMs ?? PRUNE_GRACE_MS;
 
   const deleted = await store.withIndexLock(async (index, write) => {
-    const plan = await planPrune(store, index, images, { all: result.all, now, grace });
+    const plan = planPrune(await analyzeStore(store, index, images), index, await store.listBlobFiles(), { all: result.all, now, grace });
     Object.assign(result.removed, { images: plan.removedImages, signatures: plan.removedSignatures, blobs: plan.deleteBlobs.length, tempFiles: plan.deleteTemps.length, bytes: plan.bytes });
     Object.assign(result.kept, plan.kept);
     if (result.dryRun) return plan.deleteBlobs;
@@ -146,6 +146,66 @@ export async function pruneStore(paths: ConfigPaths, opts: PruneOptions = {}): P
   return result;
 }
 
+/** `docker sign store ls`: what the store holds, judged against the engine when it answers. */
+export interface StoreListing {
+  store: string;
+  /** False when the engine could not be asked: states and reclaimable space are then unknown. */
+  engine: boolean;
+  engineError?: string;
+  images: { name?: string; digest: Digest; state?: 'current' | 'stale' | 'gone'; signatures: Digest[]; size: number }[];
+  /** Signatures whose image manifest is no entry of the store (any more): `live` when that image is still in the engine. */
+  otherSignatures: { digest: Digest; subject: Digest; live?: boolean }[];
+  /** Entries that are neither image manifests nor signatures (kept by prune), and entries whose manifest is damaged. */
+  other: { name?: string; digest: Digest; mediaType: string; unreadable?: boolean }[];
+  blobs: { count: number; bytes: number };
+  /** Bytes `store prune` would free now, and with --all. */
+  reclaimable?: { prune: number; all: number };
+}
+
+export async function listStore(paths: ConfigPaths, env: NodeJS.ProcessEnv = process.env): Promise<StoreListing> {
+  const out: StoreListing = { store: paths.store, engine: false, images: [], otherSignatures: [], other: [], blobs: { count: 0, bytes: 0 } };
+  let store: OciLayout;
+  try {
+    store = await OciLayout.open(paths.store);
+  } catch (e) {
+    if (e instanceof DockerSignError && e.code === 'LAYOUT_NOT_FOUND') return { ...out, engine: true, reclaimable: { prune: 0, all: 0 } };
+    throw e;
+  }
+  let images: EngineImage[] | undefined;
+  try {
+    images = await listImages(env);
+    out.engine = true;
+  } catch (e) {
+    if (!(e instanceof DockerSignError)) throw e;
+    out.engineError = e.message;
+  }
+  const [index, files] = await Promise.all([store.readIndex(), store.listBlobFiles()]);
+  const a = await analyzeStore(store, index, images ?? []);
+  const sizes = new Map(files.blobs.map((b) => [b.digest as string, b.size]));
+  out.blobs = { count: files.blobs.length, bytes: files.blobs.reduce((n, b) => n + b.size, 0) };
+  const imageDigests = new Set(a.parsed.filter((p) => p.entry.kind === 'image').map((p) => p.entry.descriptor.digest));
+  for (const p of a.parsed) {
+    const { entry } = p;
+    const d = entry.descriptor;
+    if (entry.kind === 'image') {
+      const size = [...new Set([d.digest, ...p.needs])].reduce((n, x) => n + (sizes.get(x) ?? 0), 0);
+      const signatures = a.parsed.filter((q) => q.entry.kind === 'signature' && q.entry.subject === d.digest).map((q) => q.entry.descriptor.digest);
+      out.images.push({ ...(entry.name !== undefined ? { name: entry.name } : {}), digest: d.digest, ...(images ? { state: entry.state } : {}), signatures, size });
+    } else if (entry.kind === 'signature') {
+      if (!imageDigests.has(entry.subject!)) {
+        out.otherSignatures.push({ digest: d.digest, subject: entry.subject!, ...(images ? { live: a.subjectLive.get(entry.subject!)?.live ?? false } : {}) });
+      }
+    } else {
+      out.other.push({ ...(entry.name !== undefined ? { name: entry.name } : {}), digest: d.digest, mediaType: d.mediaType, ...(entry.kind === 'unreadable' ? { unreadable: true } : {}) });
+    }
+  }
+  if (images) {
+    const o = { now: Date.now(), grace: PRUNE_GRACE_MS };
+    out.reclaimable = { prune: planPrune(a, index, files, { ...o, all: false }).bytes, all: planPrune(a, index, files, { ...o, all: true }).bytes };
+  }
+  return out;
+}
+
 interface Plan {
   nextIndex?: ImageIndex;
   removedImages: PruneResult['removed']['images'];
@@ -156,7 +216,16 @@ interface Plan {
   kept: PruneResult['kept'];
 }
 
-async function planPrune(store: OciLayout, index: ImageIndex, images: EngineImage[], o: { all: boolean; now: number; grace: number }): Promise<Plan> {
+/** The store's index entries judged against the engine's image list (shared by prune and `store ls`). */
+export interface StoreAnalysis {
+  parsed: Parsed[];
+  /** For every subject a signature names: whether its image is still in the engine, and what it needs. */
+  subjectLive: Map<Digest, { live: boolean; needs: Digest[] }>;
+  /** Image manifests with at least one signature whose image is still in the engine. */
+  signedLive: Set<Digest>;
+}
+
+async function analyzeStore(store: OciLayout, index: ImageIndex, images: EngineImage[]): Promise<StoreAnalysis> {
   const ids = new Set(images.map((i) => i.Id));
   const idByName = new Map<string, string>();
   for (const i of images) {
@@ -172,7 +241,6 @@ async function planPrune(store: OciLayout, index: ImageIndex, images: EngineImag
   }
 
   const parsed = await Promise.all(index.manifests.map((d) => describeEntry(store, d, ids, idByName)));
-  const liveImage = (p: Parsed) => p.entry.kind === 'image' && p.entry.state !== 'gone';
   // A signature stays when the image it was made for is still in the engine: its subject is either an image entry
   // of the index or (after a rebuild moved the name) a manifest blob still in the store, whose config we check.
   const subjectLive = new Map<Digest, { live: boolean; needs: Digest[] }>();
@@ -186,7 +254,13 @@ async function planPrune(store: OciLayout, index: ImageIndex, images: EngineImag
     subjectLive.set(s, await subjectFromBlob(store, s, ids));
   }
   const signedLive = new Set(parsed.filter((p) => p.entry.kind === 'signature' && subjectLive.get(p.entry.subject!)?.live).map((p) => p.entry.subject!));
+  return { parsed, subjectLive, signedLive };
+}
 
+const liveImage = (p: Parsed) => p.entry.kind === 'image' && p.entry.state !== 'gone';
+
+function planPrune(a: StoreAnalysis, index: ImageIndex, files: Awaited<ReturnType<OciLayout['listBlobFiles']>>, o: { all: boolean; now: number; grace: number }): Plan {
+  const { parsed, subjectLive, signedLive } = a;
   const keep: Parsed[] = [];
   const plan: Plan = { removedImages: [], removedSignatures: [], deleteBlobs: [], deleteTemps: [], bytes: 0, kept: { images: 0, signatures: 0, other: 0, recentBlobs: 0, recentBytes: 0 } };
   for (const p of parsed) {
@@ -231,7 +305,6 @@ async function planPrune(store: OciLayout, index: ImageIndex, images: EngineImag
     listed.add(p.entry.descriptor.digest);
     p.needs.forEach((d) => listed.add(d));
   }
-  const files = await store.listBlobFiles();
   for (const b of files.blobs) {
     if (needed.has(b.digest)) continue;
     if (listed.has(b.digest) || o.now - b.mtimeMs >= o.grace) {

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base.js';
 import { InputError } from '../../errors.js';
+import { humanSize } from '../../cli/io.js';
 
 export default class StorePruneCommand extends BaseCommand {
   static override summary = 'Remove what the local store no longer needs';
@@ -54,18 +55,6 @@ export default class StorePruneCommand extends BaseCommand {
       return lines.join('\n');
     });
   }
-}
-
-/** docker's size notation (decimal units, up to 4 significant digits): 0B, 512B, 1.5kB, 431.2MB, 1.234GB. */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${Number(v.toPrecision(4))}${units[u]}`;
 }
 
 /** Asks on the terminal, like `docker image prune`; without one the caller must have said --force. */
