@@ -26,7 +26,7 @@ import { DockerSignError } from '../errors.js';
 import type { ConfigPaths } from '../config/dir.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
-import { OciLayout, REF_NAME_ANNOTATION, referencedBlobs, type StoredBlobFile } from '../oci/layout.js';
+import { OciLayout, REF_NAME_ANNOTATION, pidAlive, referencedBlobs, type StoredBlobFile } from '../oci/layout.js';
 import { MediaType, isIndexMediaType, isManifestMediaType } from '../oci/mediaTypes.js';
 import { parseJsonObject, type ImageIndex } from '../oci/manifest.js';
 import { listImages, type EngineImage } from './engine.js';
@@ -397,14 +397,5 @@ async function readIfIntact(store: OciLayout, d: Descriptor): Promise<Buffer | u
   } catch (e) {
     if (e instanceof DockerSignError && ['NOT_FOUND', 'DIGEST_MISMATCH', 'SIZE_MISMATCH', 'BLOB_TOO_LARGE'].includes(e.code)) return undefined;
     throw e;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

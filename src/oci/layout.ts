@@ -86,7 +86,8 @@ export async function writeFileAtomic(file: string, data: Buffer | string, opts:
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** True while process `pid` (of this host) exists. */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
