@@ -69,7 +69,7 @@ export async function sharedVerifier(cfg: GuardConfig, paths: ConfigPaths, o: Sh
     async verifyLocal(imageId, signal) {
       let layout: Awaited<ReturnType<typeof OciLayout.open>>;
       try {
-        layout = await OciLayout.open(paths.store);
+        layout = await OciLayout.open(paths.store, { blobsRequired: true });
       } catch {
         return null; // no local store: nothing signed here
       }

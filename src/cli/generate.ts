@@ -23,7 +23,7 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
     import('../docker/generate.js'),
     import('../docker/progress.js'),
   ]);
-  const store = await OciLayout.open(io.paths.store, { create: true });
+  const store = await OciLayout.open(io.paths.store, { create: true, blobsRequired: true });
   const bars = await createLayerBars({ quiet: flags.quiet || io.json });
   let r;
   try {

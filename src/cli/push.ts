@@ -29,7 +29,7 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
   ]);
   // opened (created on first use) while the engine is asked about the image
   const storeIsNew = !(process.getBuiltinModule('node:fs') as typeof import('node:fs')).existsSync(`${io.paths.store}/oci-layout`);
-  const store = OciLayout.open(io.paths.store, { create: true });
+  const store = OciLayout.open(io.paths.store, { create: true, blobsRequired: true });
   store.catch(() => undefined); // reported by pushImage
   const quiet = flags.quiet || io.json;
   const bars = await createLayerBars({ quiet });

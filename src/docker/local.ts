@@ -48,7 +48,7 @@ export async function localImageManifest(image: string, paths: ConfigPaths, env:
       hint: 'name it as repository[:tag] (the trust policy\'s registryScopes match names)',
     });
   }
-  const store = await OciLayout.open(paths.store, { create: true });
+  const store = await OciLayout.open(paths.store, { create: true, blobsRequired: true });
   const stored = await storedManifest(store, storeTag);
   if (!stored) {
     throw new DockerSignError('NOT_SIGNED_LOCALLY', `${image} has no manifest in the local store: it was not signed on this machine`, {

@@ -37,6 +37,7 @@ export const PRUNE_GRACE_MS = 10 * 60_000;
 /** The sidecar of src/docker/push.ts (blob → repositories it was pushed to). */
 const PUSHED_FILE = 'pushed.json';
 const MAX_INDEX_DEPTH = 4;
+const STORE_OPEN = { blobsRequired: true } as const;
 
 /** What an index entry of the store is, and whether the engine still holds its image. */
 export interface StoreEntry {
@@ -101,7 +102,7 @@ export async function pruneStore(paths: ConfigPaths, opts: PruneOptions = {}): P
   };
   let store: OciLayout;
   try {
-    store = await OciLayout.open(paths.store);
+    store = await OciLayout.open(paths.store, STORE_OPEN);
   } catch (e) {
     if (e instanceof DockerSignError && e.code === 'LAYOUT_NOT_FOUND') return result;
     throw e;
@@ -166,7 +167,7 @@ export async function listStore(paths: ConfigPaths, env: NodeJS.ProcessEnv = pro
   const out: StoreListing = { store: paths.store, engine: false, images: [], otherSignatures: [], other: [], blobs: { count: 0, bytes: 0 } };
   let store: OciLayout;
   try {
-    store = await OciLayout.open(paths.store);
+    store = await OciLayout.open(paths.store, STORE_OPEN);
   } catch (e) {
     if (e instanceof DockerSignError && e.code === 'LAYOUT_NOT_FOUND') return { ...out, engine: true, reclaimable: { prune: 0, all: 0 } };
     throw e;

@@ -18,10 +18,11 @@
  * - Every read verifies the digest (and size) of what it returns.
  * - Referrers are found the OCI-layout way: by scanning the manifests listed in index.json for a `subject`
  *   that matches; pushReferrer adds the referrer manifest to index.json (untagged).
- * - Blobs are written before the index entries that reference them, and pushManifest checks it under the index
- *   lock (MANIFEST_BLOB_UNKNOWN otherwise, as a registry answers): the index never points at missing content (after
- *   a crash at most at regenerable content, see above, which its reader finds missing). Blobs are deleted only under
- *   the same lock (src/docker/prune.ts), so a prune cannot slip between that check and the index write.
+ * - Blobs are written before the index entries that reference them; with `blobsRequired` (our local store)
+ *   pushManifest checks it under the index lock (MANIFEST_BLOB_UNKNOWN otherwise, as a registry answers): the index
+ *   never points at missing content (after a crash at most at regenerable content, see above, which its reader finds
+ *   missing). Blobs are deleted only under the same lock (src/docker/prune.ts), so a prune cannot slip between that
+ *   check and the index write.
  *
  * Sidecar JSON files (e.g. the layer cache of src/docker) can be kept in the layout directory with
  * readSidecar/updateSidecar, which use the same locking and atomic-rename scheme.
@@ -53,6 +54,12 @@ export interface OpenOptions {
   create?: boolean;
   /** How long to wait for the index lock before failing (default 30 s). */
   lockTimeoutMs?: number;
+  /**
+   * pushManifest lists a manifest only when its config and layers are in the layout (our local store, whose blobs
+   * `docker sign store prune` deletes). Off for other layouts: the image-layout spec lets a layout miss blobs that
+   * an external blob store supplies.
+   */
+  blobsRequired?: boolean;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -162,10 +169,12 @@ export interface BlobWriter {
 export class OciLayout implements ArtifactTarget {
   readonly location: string;
   private readonly lockTimeoutMs: number;
+  private readonly blobsRequired: boolean;
 
   private constructor(readonly dir: string, opts: OpenOptions) {
     this.location = `oci-layout:${dir}`;
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
+    this.blobsRequired = opts.blobsRequired === true;
   }
 
   /** Opens (and with `create`, initialises) the layout at `dir`; validates the oci-layout file. */
@@ -443,7 +452,7 @@ export class OciLayout implements ArtifactTarget {
     await this.pushBlob(desc, bytes, opts);
     const tag = reference !== undefined && !isDigest(reference) ? reference : undefined;
     const artifactType = manifestArtifactType(bytes);
-    const needed = referencedBlobs(bytes);
+    const needed = this.blobsRequired ? referencedBlobs(bytes) : [];
     await this.updateIndex(async (idx) => {
       // Under the lock, so a prune (which deletes blobs holding it) cannot slip in between: the index never lists a
       // manifest whose config or layers are missing (blobs found in the store earlier may have been pruned since).

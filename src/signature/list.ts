@@ -41,7 +41,7 @@ export async function openTarget(ref: string, opts: { ociLayout?: string; local?
   if (opts.local) {
     const { OciLayout } = await import('../oci/layout.js');
     const { storeTagFor } = await import('../docker/generate.js');
-    const store = await OciLayout.open(opts.configPaths.store, { create: true });
+    const store = await OciLayout.open(opts.configPaths.store, { create: true, blobsRequired: true });
     const i = ref.lastIndexOf('@');
     const selector = i > 0 && ref.slice(i + 1).startsWith('sha256:') ? ref.slice(i + 1) : storeTagFor(ref) ?? ref;
     return { target: store, selector, display: `local:${ref}` };

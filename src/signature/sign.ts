@@ -206,7 +206,7 @@ export async function signLocal(opts: SignLocalOptions): Promise<SignResult & { 
   const keyName = opts.signer ? opts.keyName : (signer as Signer & { keyName?: string }).keyName;
   const { OciLayout } = await import('../oci/layout.js');
   const { ensureGenerated } = await import('../docker/push.js');
-  const store = await OciLayout.open(opts.configPaths.store, { create: true });
+  const store = await OciLayout.open(opts.configPaths.store, { create: true, blobsRequired: true });
   // Reuse the stored manifest if it still matches the engine's image (same flavor `docker sign push` will push).
   const gen = await ensureGenerated(opts.image, { store, mediaType: opts.mediaType, env: opts.env, progress: opts.progress });
   const subject = coreDescriptor(gen.descriptor);

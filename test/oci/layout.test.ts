@@ -144,8 +144,14 @@ describe('oci/layout OciLayout', () => {
     expect((await readFile(join(dir, 'index.json'))).equals(before)).to.equal(true);
   });
 
-  it('pushManifest lists a manifest only when its config and layers are in the layout (MANIFEST_BLOB_UNKNOWN otherwise)', async () => {
-    const l = await OciLayout.open(dir, { create: true });
+  it('blobsRequired (the local store): pushManifest lists a manifest only when its config and layers are there', async () => {
+    // a plain layout may be sparse (image-layout spec: missing blobs may come from an external blob store)
+    const sparse = await OciLayout.open(join(dir, 'sparse'), { create: true });
+    const s = manifest({ layers: [blob('not stored', MediaType.OCI_LAYER_GZIP).desc] });
+    await sparse.pushManifest(s.desc, s.bytes, 'app:1');
+    expect((await sparse.resolve('app:1')).digest).to.equal(s.desc.digest);
+
+    const l = await OciLayout.open(dir, { create: true, blobsRequired: true });
     const layer = blob('layer bytes', MediaType.OCI_LAYER_GZIP);
     const foreign = { ...blob('elsewhere', MediaType.DOCKER_FOREIGN_LAYER_GZIP).desc, urls: ['https://example.com/layer'] };
     const m = manifest({ layers: [layer.desc, foreign] });
