@@ -57,7 +57,8 @@ export interface PruneOptions {
   /** Decide and report, change nothing. */
   dryRun?: boolean;
   env?: NodeJS.ProcessEnv;
-  /** For tests: the clock and the grace period. */
+  /** The engine's images (default: asked from the engine); the clock and the grace period (tests). */
+  images?: EngineImage[];
   now?: number;
   graceMs?: number;
 }
@@ -107,7 +108,7 @@ export async function pruneStore(paths: ConfigPaths, opts: PruneOptions = {}): P
     if (e instanceof DockerSignError && e.code === 'LAYOUT_NOT_FOUND') return result;
     throw e;
   }
-  const images = await listImages(opts.env ?? process.env);
+  const images = opts.images ?? (await listImages(opts.env ?? process.env));
   const now = opts.now ?? Date.now();
   const grace = opts.graceMs ?? PRUNE_GRACE_MS;
 
