@@ -55,6 +55,7 @@ run docker sign push "$REG/demo/hello:1"
 DIGEST=$(docker sign push -q -o json "$REG/demo/hello:1" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).digest))')
 run docker sign ls "$REG/demo/hello:1"
 run docker sign verify "$REG/demo/hello:1"
+run docker sign store ls
 
 bold "An unsigned image, pushed with plain docker push"
 bash scripts/test-image.sh "$REG/demo/unsigned:1" "nobody signed me" >/dev/null
