@@ -368,6 +368,30 @@ export async function listImages(env: NodeJS.ProcessEnv = process.env): Promise<
     : []));
 }
 
+/**
+ * Whether the engine keeps images in the containerd image store (Docker Desktop and dockerd >= 24 with the
+ * containerd snapshotter): there an image ID is the digest of the image's index or manifest, not of its config, so
+ * it cannot be matched with the config digest of a manifest we generated. GET /info: a DriverStatus pair
+ * ["driver-type", "io.containerd.snapshotter.v1"].
+ */
+export async function usesContainerdImageStore(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  const endpoint = resolveEndpoint(env);
+  let info: { DriverStatus?: unknown };
+  try {
+    const res = await rawRequest(endpoint, 'GET', '/info');
+    if (res) {
+      if (res.statusCode !== 200) throw await statusError(res, endpoint, 'asking the engine for its info');
+      info = JSON.parse((await readBody(res)).toString('utf8')) as { DriverStatus?: unknown };
+    } else {
+      const { docker } = await getEngine(env);
+      info = (await docker.info()) as { DriverStatus?: unknown };
+    }
+  } catch (e) {
+    throw engineError(e, endpoint, 'asking the engine for its info');
+  }
+  return Array.isArray(info?.DriverStatus) && info.DriverStatus.some((p) => Array.isArray(p) && typeof p[1] === 'string' && p[1].startsWith('io.containerd.snapshotter'));
+}
+
 /** Checks that the daemon answers (GET /_ping). */
 export async function pingEngine(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const { docker, endpoint } = await getEngine(env);

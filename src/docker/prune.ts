@@ -22,14 +22,14 @@
  * at deleted content.
  */
 import { promises as fsp } from 'node:fs';
-import { DockerSignError } from '../errors.js';
+import { DockerSignError, EXIT } from '../errors.js';
 import type { ConfigPaths } from '../config/dir.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import { OciLayout, REF_NAME_ANNOTATION, pidAlive, referencedBlobs, type StoredBlobFile } from '../oci/layout.js';
 import { MediaType, isIndexMediaType, isManifestMediaType } from '../oci/mediaTypes.js';
 import { parseJsonObject, type ImageIndex } from '../oci/manifest.js';
-import { listImages, type EngineImage } from './engine.js';
+import { EngineError, listImages, usesContainerdImageStore, type EngineImage } from './engine.js';
 import { LAYER_CACHE_FILE, storeTagFor } from './generate.js';
 
 /** Blobs and temp files younger than this are never taken for unreferenced: a run may be about to list them. */
@@ -108,7 +108,7 @@ export async function pruneStore(paths: ConfigPaths, opts: PruneOptions = {}): P
     if (e instanceof DockerSignError && e.code === 'LAYOUT_NOT_FOUND') return result;
     throw e;
   }
-  const images = opts.images ?? (await listImages(opts.env ?? process.env));
+  const images = opts.images ?? (await engineImages(opts.env ?? process.env));
   const now = opts.now ?? Date.now();
   const grace = opts.graceMs ?? PRUNE_GRACE_MS;
 
@@ -175,7 +175,7 @@ export async function listStore(paths: ConfigPaths, env: NodeJS.ProcessEnv = pro
   }
   let images: EngineImage[] | undefined;
   try {
-    images = await listImages(env);
+    images = await engineImages(env);
     out.engine = true;
   } catch (e) {
     if (!(e instanceof DockerSignError)) throw e;
@@ -328,6 +328,22 @@ function planPrune(a: StoreAnalysis, index: ImageIndex, files: Awaited<ReturnTyp
     plan.nextIndex = { ...index, manifests: index.manifests.filter((d) => kept.has(d)) };
   }
   return plan;
+}
+
+/**
+ * The engine's images, as long as their IDs are config digests (what a generated manifest's config is matched with).
+ * The containerd image store names images by manifest/index digest: nothing could be matched, every entry would look
+ * gone, so judging is refused there (UNSUPPORTED_IMAGE_STORE) rather than deleting what may still be in use.
+ */
+async function engineImages(env: NodeJS.ProcessEnv): Promise<EngineImage[]> {
+  const [images, containerd] = await Promise.all([listImages(env), usesContainerdImageStore(env)]);
+  if (containerd) {
+    throw new EngineError('UNSUPPORTED_IMAGE_STORE', 'the engine keeps images in the containerd image store, whose image IDs are not config digests: which stored manifests belong to images still in the engine cannot be told', {
+      hint: 'not supported with the containerd image store yet; `docker sign store ls` lists what the store holds',
+      exitCode: EXIT.UNAVAILABLE,
+    });
+  }
+  return images;
 }
 
 /** Reads one index entry: what it is, what it needs, and (images) whether the engine still holds the image. */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { mkdtemp, rm, readdir, writeFile, utimes, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configPaths, type ConfigPaths } from '../../src/config/dir.js';
@@ -9,7 +10,7 @@ import { sha256Digest, type Digest } from '../../src/oci/digest.js';
 import { MediaType } from '../../src/oci/mediaTypes.js';
 import { encodeJson } from '../../src/oci/manifest.js';
 import type { Descriptor } from '../../src/oci/descriptor.js';
-import { pruneStore, PRUNE_GRACE_MS } from '../../src/docker/prune.js';
+import { pruneStore, listStore, PRUNE_GRACE_MS } from '../../src/docker/prune.js';
 
 /** The prune decisions on a hand-made store, with the engine's image list given (the real engine: integration/store-prune.test.ts). */
 describe('docker/prune pruneStore', () => {
@@ -145,6 +146,54 @@ describe('docker/prune pruneStore', () => {
     expect(r2.removed.signatures).to.deep.equal([{ digest: firstSig.desc.digest, subject: first.desc.digest }]);
     const after2 = await blobs();
     for (const d of [first.desc.digest, first.layer.digest, firstSig.desc.digest]) expect(after2.has(d), d).to.equal(false);
+  });
+
+  // A stand-in engine on a unix socket: the containerd image store needs dockerd >= 24 (this machine has 20.10); the
+  // classic case runs against the real engine in integration/store-prune.test.ts.
+  describe('the engine is asked for its images and its image store', () => {
+    let server: Server;
+    let sock: string;
+    let info: unknown;
+    let list: unknown;
+    beforeEach(async () => {
+      sock = join(dir, 'engine.sock');
+      server = createServer((req, res) => {
+        const body = req.url === '/info' ? info : req.url === '/images/json?all=1' ? list : undefined;
+        res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body ?? { message: `no ${req.url}` }));
+      });
+      await new Promise<void>((r) => server.listen(sock, r));
+    });
+    afterEach(async () => { await new Promise((r) => server.close(r)); });
+
+    it('classic image store: image IDs are config digests, dangling names are no names', async () => {
+      const kept = await image('docker.io/library/kept:1', 'kept');
+      const gone = await image('docker.io/library/gone:1', 'gone');
+      info = { Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs']] };
+      list = [{ Id: kept.id, RepoTags: ['kept:1'] }, { Id: 'sha256:' + 'e'.repeat(64), RepoTags: ['<none>:<none>'] }];
+      const r = await pruneStore(paths, { env: { DOCKER_HOST: `unix://${sock}` }, now });
+      expect(r.removed.images).to.deep.equal([{ name: 'docker.io/library/gone:1', digest: gone.desc.digest, reason: 'gone' }]);
+      const ls = await listStore(paths, { DOCKER_HOST: `unix://${sock}` });
+      expect(ls.images).to.deep.equal([{ name: 'docker.io/library/kept:1', digest: kept.desc.digest, state: 'current', signatures: [], size: kept.desc.size + kept.config.size + kept.layer.size }]);
+    });
+
+    it('containerd image store: IDs cannot be matched, so nothing is judged and nothing removed (ls lists without states)', async () => {
+      const a = await image('docker.io/library/a:1', 'a');
+      await ageAll();
+      info = { Driver: 'overlayfs', DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']] };
+      list = [{ Id: 'sha256:' + 'd'.repeat(64), RepoTags: ['a:1'] }];
+      const before = await blobs();
+      let err: any;
+      await pruneStore(paths, { env: { DOCKER_HOST: `unix://${sock}` }, now }).catch((e) => { err = e; });
+      expect(err?.code).to.equal('UNSUPPORTED_IMAGE_STORE');
+      expect(err?.exitCode).to.equal(3);
+      expect(await blobs()).to.deep.equal(before);
+      const ls = await listStore(paths, { DOCKER_HOST: `unix://${sock}` });
+      expect(ls.engine).to.equal(false);
+      expect(ls.engineError).to.match(/containerd image store/);
+      expect(ls.images.map((i) => [i.digest, i.state])).to.deep.equal([[a.desc.digest, undefined]]);
+      expect(ls.reclaimable).to.equal(undefined);
+    });
   });
 
   it('a store that does not exist has nothing to prune (and is not created)', async () => {
