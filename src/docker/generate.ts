@@ -27,7 +27,7 @@ import { MediaType } from '../oci/mediaTypes.js';
 import { encodeJson, parseJsonObject } from '../oci/manifest.js';
 import type { OciLayout } from '../oci/layout.js';
 import { parseReference, formatReference } from '../oci/reference.js';
-import { inspectImage, saveImage, dropSave, type ImageInspect } from './engine.js';
+import { inspectImage, saveImage, dropSave, usesContainerdImageStore, type ImageInspect } from './engine.js';
 import { readSaveStream, SaveError, type SaveContents, type SaveEntry, type SaveProgress, type CompressedTee } from './save.js';
 import { pgzipBuffer, pgzipProfile, type PgzipOptions } from './pgzip.js';
 import type { Readable } from 'node:stream';
@@ -489,6 +489,16 @@ export async function generateManifest(image: string, opts: GenerateOptions): Pr
   let stream: Readable | undefined;
   try {
     return await generateFromEngine(image, opts, async () => (stream = await (opts.save ?? saveImage(image, opts.env ?? process.env))));
+  } catch (e) {
+    // No config in the save stream hashes to the image ID: on an engine with the containerd image store that is
+    // expected (IDs are manifest/index digests there), so say that instead of calling the archive inconsistent.
+    if (e instanceof SaveError && e.code === 'SAVE_CONFIG_MISMATCH' && (await usesContainerdImageStore(opts.env ?? process.env).catch(() => false))) {
+      throw new GenerateError('UNSUPPORTED_IMAGE_STORE', `the engine keeps ${image} in the containerd image store, where an image ID is a manifest digest rather than the config digest generate relies on`, {
+        hint: 'use the classic image store ("features": {"containerd-snapshotter": false} in daemon.json), or push with docker push and sign the pushed image: docker sign REGISTRY/REPO@DIGEST',
+        cause: e,
+      });
+    }
+    throw e;
   } finally {
     if (!stream) dropSave(opts.save); // not read: the image was rebuilt from the store, or generation stopped first
   }

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
+import { createServer } from 'node:http';
 import { OciLayout } from '../../src/oci/layout.js';
-import { generateFromSave, storeTagFor, buildManifest, LAYER_CACHE_FILE } from '../../src/docker/generate.js';
+import { generateFromSave, generateManifest, storeTagFor, buildManifest, LAYER_CACHE_FILE } from '../../src/docker/generate.js';
 import { safeEntryPath } from '../../src/docker/save.js';
 import { pgzipBuffer } from '../../src/docker/pgzip.js';
 import { MediaType } from '../../src/oci/mediaTypes.js';
 import { parseImageManifest } from '../../src/oci/manifest.js';
-import { imageConfig, layerTar, legacySave, ociSave, makeTar, semiRandom, sha, type ImageParts } from './savefixtures.js';
+import { imageConfig, layerTar, legacySave, ociSave, ociSaveParts, makeTar, semiRandom, sha, type ImageParts } from './savefixtures.js';
 
 async function snapshot(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -160,6 +161,37 @@ describe('docker/generate from docker save archives', function () {
 
   it('a config that is not the image ID → SAVE_CONFIG_MISMATCH', async () => {
     await expectFailure(await legacySave(img), 'SAVE_CONFIG_MISMATCH', { ...img, id: sha('another config') });
+  });
+
+  it('an engine with the containerd image store (ID = manifest digest) → UNSUPPORTED_IMAGE_STORE with a way out, store unchanged', async () => {
+    // A stand-in engine on a unix socket: the containerd image store needs dockerd >= 24 (this machine has 20.10).
+    const { tar, manifestDigest } = await ociSaveParts(img, { withCompat: true });
+    const info = (containerd: boolean) => ({ Driver: containerd ? 'overlayfs' : 'overlay2', DriverStatus: containerd ? [['driver-type', 'io.containerd.snapshotter.v1']] : [['Backing Filesystem', 'extfs']] });
+    let containerd = true;
+    const sock = join(dir, 'engine.sock');
+    const server = createServer((req, res) => {
+      if (req.url === '/info') return void res.end(JSON.stringify(info(containerd)));
+      if (req.url === '/images/x%3A1/json') return void res.end(JSON.stringify({ Id: manifestDigest, RepoTags: ['x:1'], RootFS: { Type: 'layers', Layers: img.diffIds }, Os: 'linux', Architecture: 'amd64' }));
+      if (req.url === '/images/get?names=x%3A1') return void res.end(tar);
+      res.writeHead(404).end('{}');
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      const before = await snapshot(join(dir, 'store'));
+      const env = { DOCKER_HOST: `unix://${sock}` };
+      let err: any;
+      await generateManifest('x:1', { store, mediaType: 'oci', env }).catch((e) => { err = e; });
+      expect(err?.code, err?.message).to.equal('UNSUPPORTED_IMAGE_STORE');
+      expect(err.hint).to.match(/containerd-snapshotter/).and.to.match(/docker sign REGISTRY\/REPO@DIGEST/);
+      expect(await snapshot(join(dir, 'store'))).to.deep.equal(before);
+      // the same archive on a classic engine is just inconsistent
+      containerd = false;
+      err = undefined;
+      await generateManifest('x:1', { store, mediaType: 'oci', env }).catch((e) => { err = e; });
+      expect(err?.code).to.equal('SAVE_CONFIG_MISMATCH');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('engine RootFS disagreeing with the saved config → SAVE_DIFF_ID_MISMATCH', async () => {

@@ -71,6 +71,11 @@ export async function legacySave(img: ImageParts, opts: { extra?: TarEntry[]; ta
 
 /** OCI-layout save (dockerd >= 25 style): blobs/sha256/*, index.json, oci-layout, optional manifest.json + legacy symlinks. */
 export async function ociSave(img: ImageParts, opts: { compressed?: Buffer[]; withCompat?: boolean; symlinks?: boolean } = {}): Promise<Buffer> {
+  return (await ociSaveParts(img, opts)).tar;
+}
+
+/** ociSave, with the digest of the image manifest it holds (what the containerd image store calls the image ID). */
+export async function ociSaveParts(img: ImageParts, opts: { compressed?: Buffer[]; withCompat?: boolean; symlinks?: boolean } = {}): Promise<{ tar: Buffer; manifestDigest: string }> {
   const blobs = new Map<string, Buffer>();
   const put = (b: Buffer) => { blobs.set(sha(b), b); return sha(b); };
   const layerBlobs = opts.compressed ?? img.layers;
@@ -95,5 +100,5 @@ export async function ociSave(img: ImageParts, opts: { compressed?: Buffer[]; wi
     entries.push({ name: 'manifest.json', data: Buffer.from(JSON.stringify([{ Config: `blobs/sha256/${cfgDigest.slice(7)}`, RepoTags: ['x:1'], Layers: layers }])) });
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return makeTar(entries);
+  return { tar: await makeTar(entries), manifestDigest: mDigest };
 }
