@@ -190,6 +190,42 @@ describe('integration: docker sign push (real dockerd + Distribution 2.8)', func
     expect(refs.map((d) => d.digest)).to.deep.equal([out.signatures[0].digest]);
   });
 
+  it('--sign (what `docker push --sign` runs): signs with the key first, once per image and key; a push without a signature warns', async () => {
+    const img = mkImage('dspush-sign');
+    // no signing key yet: refused before anything is pushed
+    const nokey = cli(['push', '--sign', img], env());
+    expect(nokey.status, nokey.stderr).to.equal(2);
+    expect(nokey.stderr).to.match(/Error: .*key/i);
+    expect(sh('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${img}`]).status).to.not.equal(0);
+    // an unsigned push goes through, with a warning
+    const plain = cli(['push', img], env());
+    expect(plain.status, plain.stderr).to.equal(0);
+    expect(plain.stderr).to.contain(`Warning: no signature went with ${img}`);
+
+    expect(cli(['key', 'generate', 'k1', '--type', 'ec-p256', '--default'], env()).status).to.equal(0);
+    const a = cli(['push', '--sign', '-o', 'json', img], env());
+    expect(a.status, a.stderr).to.equal(0);
+    const ja = JSON.parse(a.stdout);
+    expect(ja.signed).to.deep.include({ key: 'k1', new: true });
+    expect(ja.signatures.map((x: any) => x.digest)).to.deep.equal([ja.signed.signature]);
+    const subject = { mediaType: ja.mediaType, digest: ja.digest, size: ja.size };
+    expect((await openRepository(img).referrers(subject, MediaType.NOTARY_SIGNATURE)).map((d) => d.digest)).to.deep.equal([ja.signed.signature]);
+    // the same key again: no second signature
+    const b = cli(['push', '--sign', img], env());
+    expect(b.status, b.stderr).to.equal(0);
+    expect(b.stderr).to.contain(`is already signed with key k1 (signature ${ja.signed.signature})`);
+    expect(b.stderr).to.not.contain('Warning');
+    // another key adds its own
+    expect(cli(['key', 'generate', 'k2', '--type', 'ec-p256'], env()).status).to.equal(0);
+    const c = JSON.parse(cli(['push', '--sign', '--key', 'k2', '-o', 'json', img], env()).stdout);
+    expect(c.signed).to.deep.include({ key: 'k2', new: true });
+    expect(c.digest).to.equal(ja.digest);
+    const listed = (await openRepository(img).referrers(subject, MediaType.NOTARY_SIGNATURE)).map((d) => d.digest).sort();
+    expect(listed).to.deep.equal([ja.signed.signature, c.signed.signature].sort());
+    // --sign and --no-signatures contradict each other
+    expect(cli(['push', '--sign', '--no-signatures', img], env()).status).to.equal(2);
+  });
+
   it('unknown image / unreachable engine / unreachable registry → clear errors, non-zero exit', () => {
     const nf = cli(['push', `${services.registry}/nope-${uid()}:1`], env());
     expect(nf.status).to.equal(2);

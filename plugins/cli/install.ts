@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
  *    path — works wherever the package lives and whether or not `node` is on docker's PATH. `--symlink` links to
  *    bin/<name>.js instead (then `#!/usr/bin/env node` must find node).
  *  - `--shell`: `<DOCKER_CONFIG>/docker-sign.sh` defines a `docker` shell function that turns
- *    `docker push --sign IMAGE…` into `docker sign push IMAGE…` and passes everything else to the real docker;
+ *    `docker push --sign IMAGE…` into `docker sign push --sign IMAGE…` and passes everything else to the real docker;
  *    one marked line in ~/.bashrc (and ~/.zshrc if present) sources it. Idempotent; `--uninstall` removes it.
  *    (docker itself cannot be taught `push --sign`: plug-ins cannot shadow built-ins.)
  *  - `--hooks`: config.json `features.hooks = "true"` and `plugins.sign.hooks = "push,pull"`, so the CLI shows a
@@ -90,7 +90,8 @@ export function defaultRcFiles(home: string): string[] {
 
 export function shellWrapperText(): string {
   return `${RC_MARK} (written by \`docker sign install --shell\`; remove with \`docker sign install --uninstall --shell\`)
-# \`docker push --sign IMAGE…\` runs \`docker sign push IMAGE…\`; every other command goes to docker unchanged.
+# \`docker push --sign IMAGE…\` runs \`docker sign push --sign IMAGE…\` (signs with the default key unless that key
+# already signed the image, then pushes image and signatures); every other command goes to docker unchanged.
 docker() {
   if [ "\${1-}" = "push" ]; then
     local __ds_sign=0 __ds_a
@@ -101,7 +102,7 @@ docker() {
       if [ "$__ds_a" = "--sign" ]; then __ds_sign=1; else __ds_rest+=("$__ds_a"); fi
     done
     if [ "$__ds_sign" = 1 ]; then
-      command docker sign push "\${__ds_rest[@]}"
+      command docker sign push --sign "\${__ds_rest[@]}"
     else
       command docker push "\${__ds_rest[@]}"
     fi

@@ -13,7 +13,10 @@ export const spec = {
     platform: { type: 'string', description: 'require the image to be for this platform (os/arch[/variant])' },
     'compression-level': { type: 'integer', description: 'gzip level 1-9 when generating (default 1 = fastest, or $DOCKER_SIGN_GZIP_LEVEL)', min: 1, max: 9 },
     concurrency: { type: 'integer', description: 'parallel blob uploads', default: 4, min: 1, max: 32 },
-    'no-signatures': { type: 'boolean', description: 'do not push locally stored signatures', default: false },
+    'no-signatures': { type: 'boolean', description: 'do not push locally stored signatures', default: false, exclusive: ['sign'] },
+    sign: { type: 'boolean', description: 'sign the image first (with --key, else the default key) unless a signature made with that key is already stored for it', default: false },
+    key: { type: 'string', char: 'k', description: 'signing key for --sign (default: the default key)' },
+    'signature-format': { type: 'string', description: 'envelope format for --sign', options: ['jws', 'cose'], default: 'jws' },
     'insecure-registry': { type: 'boolean', description: 'allow plain HTTP to the registry of IMAGE (loopback registries always may)', default: false },
   } as const satisfies FlagTable,
 } satisfies CommandSpec;
@@ -34,7 +37,22 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
   const quiet = flags.quiet || io.json;
   const bars = await createLayerBars({ quiet });
   let r;
+  let signing: Awaited<ReturnType<typeof import('../signature/sign.js').signLocalUnlessSigned>> | undefined;
   try {
+    if (flags.sign) {
+      // Signed into the store first, for the manifest push then uploads (same flavor, so push reuses it as it is).
+      const { signLocalUnlessSigned } = await import('../signature/sign.js');
+      signing = await signLocalUnlessSigned({
+        configPaths: io.paths, keyName: flags.key, format: flags['signature-format'] as 'jws' | 'cose', image,
+        mediaType: flags['media-type'] as 'oci' | 'docker' | undefined, progress: bars,
+      });
+      if (!quiet) {
+        bars.stop();
+        io.info('signed' in signing
+          ? `Signed ${signing.signed.reference} with key ${signing.signed.keyName ?? '-'} (signature ${signing.signed.signatureManifest.digest})`
+          : `${signing.reference} is already signed with key ${signing.keyName ?? '-'} (signature ${signing.existing.digest})`);
+      }
+    }
     r = await pushImage(image, {
       store,
       storeIsNew,
@@ -52,8 +70,14 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
     await closeConnections().catch(() => undefined);
   }
   const result = r;
+  if (!quiet && !flags['no-signatures'] && result.signatures.length === 0) {
+    io.info(`Warning: no signature went with ${result.reference}: sign it first (docker sign ${image}), or push with --sign`);
+  }
   io.emit(
-    { reference: result.reference, digest: result.digest, size: result.size, mediaType: result.mediaType, generated: result.generated, signatures: result.signatures, blobs: result.blobs },
+    {
+      reference: result.reference, digest: result.digest, size: result.size, mediaType: result.mediaType, generated: result.generated, signatures: result.signatures, blobs: result.blobs,
+      ...(signing ? { signed: 'signed' in signing ? { signature: signing.signed.signatureManifest.digest, key: signing.signed.keyName ?? null, new: true } : { signature: signing.existing.digest, key: signing.keyName ?? null, new: false } } : {}),
+    },
     () => [
       `${result.reference}: digest: ${result.digest} size: ${result.size}`,
       ...(result.signatures.length ? [`signatures: ${result.signatures.length} pushed (${result.signatures.map((s) => s.digest).join(', ')})`] : []),

@@ -12,7 +12,7 @@ import type { RegistryOptions } from '../registry/client.js';
 import { loadSigner } from '../pki/keys.js';
 import { createEnvelope } from './envelope.js';
 export { parseAnnotations } from './annotations.js';
-import { buildSignatureManifest, signatureConfigDescriptor, SIGNATURE_ARTIFACT_TYPE } from './manifest.js';
+import { ANNOTATION_THUMBPRINT, buildSignatureManifest, chainThumbprints, signatureConfigDescriptor, SIGNATURE_ARTIFACT_TYPE } from './manifest.js';
 import type { EnvelopeMediaType, SignatureAlgorithm, Signer } from './types.js';
 import type { X509Certificate } from 'node:crypto';
 
@@ -212,6 +212,51 @@ export async function signLocal(opts: SignLocalOptions): Promise<SignResult & { 
   const subject = coreDescriptor(gen.descriptor);
   const res = await signWith(store, subject, signer, keyName, opts);
   return { ...res, reference: `${gen.storeTag ?? opts.image}@${subject.digest}`, imageId: gen.imageId };
+}
+
+/**
+ * `docker sign push --sign` (and the `docker push --sign` wrapper): signs the local image with the key unless the
+ * store already holds a signature of that very manifest made with that key's certificate (same leaf thumbprint in
+ * the signature manifest's `io.cncf.notary.x509chain.thumbprint#S256`) that has not expired. Pushing the same image
+ * twice so adds one signature, not two; a new build (new digest) or another key gets its own.
+ */
+export async function signLocalUnlessSigned(opts: SignLocalOptions): Promise<
+  { signed: SignResult & { reference: string; imageId: string } } | { existing: Descriptor; subject: Descriptor; keyName?: string; reference: string }> {
+  const signer = opts.signer ?? loadSigner(opts.configPaths, opts.keyName, opts.now);
+  const keyName = opts.signer ? opts.keyName : (signer as Signer & { keyName?: string }).keyName;
+  const { OciLayout } = await import('../oci/layout.js');
+  const { ensureGenerated } = await import('../docker/push.js');
+  const store = await OciLayout.open(opts.configPaths.store, { create: true, blobsRequired: true });
+  const gen = await ensureGenerated(opts.image, { store, mediaType: opts.mediaType, env: opts.env, progress: opts.progress });
+  const subject = coreDescriptor(gen.descriptor);
+  const reference = `${gen.storeTag ?? opts.image}@${subject.digest}`;
+  const leaf = JSON.parse(chainThumbprints(signer.certificateChain.slice(0, 1)))[0] as string;
+  const now = (opts.now ?? new Date()).getTime();
+  for (const d of await store.referrers(subject, SIGNATURE_ARTIFACT_TYPE)) {
+    let thumbprints: unknown;
+    try {
+      thumbprints = JSON.parse(d.annotations?.[ANNOTATION_THUMBPRINT] ?? 'null');
+    } catch {
+      continue;
+    }
+    if (!Array.isArray(thumbprints) || thumbprints[0] !== leaf) continue;
+    // made with this certificate: it counts unless it has expired (or cannot be read)
+    try {
+      const { parseJsonObject } = await import('../oci/manifest.js');
+      const { parseEnvelope } = await import('./envelope.js');
+      const m = parseJsonObject(await store.fetchBlob(d), 'signature manifest');
+      const layer = (m.layers as Descriptor[] | undefined)?.[0];
+      if (!layer) continue;
+      const env = parseEnvelope(await store.fetchBlob(layer), layer.mediaType);
+      const expiry = env.signedAttributes.expiry;
+      if (expiry && expiry.getTime() <= now) continue;
+    } catch {
+      continue;
+    }
+    return { existing: coreDescriptor(d), subject, keyName, reference };
+  }
+  const res = await signWith(store, subject, signer, keyName, opts);
+  return { signed: { ...res, reference, imageId: gen.imageId } };
 }
 
 /** True if `s` names a digest-pinned reference (always remote for `docker sign`). */

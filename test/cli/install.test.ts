@@ -58,14 +58,14 @@ describe('cli: docker sign install (files)', () => {
     expect(existsSync(join(dir, 'dc', 'cli-plugins', 'docker-sign'))).to.equal(false);
   });
 
-  it('the wrapper routes `docker push --sign IMG` to `docker sign push IMG` and leaves the rest alone (bash)', () => {
+  it('the wrapper routes `docker push --sign IMG` to `docker sign push --sign IMG` and leaves the rest alone (bash)', () => {
     const r = install({ dockerConfig: join(dir, 'dc'), shell: true, rcFiles: [join(dir, 'home', '.bashrc')] });
     // a stand-in `docker` on PATH that prints its argv, so the test sees exactly what the function runs
     mkdirSync(join(dir, 'fakebin'));
     writeFileSync(join(dir, 'fakebin', 'docker'), '#!/bin/sh\nprintf "%s|" "$@"; echo\n', { mode: 0o755 });
     const run = (cmd: string) => spawnSync('bash', ['-c', `. '${r.shellFile}'; ${cmd}`], { encoding: 'utf8', env: { PATH: `${join(dir, 'fakebin')}:/usr/bin:/bin` } }).stdout.trim();
-    expect(run('docker push --sign localhost:5000/app:1')).to.equal('sign|push|localhost:5000/app:1|');
-    expect(run('docker push localhost:5000/app:1 --sign -q')).to.equal('sign|push|localhost:5000/app:1|-q|');
+    expect(run('docker push --sign localhost:5000/app:1')).to.equal('sign|push|--sign|localhost:5000/app:1|');
+    expect(run('docker push localhost:5000/app:1 --sign -q')).to.equal('sign|push|--sign|localhost:5000/app:1|-q|');
     expect(run('docker push localhost:5000/app:1')).to.equal('push|localhost:5000/app:1|');
     expect(run('docker run --rm "a b"')).to.equal('run|--rm|a b|');
     expect(run('docker')).to.equal('|'); // printf with no arguments still prints the separator once
