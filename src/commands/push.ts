@@ -11,12 +11,16 @@ export default class PushCommand extends BaseCommand {
     '(made by `docker sign IMAGE` before the push) and their referrer links (Referrers API, or the referrers tag',
     'schema on registries without it). Blobs the registry already has are skipped; blobs pushed before to another',
     'repository of the same registry are mounted. Re-run after a failure to resume: finished blobs are not uploaded',
-    'again. The digest printed is the manifest digest that was signed.',
+    'again. The digest printed is the manifest digest that was signed. With --sign the image is signed first (default',
+    'key, or --key) unless a signature made with that key is already stored for this build; `docker push --sign IMAGE`',
+    '(the wrapper of `docker sign install --shell`) runs exactly that. A push that carries no signature warns.',
   ].join('\n');
   static override examples = [
     'docker sign push localhost:5000/app:1',
     'docker sign push -q -o json localhost:5000/app:1',
     'docker sign push --media-type docker registry.example.com/team/app:2',
+    'docker sign push --sign localhost:5000/app:1',
+    'docker sign push --sign --key release --signature-format cose registry.example.com/team/app:2',
   ];
   static override args = oclifArgs(spec);
   static override flags = oclifFlags(spec.flags);
