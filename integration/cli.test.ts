@@ -117,3 +117,38 @@ describe('integration: docker CLI hooks hint (docker sign install --hooks)', fun
     }
   });
 });
+
+describe('integration: the `docker push --sign` shell wrapper (docker sign install --shell), real docker CLI', function () {
+  this.timeout(120_000);
+  let home: string;
+  it('bash: `docker push --sign IMAGE` signs with the default key and pushes image + signature; plain `docker push` stays docker\'s', () => {
+    if (!process.env.DS_REGISTRY) throw new Error('DS_REGISTRY is not set: eval "$(bash scripts/services.sh env)"');
+    home = mkdtempSync(join(tmpdir(), 'ds-cli-wrap-'));
+    const dc = join(home, '.docker');
+    const cfg = join(home, 'ds-config');
+    const env = { HOME: home, DOCKER_CONFIG: dc, DOCKER_SIGN_CONFIG: cfg };
+    const tag = `${process.env.DS_REGISTRY}/cli-wrap-${process.pid}-${Date.now()}/app:1`;
+    try {
+      const i = run(process.execPath, [join(root, 'bin', 'docker-sign.js'), 'install', '--dir', dc, '--shell', '-o', 'json'], env);
+      expect(i.status, i.stderr).to.equal(0);
+      const k = run(process.execPath, [join(root, 'bin', 'docker-sign.js'), 'key', 'generate', 'wrap', '--type', 'ec-p256', '--default'], env);
+      expect(k.status, k.stderr).to.equal(0);
+      expect(run('bash', [join(root, 'scripts', 'test-image.sh'), tag, 'wrapped'], {}).status).to.equal(0);
+      // an interactive bash reads ~/.bashrc, where install put the line that sources the wrapper
+      const r = run('bash', ['-ic', `docker push --sign ${tag}`], env);
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stderr).to.match(/Signed .*@sha256:[0-9a-f]{64} with key wrap/);
+      expect(r.stdout).to.match(/signatures: 1 pushed/);
+      // the signature is in the registry: ls through the plug-in lists it under the pushed digest
+      const ls = run('docker', ['sign', 'ls', '-o', 'json', tag], env);
+      expect(ls.status, ls.stderr).to.equal(0);
+      expect(JSON.stringify(JSON.parse(ls.stdout))).to.contain('application/vnd.cncf.notary.signature');
+      const plain = run('bash', ['-ic', `docker push ${tag}`], env);
+      expect(plain.status, plain.stderr).to.equal(0);
+      expect(plain.stderr).to.not.contain('Signed');
+    } finally {
+      run('docker', ['rmi', tag], {});
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
