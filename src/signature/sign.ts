@@ -202,6 +202,13 @@ export interface SignLocalOptions extends SignOptions {
  * signs that digest, and keeps the signature in the store until `docker sign push`.
  */
 export async function signLocal(opts: SignLocalOptions): Promise<SignResult & { reference: string; imageId: string }> {
+  const l = await localSubject(opts);
+  const res = await signWith(l.store, l.subject, l.signer, l.keyName, opts);
+  return { ...res, reference: l.reference, imageId: l.imageId };
+}
+
+/** The signer and the stored manifest of a local image (generated now unless the store has it for this image). */
+async function localSubject(opts: SignLocalOptions) {
   const signer = opts.signer ?? loadSigner(opts.configPaths, opts.keyName, opts.now);
   const keyName = opts.signer ? opts.keyName : (signer as Signer & { keyName?: string }).keyName;
   const { OciLayout } = await import('../oci/layout.js');
@@ -210,8 +217,7 @@ export async function signLocal(opts: SignLocalOptions): Promise<SignResult & { 
   // Reuse the stored manifest if it still matches the engine's image (same flavor `docker sign push` will push).
   const gen = await ensureGenerated(opts.image, { store, mediaType: opts.mediaType, env: opts.env, progress: opts.progress });
   const subject = coreDescriptor(gen.descriptor);
-  const res = await signWith(store, subject, signer, keyName, opts);
-  return { ...res, reference: `${gen.storeTag ?? opts.image}@${subject.digest}`, imageId: gen.imageId };
+  return { signer, keyName, store, subject, imageId: gen.imageId, reference: `${gen.storeTag ?? opts.image}@${subject.digest}` };
 }
 
 /**
@@ -222,17 +228,10 @@ export async function signLocal(opts: SignLocalOptions): Promise<SignResult & { 
  */
 export async function signLocalUnlessSigned(opts: SignLocalOptions): Promise<
   { signed: SignResult & { reference: string; imageId: string } } | { existing: Descriptor; subject: Descriptor; keyName?: string; reference: string }> {
-  const signer = opts.signer ?? loadSigner(opts.configPaths, opts.keyName, opts.now);
-  const keyName = opts.signer ? opts.keyName : (signer as Signer & { keyName?: string }).keyName;
-  const { OciLayout } = await import('../oci/layout.js');
-  const { ensureGenerated } = await import('../docker/push.js');
-  const store = await OciLayout.open(opts.configPaths.store, { create: true, blobsRequired: true });
-  const gen = await ensureGenerated(opts.image, { store, mediaType: opts.mediaType, env: opts.env, progress: opts.progress });
-  const subject = coreDescriptor(gen.descriptor);
-  const reference = `${gen.storeTag ?? opts.image}@${subject.digest}`;
-  const leaf = JSON.parse(chainThumbprints(signer.certificateChain.slice(0, 1)))[0] as string;
+  const l = await localSubject(opts);
+  const leaf = JSON.parse(chainThumbprints(l.signer.certificateChain.slice(0, 1)))[0] as string;
   const now = (opts.now ?? new Date()).getTime();
-  for (const d of await store.referrers(subject, SIGNATURE_ARTIFACT_TYPE)) {
+  for (const d of await l.store.referrers(l.subject, SIGNATURE_ARTIFACT_TYPE)) {
     let thumbprints: unknown;
     try {
       thumbprints = JSON.parse(d.annotations?.[ANNOTATION_THUMBPRINT] ?? 'null');
@@ -240,23 +239,25 @@ export async function signLocalUnlessSigned(opts: SignLocalOptions): Promise<
       continue;
     }
     if (!Array.isArray(thumbprints) || thumbprints[0] !== leaf) continue;
-    // made with this certificate: it counts unless it has expired (or cannot be read)
+    // made with this certificate: it counts if it is intact, for this manifest, and not expired
     try {
       const { parseJsonObject } = await import('../oci/manifest.js');
-      const { parseEnvelope } = await import('./envelope.js');
-      const m = parseJsonObject(await store.fetchBlob(d), 'signature manifest');
+      const { parseEnvelope, verifyIntegrity } = await import('./envelope.js');
+      const m = parseJsonObject(await l.store.fetchBlob(d), 'signature manifest');
       const layer = (m.layers as Descriptor[] | undefined)?.[0];
       if (!layer) continue;
-      const env = parseEnvelope(await store.fetchBlob(layer), layer.mediaType);
+      const env = parseEnvelope(await l.store.fetchBlob(layer), layer.mediaType);
+      verifyIntegrity(env);
+      if (env.payload.targetArtifact.digest !== l.subject.digest) continue;
       const expiry = env.signedAttributes.expiry;
       if (expiry && expiry.getTime() <= now) continue;
     } catch {
       continue;
     }
-    return { existing: coreDescriptor(d), subject, keyName, reference };
+    return { existing: coreDescriptor(d), subject: l.subject, keyName: l.keyName, reference: l.reference };
   }
-  const res = await signWith(store, subject, signer, keyName, opts);
-  return { signed: { ...res, reference, imageId: gen.imageId } };
+  const res = await signWith(l.store, l.subject, l.signer, l.keyName, opts);
+  return { signed: { ...res, reference: l.reference, imageId: l.imageId } };
 }
 
 /** True if `s` names a digest-pinned reference (always remote for `docker sign`). */
