@@ -8,27 +8,10 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchRow } from './run.js';
-import { root, percentile } from './util.js';
-import { openRepository, closeConnections } from '../src/registry/index.js';
-import { sha256Digest } from '../src/oci/digest.js';
-import { MediaType } from '../src/oci/mediaTypes.js';
-import type { Descriptor } from '../src/oci/descriptor.js';
+import { root, percentile, pushSyntheticImage } from './util.js';
+import { closeConnections } from '../src/registry/index.js';
 import { makeKey, signRemote, writeTrust } from '../test/guard/support/signing.js';
 
-
-async function pushSyntheticImage(name: string, text: string): Promise<string> {
-  const repo = openRepository(name, { credentials: null });
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256Digest(text)] } }));
-  const layer = Buffer.from(text);
-  const cfg: Descriptor = { mediaType: MediaType.OCI_CONFIG, digest: sha256Digest(config), size: config.length };
-  const lay: Descriptor = { mediaType: MediaType.OCI_LAYER_TAR, digest: sha256Digest(layer), size: layer.length };
-  await repo.pushBlob(cfg, config);
-  await repo.pushBlob(lay, layer);
-  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config: cfg, layers: [lay] }));
-  const desc: Descriptor = { mediaType: MediaType.OCI_MANIFEST, digest: sha256Digest(manifest), size: manifest.length };
-  await repo.pushManifest(desc, manifest, '1');
-  return desc.digest;
-}
 
 export default async function guardBench(): Promise<BenchRow[]> {
   const registry = process.env.DS_REGISTRY;

@@ -1,12 +1,14 @@
 // Whole-process `docker sign` of a remote image vs the node floor (`node -e 0`), median of N interleaved runs.
 // Needs `npm run build` and the services (DS_REGISTRY, DS_REFERRERS_REGISTRY, DOCKER_HOST). Goal (issue 4):
-// <= floor + 60 ms. Each run adds one real signature (EC P-256, JWS) to a fresh repository.
+// <= floor + 60 ms. Each run adds one real signature (EC P-256, JWS): to the same image of a fresh repository (its
+// referrers index grows by one each run), and, in the last row, to an image signed for the first time.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchRow } from './run.js';
-import { root, median, runNode, timeNode as timed } from './util.js';
+import { root, median, runNode, timeNode as timed, pushSyntheticImage } from './util.js';
+import { closeConnections } from '../src/registry/index.js';
 
 const N = Number(process.env.DS_BENCH_SIGN_RUNS ?? 10);
 
@@ -49,18 +51,25 @@ export default async function signBench(): Promise<BenchRow[]> {
     const refTags = await pushImage(process.env.DS_REGISTRY!);
     const tagApi = refApi.replace(/@sha256:.*/, ':v1');
     const layout = makeLayout(cfg);
-    const cases: [string, string[]][] = [
-      ['docker sign --oci-layout (offline: CLI + key + envelope, no network)', ['bin/docker-sign.js', '--oci-layout', layout, 'v1', '--config-dir', cfg]],
-      ['docker sign --help (CLI framework alone, for reference)', ['bin/docker-sign.js', '--help']],
-      ['docker sign REF@digest (Referrers API registry)', ['bin/docker-sign.js', refApi, '--config-dir', cfg]],
-      ['docker sign REF:tag --remote (Referrers API registry)', ['bin/docker-sign.js', '--remote', tagApi, '--config-dir', cfg]],
-      ['docker sign REF@digest (Distribution 2.8, tag schema)', ['bin/docker-sign.js', refTags, '--config-dir', cfg]],
+    // One image per round for the first-signature row: signing an image nobody signed yet (no referrers index to
+    // merge or clean up), as a build pipeline does; the row above it adds to the same image's growing index.
+    const firstName = `${process.env.DS_REGISTRY}/bench/sign-first-${randomBytes(4).toString('hex')}/app`;
+    const fresh: string[] = [];
+    for (let round = 0; round < N + 1; round++) fresh.push(`${firstName}@${await pushSyntheticImage(firstName, `first ${round} ${Date.now()}`)}`);
+    await closeConnections();
+    const cases: [string, (round: number) => string[]][] = [
+      ['docker sign --oci-layout (offline: CLI + key + envelope, no network)', () => ['bin/docker-sign.js', '--oci-layout', layout, 'v1', '--config-dir', cfg]],
+      ['docker sign --help (CLI framework alone, for reference)', () => ['bin/docker-sign.js', '--help']],
+      ['docker sign REF@digest (Referrers API registry)', () => ['bin/docker-sign.js', refApi, '--config-dir', cfg]],
+      ['docker sign REF:tag --remote (Referrers API registry)', () => ['bin/docker-sign.js', '--remote', tagApi, '--config-dir', cfg]],
+      ['docker sign REF@digest (Distribution 2.8, tag schema; one more signature of the same image each run)', () => ['bin/docker-sign.js', refTags, '--config-dir', cfg]],
+      ['docker sign REF@digest (Distribution 2.8, tag schema; the first signature of a new image each run)', (round) => ['bin/docker-sign.js', fresh[round]!, '--config-dir', cfg]],
     ];
-    const all: string[][] = [['-e', '0'], ...cases.map((c) => c[1])];
+    const all: ((round: number) => string[])[] = [() => ['-e', '0'], ...cases.map((c) => c[1])];
     const samples: number[][] = all.map(() => []);
     for (let round = 0; round < N + 1; round++) {
       all.forEach((args, i) => {
-        const ms = timed(args);
+        const ms = timed(args(round));
         if (round >= 1) samples[i]!.push(ms); // first round warms the page cache
       });
     }
