@@ -6,7 +6,8 @@
  *
  * What goes, decided against the engine's image list (so the engine must answer; nothing is judged blind):
  * - manifests generated for images the engine no longer holds (by ID: the config digest is the image ID), with
- *   their blobs, and the signatures made for them (they can never be pushed: no image gives that digest again);
+ *   their blobs, and the signatures made for them (`docker sign push` needs the image: they could only be pushed
+ *   again if the very same image came back, e.g. by `docker load`);
  * - blobs no index entry needs (earlier builds, interrupted runs) and their layer-cache entries, once they are
  *   older than PRUNE_GRACE_MS (a run in progress writes its blobs before it lists its manifest);
  * - temp files of writers that are gone, after the same grace;

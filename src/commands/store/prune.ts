@@ -8,7 +8,7 @@ export default class StorePruneCommand extends BaseCommand {
   static override description = [
     'The local store (<config>/store) keeps the manifest, config and compressed layers of every image generated, signed or',
     'pushed here, and the signatures made with `docker sign IMAGE`. This removes the entries of images the Docker engine',
-    'no longer holds (with their signatures, which no image can be pushed with any more), blobs nothing lists (earlier',
+    'no longer holds (with their signatures: pushing them needs the image), blobs nothing lists (earlier',
     'builds, interrupted runs; only once they are 10 minutes old), and their layer-cache entries. With --all it also',
     'removes what images still in the engine can make again (the next push or sign regenerates it), except for images with',
     'a signature kept here: those stay with their manifest and blobs so `docker sign push` can still push them.',
