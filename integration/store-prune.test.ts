@@ -100,13 +100,13 @@ describe('integration: docker sign store prune (real dockerd)', function () {
     // --dry-run reports and changes nothing
     const dryText = ok(['store', 'prune', '--dry-run']);
     expect(dryText).to.contain(`Would remove image manifests:\n  ${b}  ${b1}  (image no longer in the engine)`);
-    expect(dryText).to.contain(`Would remove signatures of images no longer in the engine:\n  ${sigOld}  (for ${a1})`);
+    expect(dryText).to.contain('Kept 1 signature of images no longer in the engine (--all removes them)');
     expect(dryText).to.match(/\nReclaimable space: \d+(\.\d+)?[kM]B\n$/);
     const dry = JSON.parse(ok(['store', 'prune', '--dry-run', '-o', 'json']));
     expect(dry.dryRun).to.equal(true);
     expect(dry.removed.bytes).to.equal(ls.reclaimable.prune);
     expect(dry.removed.images).to.deep.equal([{ name: b, digest: b1, reason: 'gone' }]);
-    expect(dry.removed.signatures.map((s: { digest: string }) => s.digest)).to.deep.equal([sigOld]);
+    expect(dry.removed.signatures).to.deep.equal([]); // signatures stay unless --all
     expect(blobSet()).to.deep.equal(before);
     expect(readFileSync(join(store(), 'index.json')).equals(indexBefore)).to.equal(true);
     expect(existsSync(temp)).to.equal(true);
@@ -114,15 +114,15 @@ describe('integration: docker sign store prune (real dockerd)', function () {
     const r = JSON.parse(ok(['store', 'prune', '--force', '-o', 'json']));
     expect(r.removed.images).to.deep.equal(dry.removed.images);
     expect(r.removed.signatures).to.deep.equal(dry.removed.signatures);
-    expect(r.kept).to.include({ images: 1, signatures: 1, recentBlobs: 1 });
+    expect(r.kept).to.include({ images: 1, signatures: 2, orphanSignatures: 1, recentBlobs: 1 });
     expect(r.removed.tempFiles).to.equal(1);
     const after = blobSet();
-    for (const d of [...keepA, ...needs(sigNew), freshOrphan]) expect(after.has(d), `kept ${d}`).to.equal(true);
-    for (const d of [...goneB, ...goneA1, sigOld, oldOrphan]) expect(after.has(d), `removed ${d}`).to.equal(false);
+    for (const d of [...keepA, ...needs(sigNew), ...needs(sigOld), freshOrphan]) expect(after.has(d), `kept ${d}`).to.equal(true);
+    for (const d of [...goneB, ...goneA1, oldOrphan]) expect(after.has(d), `removed ${d}`).to.equal(false);
     expect(existsSync(temp)).to.equal(false);
     expect(r.removed.blobs).to.equal(before.size - after.size);
     const idx = index().manifests.map((d) => d.digest).sort();
-    expect(idx).to.deep.equal([a2, sigNew].sort());
+    expect(idx).to.deep.equal([a2, sigNew, sigOld].sort());
     // the layer cache only names blobs that are still there
     const cached = Object.values(layerCache().layers).map((v) => v.digest);
     expect(cached.length).to.be.greaterThan(0);
@@ -131,8 +131,18 @@ describe('integration: docker sign store prune (real dockerd)', function () {
 
     const lsAfter = JSON.parse(ok(['store', 'ls', '-o', 'json']));
     expect(lsAfter.images.map((i: any) => i.digest)).to.deep.equal([a2]);
-    expect(lsAfter.otherSignatures).to.deep.equal([]);
+    expect(lsAfter.otherSignatures).to.deep.equal([{ digest: sigOld, subject: a1, live: false }]);
     expect(lsAfter.reclaimable.prune).to.equal(0);
+    expect(lsAfter.reclaimable.all).to.be.greaterThan(0); // the old signature's manifest and envelope
+    // --all: the signature of the image that is gone goes too; the signed image and its signature stay
+    const oldSigOnly = needs(sigOld).filter((x) => !needs(sigNew).includes(x)); // its manifest and envelope (the {} config is shared)
+    const all = JSON.parse(ok(['store', 'prune', '--all', '-f', '-o', 'json']));
+    expect(all.removed.signatures).to.deep.equal([{ digest: sigOld, subject: a1 }]);
+    expect(all.removed.images).to.deep.equal([]);
+    expect(index().manifests.map((d) => d.digest).sort()).to.deep.equal([a2, sigNew].sort());
+    const afterAll = blobSet();
+    expect(oldSigOnly).to.have.length(2);
+    for (const d of oldSigOnly) expect(afterAll.has(d), `removed ${d}`).to.equal(false);
     // a second prune finds nothing more (the fresh orphan is still within the grace period)
     const again = JSON.parse(ok(['store', 'prune', '-f', '-o', 'json']));
     expect(again.removed).to.include({ blobs: 0, tempFiles: 0, bytes: 0 });

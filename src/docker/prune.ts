@@ -6,21 +6,23 @@
  *
  * What goes, decided against the engine's image list (so the engine must answer; nothing is judged blind):
  * - manifests generated for images the engine no longer holds (by ID: the config digest is the image ID), with
- *   their blobs, and the signatures made for them (`docker sign push` needs the image: they could only be pushed
- *   again if the very same image came back, e.g. by `docker load`);
+ *   their blobs. The signatures made for them stay (a few kB each, and the one thing here that cannot be made again
+ *   without the key: should the very same image come back, by `docker load` say, it regenerates to the same digest
+ *   and `docker sign push` pushes them); `all` removes them too;
  * - blobs no index entry needs (earlier builds, interrupted runs) and their layer-cache entries, once they are
  *   older than PRUNE_GRACE_MS (a run in progress writes its blobs before it lists its manifest);
  * - temp files of writers that are gone, after the same grace;
  * - with `all`: also the manifests and blobs of images still in the engine (regenerable: the next push or sign
  *   makes them again), except for images with a signature kept here: a signature that was made for an image the
- *   engine still holds stays, with its image's manifest and blobs, so `docker sign push` can still push both.
+ *   engine still holds stays, with its image's manifest and blobs, so `docker sign push` can still push both;
+ *   signatures of images the engine no longer holds go.
  * What always stays: index entries we do not understand (indexes and their manifests, other artifacts), and
  * entries whose image is in the engine (unless `all`). An entry whose manifest is gone or damaged is dropped.
  *
  * Safety with concurrent runs: prune decides and deletes while holding the index lock; a run that found a blob
  * before the prune and lists a manifest needing it afterwards is refused (MANIFEST_BLOB_UNKNOWN, src/oci/layout.ts
- * pushManifest) and can simply be run again. The index is rewritten before any blob is deleted, so a crash never leaves entries pointing
- * at deleted content.
+ * pushManifest) and can simply be run again. The index is rewritten before any blob is deleted, so a crash never
+ * leaves entries pointing at deleted content.
  */
 import { promises as fsp } from 'node:fs';
 import { DockerSignError, EXIT } from '../errors.js';
@@ -80,6 +82,8 @@ export interface PruneResult {
   kept: {
     images: number;
     signatures: number;
+    /** Of those, signatures of images the engine no longer holds (`all` removes them). */
+    orphanSignatures: number;
     other: number;
     /** Unreferenced blobs younger than the grace period. */
     recentBlobs: number;
@@ -100,7 +104,7 @@ export async function pruneStore(paths: ConfigPaths, opts: PruneOptions = {}): P
     dryRun: opts.dryRun === true,
     all: opts.all === true,
     removed: { images: [], signatures: [], blobs: 0, tempFiles: 0, layerCacheEntries: 0, bytes: 0 },
-    kept: { images: 0, signatures: 0, other: 0, recentBlobs: 0, recentBytes: 0 },
+    kept: { images: 0, signatures: 0, orphanSignatures: 0, other: 0, recentBlobs: 0, recentBytes: 0 },
   };
   let store: OciLayout;
   try {
@@ -265,7 +269,7 @@ const liveImage = (p: Parsed) => p.entry.kind === 'image' && p.entry.state !== '
 function planPrune(a: StoreAnalysis, index: ImageIndex, files: Awaited<ReturnType<OciLayout['listBlobFiles']>>, o: { all: boolean; now: number; grace: number }): Plan {
   const { parsed, subjectLive, signedLive } = a;
   const keep: Parsed[] = [];
-  const plan: Plan = { removedImages: [], removedSignatures: [], deleteBlobs: [], deleteTemps: [], bytes: 0, kept: { images: 0, signatures: 0, other: 0, recentBlobs: 0, recentBytes: 0 } };
+  const plan: Plan = { removedImages: [], removedSignatures: [], deleteBlobs: [], deleteTemps: [], bytes: 0, kept: { images: 0, signatures: 0, orphanSignatures: 0, other: 0, recentBlobs: 0, recentBytes: 0 } };
   for (const p of parsed) {
     const { entry } = p;
     const digest = entry.descriptor.digest;
@@ -279,9 +283,11 @@ function planPrune(a: StoreAnalysis, index: ImageIndex, files: Awaited<ReturnTyp
         plan.removedImages.push({ ...(entry.name ? { name: entry.name } : {}), digest, reason: liveImage(p) ? 'regenerable' : 'gone' });
       }
     } else if (entry.kind === 'signature') {
-      if (subjectLive.get(entry.subject!)?.live) {
+      const live = subjectLive.get(entry.subject!)?.live === true;
+      if (live || !o.all) {
         keep.push(p);
         plan.kept.signatures++;
+        if (!live) plan.kept.orphanSignatures++;
       } else {
         plan.removedSignatures.push({ digest, subject: entry.subject });
       }

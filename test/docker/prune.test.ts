@@ -104,17 +104,21 @@ describe('docker/prune pruneStore', () => {
       { name: 'docker.io/library/gone:1', digest: gone.desc.digest, reason: 'gone' },
       { name: 'docker.io/library/damaged:1', digest: damaged.desc.digest, reason: 'unreadable' },
     ]);
-    expect(r.removed.signatures).to.deep.equal([{ digest: goneSig.desc.digest, subject: gone.desc.digest }]);
-    expect(r.kept).to.deep.equal({ images: 3, signatures: 1, other: 1, recentBlobs: 1, recentBytes: 'orphan new'.length });
+    expect(r.removed.signatures).to.deep.equal([]); // the signature of the gone image stays (without --all)
+    expect(r.kept).to.deep.equal({ images: 3, signatures: 2, orphanSignatures: 1, other: 1, recentBlobs: 1, recentBytes: 'orphan new'.length });
     expect(r.removed.tempFiles).to.equal(1);
     const after = await blobs();
     const kept = [live, stale, untagged, child].flatMap((i) => [i.desc.digest, i.config.digest, i.layer.digest]);
-    for (const d of [...kept, liveSig.desc.digest, liveSig.env.digest, index.digest, orphanNew.digest]) expect(after.has(d), d).to.equal(true);
-    for (const d of [gone.desc.digest, gone.layer.digest, gone.config.digest, goneSig.desc.digest, goneSig.env.digest, orphanOld.digest, damaged.layer.digest]) expect(after.has(d), d).to.equal(false);
+    for (const d of [...kept, liveSig.desc.digest, liveSig.env.digest, goneSig.desc.digest, goneSig.env.digest, index.digest, orphanNew.digest]) expect(after.has(d), d).to.equal(true);
+    for (const d of [gone.desc.digest, gone.layer.digest, gone.config.digest, orphanOld.digest, damaged.layer.digest]) expect(after.has(d), d).to.equal(false);
     expect(r.removed.blobs).to.equal(before.size - after.size);
     expect([existsSync(tempDead), existsSync(tempLive), existsSync(tempNew)]).to.deep.equal([false, true, true]);
     const names = JSON.parse(await readFile(join(store.dir, 'index.json'), 'utf8')).manifests.map((d: Descriptor) => d.annotations?.[REF_NAME_ANNOTATION] ?? d.digest);
-    expect(names).to.have.members(['docker.io/library/live:1', 'docker.io/library/stale:1', untagged.desc.digest, liveSig.desc.digest, 'docker.io/library/multi:1']);
+    expect(names).to.have.members(['docker.io/library/live:1', 'docker.io/library/stale:1', untagged.desc.digest, liveSig.desc.digest, goneSig.desc.digest, 'docker.io/library/multi:1']);
+    // --all takes it
+    const r2 = await pruneStore(paths, { images, now, all: true });
+    expect(r2.removed.signatures).to.deep.equal([{ digest: goneSig.desc.digest, subject: gone.desc.digest }]);
+    expect((await blobs()).has(goneSig.env.digest)).to.equal(false);
   });
 
   it('--all: regenerable images go, a signed image keeps its manifest, blobs and signature; a signature whose image is no entry but still in the engine stays', async () => {
@@ -141,8 +145,8 @@ describe('docker/prune pruneStore', () => {
       first.desc.digest, first.config.digest, first.layer.digest, firstSig.desc.digest]) expect(after.has(d), d).to.equal(true);
     for (const d of [plain.desc.digest, plain.layer.digest, second.desc.digest, second.layer.digest]) expect(after.has(d), d).to.equal(false);
 
-    // once the first build leaves the engine, its signature goes too, with the manifest it kept
-    const r2 = await pruneStore(paths, { images: images.filter((i) => i.Id !== first.id), now });
+    // once the first build leaves the engine, --all takes its signature too, with the manifest it kept
+    const r2 = await pruneStore(paths, { images: images.filter((i) => i.Id !== first.id), now, all: true });
     expect(r2.removed.signatures).to.deep.equal([{ digest: firstSig.desc.digest, subject: first.desc.digest }]);
     const after2 = await blobs();
     for (const d of [first.desc.digest, first.layer.digest, firstSig.desc.digest]) expect(after2.has(d), d).to.equal(false);

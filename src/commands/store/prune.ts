@@ -7,11 +7,12 @@ export default class StorePruneCommand extends BaseCommand {
   static override summary = 'Remove what the local store no longer needs';
   static override description = [
     'The local store (<config>/store) keeps the manifest, config and compressed layers of every image generated, signed or',
-    'pushed here, and the signatures made with `docker sign IMAGE`. This removes the entries of images the Docker engine',
-    'no longer holds (with their signatures: pushing them needs the image), blobs nothing lists (earlier',
-    'builds, interrupted runs; only once they are 10 minutes old), and their layer-cache entries. With --all it also',
-    'removes what images still in the engine can make again (the next push or sign regenerates it), except for images with',
-    'a signature kept here: those stay with their manifest and blobs so `docker sign push` can still push them.',
+    'pushed here, and the signatures made with `docker sign IMAGE`. This removes the manifests and layers of images the',
+    'Docker engine no longer holds, blobs nothing lists (earlier builds, interrupted runs; only once they are 10 minutes',
+    'old), and their layer-cache entries. Signatures stay (they cannot be made again without the key; should the same',
+    'image come back, by docker load say, they apply to it again). With --all it also removes those signatures, and what',
+    'images still in the engine can make again (the next push or sign regenerates it), except for images with a signature',
+    'kept here: those stay with their manifest and blobs so `docker sign push` can still push them.',
     'Needs the engine (-H/--context as for docker). Asks for confirmation on a terminal; otherwise pass --force.',
   ].join(' ');
   static override examples = [
@@ -20,7 +21,7 @@ export default class StorePruneCommand extends BaseCommand {
     'docker sign store prune --all --force -o json',
   ];
   static override flags = {
-    all: Flags.boolean({ char: 'a', description: 'also remove what images still in the engine can regenerate (signed images stay)', default: false }),
+    all: Flags.boolean({ char: 'a', description: 'also remove signatures of images no longer in the engine, and what images still in it can regenerate (signed ones stay)', default: false }),
     'dry-run': Flags.boolean({ description: 'show what would be removed, remove nothing', default: false }),
     force: Flags.boolean({ char: 'f', description: 'do not ask for confirmation', default: false }),
   };
@@ -46,6 +47,9 @@ export default class StorePruneCommand extends BaseCommand {
         lines.push(`${verb} signatures of images no longer in the engine:`);
         for (const s of r.removed.signatures) lines.push(`  ${s.digest}${s.subject ? `  (for ${s.subject})` : ''}`);
       }
+      if (r.kept.orphanSignatures > 0) {
+        lines.push(`Kept ${r.kept.orphanSignatures} signature${r.kept.orphanSignatures === 1 ? '' : 's'} of images no longer in the engine (--all removes them)`);
+      }
       lines.push(`${verb} ${r.removed.blobs} blob${r.removed.blobs === 1 ? '' : 's'}, ${r.removed.tempFiles} temp file${r.removed.tempFiles === 1 ? '' : 's'}, ${r.removed.layerCacheEntries} layer-cache entr${r.removed.layerCacheEntries === 1 ? 'y' : 'ies'}`);
       if (r.kept.recentBlobs > 0) {
         lines.push(`Kept ${r.kept.recentBlobs} unreferenced blob${r.kept.recentBlobs === 1 ? '' : 's'} (${humanSize(r.kept.recentBytes)}) written in the last 10 minutes: a run may still be using them`);
@@ -68,7 +72,7 @@ async function confirm(store: string, all: boolean): Promise<void> {
     ? '  - everything in it that images still in the engine can regenerate, unless they have a signature kept here\n'
     : '';
   process.stderr.write(`WARNING! This will remove from the local store ${store}:\n`
-    + '  - the manifests and layers of images no longer in the Docker engine, and their signatures\n'
+    + `  - the manifests and layers of images no longer in the Docker engine${all ? ', and their signatures' : ''}\n`
     + what
     + '  - blobs nothing lists any more\n'
     + 'Are you sure you want to continue? [y/N] ');
