@@ -3,9 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openRepository } from '../src/registry/index.js';
-import { sha256Digest } from '../src/oci/digest.js';
-import { MediaType } from '../src/oci/mediaTypes.js';
-import type { Descriptor } from '../src/oci/descriptor.js';
+import { pushTinyImage } from '../test/support/tinyimage.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -37,15 +35,5 @@ export function timeNode(args: string[], env: NodeJS.ProcessEnv = {}): number {
 
 /** Pushes a tiny one-layer OCI image (content from `text`) as NAME:1 through our registry client; returns its digest. */
 export async function pushSyntheticImage(name: string, text: string): Promise<string> {
-  const repo = openRepository(name, { credentials: null });
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256Digest(text)] } }));
-  const layer = Buffer.from(text);
-  const cfg: Descriptor = { mediaType: MediaType.OCI_CONFIG, digest: sha256Digest(config), size: config.length };
-  const lay: Descriptor = { mediaType: MediaType.OCI_LAYER_TAR, digest: sha256Digest(layer), size: layer.length };
-  await repo.pushBlob(cfg, config);
-  await repo.pushBlob(lay, layer);
-  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config: cfg, layers: [lay] }));
-  const desc: Descriptor = { mediaType: MediaType.OCI_MANIFEST, digest: sha256Digest(manifest), size: manifest.length };
-  await repo.pushManifest(desc, manifest, '1');
-  return desc.digest;
+  return (await pushTinyImage(openRepository(name, { credentials: null }), text, '1')).desc.digest;
 }

@@ -4,8 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configPaths } from '../../src/config/dir.js';
 import { OciLayout } from '../../src/oci/layout.js';
-import { sha256Digest } from '../../src/oci/digest.js';
-import { MediaType } from '../../src/oci/mediaTypes.js';
 import type { Descriptor } from '../../src/oci/descriptor.js';
 import { signerFromKey } from '../../src/pki/keys.js';
 import { createEnvelope, buildSignatureManifest } from '../../src/signature/index.js';
@@ -14,21 +12,13 @@ import { sharedVerifier } from '../../plugins/guard/verifier.js';
 import { PolicyState } from '../../plugins/guard/policy-hash.js';
 import { decide, newCaches, type GuardDeps } from '../../plugins/guard/decide.js';
 import { makeKey, writeTrust, type TestTrust } from './support/signing.js';
+import { pushTinyImage } from '../support/tinyimage.js';
 
 // The guard's local-store path with the REAL shared verifier and a real signature: an image manifest
 // "generated and signed on this machine, never pushed" lives in <config>/store (an OCI layout) with its
 // Notary signature as a referrer; a local image whose Id is that manifest's config digest may run.
 async function addImage(layout: OciLayout, text: string, tag = 'localhost:5000/app:1'): Promise<{ desc: Descriptor; configDigest: string }> {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['x'] }, rootfs: { type: 'layers', diff_ids: [sha256Digest(text)] } }));
-  const layer = Buffer.from(text);
-  const cfgDesc: Descriptor = { mediaType: MediaType.OCI_CONFIG, digest: sha256Digest(config), size: config.length };
-  const layerDesc: Descriptor = { mediaType: MediaType.OCI_LAYER_TAR, digest: sha256Digest(layer), size: layer.length };
-  await layout.pushBlob(cfgDesc, config);
-  await layout.pushBlob(layerDesc, layer);
-  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config: cfgDesc, layers: [layerDesc] }));
-  const desc: Descriptor = { mediaType: MediaType.OCI_MANIFEST, digest: sha256Digest(manifest), size: manifest.length };
-  await layout.pushManifest(desc, manifest, tag);
-  return { desc, configDigest: cfgDesc.digest };
+  return pushTinyImage(layout, text, tag, { config: { Cmd: ['x'] } });
 }
 
 async function signLocal(layout: OciLayout, subject: Descriptor, t: TestTrust): Promise<void> {
