@@ -451,14 +451,16 @@ export class OciLayout implements ArtifactTarget {
     }
     await this.pushBlob(desc, bytes, opts);
     const tag = reference !== undefined && !isDigest(reference) ? reference : undefined;
-    const artifactType = manifestArtifactType(bytes);
-    const needed = this.blobsRequired ? referencedBlobs(bytes) : [];
+    const m = parseOrUndefined(bytes);
+    const artifactType = typeof m?.artifactType === 'string' ? m.artifactType : undefined;
+    // the manifest's own blob first: a prune may also have taken that one since pushBlob found or wrote it
+    const needed = this.blobsRequired ? [desc, ...(m ? referencedBlobsOf(m) : [])] : [];
     await this.updateIndex(async (idx) => {
       // Under the lock, so a prune (which deletes blobs holding it) cannot slip in between: the index never lists a
       // manifest whose config or layers are missing (blobs found in the store earlier may have been pruned since).
       const missing = (await Promise.all(needed.map(async (d) => ((await this.hasBlob(d)) ? undefined : d.digest)))).filter((d) => d !== undefined);
-      if (!(await this.hasBlob(desc)) || missing.length > 0) {
-        throw new LayoutError('MANIFEST_BLOB_UNKNOWN', `${this.location}: manifest ${desc.digest} needs ${missing.length > 0 ? `blob ${missing[0]}` : 'its own blob'}, which is not in the layout`, {
+      if (missing.length > 0) {
+        throw new LayoutError('MANIFEST_BLOB_UNKNOWN', `${this.location}: manifest ${desc.digest} needs ${missing[0] === desc.digest ? 'its own blob' : `blob ${missing[0]}`}, which is not in the layout`, {
           hint: 'blobs are stored before the manifest that needs them; if `docker sign store prune` ran meanwhile, run the command again',
           exitCode: EXIT.UNAVAILABLE,
         });
@@ -566,10 +568,11 @@ export class OciLayout implements ArtifactTarget {
   }
 }
 
-function manifestArtifactType(bytes: Buffer): string | undefined {
+/** The JSON object in `bytes`, or undefined when it is none (the caller has checked the bytes' digest only). */
+function parseOrUndefined(bytes: Buffer): Record<string, unknown> | undefined {
   try {
-    const m = JSON.parse(bytes.toString('utf8')) as { artifactType?: unknown };
-    return typeof m.artifactType === 'string' ? m.artifactType : undefined;
+    const v: unknown = JSON.parse(bytes.toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
@@ -587,12 +590,12 @@ export interface StoredBlobFile {
  * layers that name URLs); none for other documents (an index lists manifests, checked when they are stored).
  */
 export function referencedBlobs(bytes: Buffer): Pick<Descriptor, 'digest' | 'size'>[] {
-  let m: Record<string, unknown>;
-  try {
-    m = parseJsonObject(bytes, 'manifest');
-  } catch {
-    return [];
-  }
+  const m = parseOrUndefined(bytes);
+  return m ? referencedBlobsOf(m) : [];
+}
+
+/** referencedBlobs of an already parsed manifest. */
+export function referencedBlobsOf(m: Record<string, unknown>): Pick<Descriptor, 'digest' | 'size'>[] {
   const out: Pick<Descriptor, 'digest' | 'size'>[] = [];
   const add = (d: unknown) => {
     const v = d as { digest?: unknown; size?: unknown; urls?: unknown } | undefined;
