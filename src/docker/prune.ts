@@ -29,21 +29,20 @@ import { DockerSignError, EXIT } from '../errors.js';
 import type { ConfigPaths } from '../config/dir.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
-import { OciLayout, REF_NAME_ANNOTATION, pidAlive, referencedBlobs, type StoredBlobFile } from '../oci/layout.js';
+import { OciLayout, REF_NAME_ANNOTATION, pidAlive, referencedBlobs, referencedBlobsOf, type StoredBlobFile } from '../oci/layout.js';
 import { MediaType, isIndexMediaType, isManifestMediaType } from '../oci/mediaTypes.js';
 import { parseJsonObject, type ImageIndex } from '../oci/manifest.js';
 import { EngineError, listImages, usesContainerdImageStore, type EngineImage } from './engine.js';
 import { LAYER_CACHE_FILE, storeTagFor } from './generate.js';
+import { PUSHED_FILE } from './push.js';
 
 /** Blobs and temp files younger than this are never taken for unreferenced: a run may be about to list them. */
 export const PRUNE_GRACE_MS = 10 * 60_000;
-/** The sidecar of src/docker/push.ts (blob → repositories it was pushed to). */
-const PUSHED_FILE = 'pushed.json';
 const MAX_INDEX_DEPTH = 4;
 const STORE_OPEN = { blobsRequired: true } as const;
 
 /** What an index entry of the store is, and whether the engine still holds its image. */
-export interface StoreEntry {
+interface StoreEntry {
   descriptor: Descriptor;
   /** The store tag (fully-qualified image name) of an image manifest, when it has one. */
   name?: string;
@@ -91,7 +90,7 @@ export interface PruneResult {
   };
 }
 
-export interface Parsed {
+interface Parsed {
   entry: StoreEntry;
   /** The blobs this entry needs beside its own manifest (config, layers; for an index its manifests and theirs). */
   needs: Digest[];
@@ -224,7 +223,7 @@ interface Plan {
 }
 
 /** The store's index entries judged against the engine's image list (shared by prune and `store ls`). */
-export interface StoreAnalysis {
+interface StoreAnalysis {
   parsed: Parsed[];
   /** For every subject a signature names: whether its image is still in the engine, and what it needs. */
   subjectLive: Map<Digest, { live: boolean; needs: Digest[] }>;
@@ -367,7 +366,7 @@ async function describeEntry(store: OciLayout, d: Descriptor, ids: Set<string>, 
     return { entry: { ...entry, kind: 'unreadable' }, needs: [] };
   }
   if (isIndexMediaType(d.mediaType)) return { entry, needs: await indexNeeds(store, m, 0) };
-  const needs = referencedBlobs(bytes).map((b) => b.digest);
+  const needs = referencedBlobsOf(m).map((b) => b.digest);
   const subject = (m.subject as { digest?: unknown } | undefined)?.digest;
   if (typeof subject === 'string') return { entry: { ...entry, kind: 'signature', subject: subject as Digest }, needs };
   const config = m.config as { mediaType?: unknown; digest?: unknown } | undefined;
@@ -406,13 +405,14 @@ async function subjectFromBlob(store: OciLayout, digest: Digest, ids: Set<string
     bytes = undefined;
   }
   if (!bytes) return { live: false, needs: [] };
-  let config: unknown;
+  let m: Record<string, unknown>;
   try {
-    config = (parseJsonObject(bytes, 'manifest').config as { digest?: unknown } | undefined)?.digest;
+    m = parseJsonObject(bytes, 'manifest');
   } catch {
     return { live: false, needs: [] };
   }
-  return typeof config === 'string' && ids.has(config) ? { live: true, needs: referencedBlobs(bytes).map((b) => b.digest) } : { live: false, needs: [] };
+  const config = (m.config as { digest?: unknown } | undefined)?.digest;
+  return typeof config === 'string' && ids.has(config) ? { live: true, needs: referencedBlobsOf(m).map((b) => b.digest) } : { live: false, needs: [] };
 }
 
 /** The bytes of a stored manifest if present and intact; undefined when missing or damaged (other errors throw). */
