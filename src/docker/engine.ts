@@ -273,32 +273,27 @@ function checkRef(ref: string): void {
   }
 }
 
+/**
+ * GET `path` from the engine as JSON: raw HTTP where rawRequest can, else `fallback` through dockerode. Every failure
+ * (connection, non-200 answer, bad JSON) becomes an EngineError via engineError (`ref` names an image for 404/400).
+ */
+async function engineJson(env: NodeJS.ProcessEnv, path: string, what: string, fallback: (docker: Dockerode) => Promise<unknown>,
+  opts: { ref?: string; maxBytes?: number } = {}): Promise<unknown> {
+  const endpoint = resolveEndpoint(env);
+  try {
+    const res = await rawRequest(endpoint, 'GET', path);
+    if (!res) return await fallback((await getEngine(env)).docker);
+    if (res.statusCode !== 200) throw await statusError(res, endpoint, what, opts.ref);
+    return JSON.parse((await readBody(res, opts.maxBytes)).toString('utf8'));
+  } catch (e) {
+    throw engineError(e, endpoint, what, opts.ref);
+  }
+}
+
 /** `docker image inspect REF` (the fields we use). IMAGE_NOT_FOUND / ENGINE_UNREACHABLE as EngineError. */
 export async function inspectImage(ref: string, env: NodeJS.ProcessEnv = process.env): Promise<ImageInspect> {
   checkRef(ref);
-  const endpoint = resolveEndpoint(env);
-  let info: Dockerode.ImageInspectInfo;
-  let res: import('node:http').IncomingMessage | undefined;
-  try {
-    res = await rawRequest(endpoint, 'GET', `/images/${encodeURIComponent(ref)}/json`);
-  } catch (e) {
-    throw engineError(e, endpoint, `inspecting image ${ref}`, ref);
-  }
-  if (res) {
-    if (res.statusCode !== 200) throw await statusError(res, endpoint, `inspecting image ${ref}`, ref);
-    try {
-      info = JSON.parse((await readBody(res)).toString('utf8')) as Dockerode.ImageInspectInfo;
-    } catch (e) {
-      throw engineError(e, endpoint, `inspecting image ${ref}`, ref);
-    }
-  } else {
-    const { docker } = await getEngine(env);
-    try {
-      info = await docker.getImage(ref).inspect();
-    } catch (e) {
-      throw engineError(e, endpoint, `inspecting image ${ref}`, ref);
-    }
-  }
+  const info = await engineJson(env, `/images/${encodeURIComponent(ref)}/json`, `inspecting image ${ref}`, (docker) => docker.getImage(ref).inspect(), { ref }) as Dockerode.ImageInspectInfo;
   return {
     Id: info.Id,
     RepoTags: info.RepoTags ?? [],
@@ -348,20 +343,7 @@ export interface EngineImage {
 
 /** Every image the engine holds, intermediate ones included (`docker image ls --all`). */
 export async function listImages(env: NodeJS.ProcessEnv = process.env): Promise<EngineImage[]> {
-  const endpoint = resolveEndpoint(env);
-  let raw: unknown;
-  try {
-    const res = await rawRequest(endpoint, 'GET', '/images/json?all=1');
-    if (res) {
-      if (res.statusCode !== 200) throw await statusError(res, endpoint, 'listing images');
-      raw = JSON.parse((await readBody(res, 64 << 20)).toString('utf8'));
-    } else {
-      const { docker } = await getEngine(env);
-      raw = await docker.listImages({ all: true });
-    }
-  } catch (e) {
-    throw engineError(e, endpoint, 'listing images');
-  }
+  const raw = await engineJson(env, '/images/json?all=1', 'listing images', (docker) => docker.listImages({ all: true }), { maxBytes: 64 << 20 });
   if (!Array.isArray(raw)) throw new EngineError('ENGINE_ERROR', 'the engine answered the image list with something that is not a list');
   return raw.flatMap((i: { Id?: unknown; RepoTags?: unknown }) => (typeof i?.Id === 'string'
     ? [{ Id: i.Id, RepoTags: Array.isArray(i.RepoTags) ? i.RepoTags.filter((t): t is string => typeof t === 'string' && t !== '<none>:<none>') : [] }]
@@ -375,20 +357,7 @@ export async function listImages(env: NodeJS.ProcessEnv = process.env): Promise<
  * ["driver-type", "io.containerd.snapshotter.v1"].
  */
 export async function usesContainerdImageStore(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  const endpoint = resolveEndpoint(env);
-  let info: { DriverStatus?: unknown };
-  try {
-    const res = await rawRequest(endpoint, 'GET', '/info');
-    if (res) {
-      if (res.statusCode !== 200) throw await statusError(res, endpoint, 'asking the engine for its info');
-      info = JSON.parse((await readBody(res)).toString('utf8')) as { DriverStatus?: unknown };
-    } else {
-      const { docker } = await getEngine(env);
-      info = (await docker.info()) as { DriverStatus?: unknown };
-    }
-  } catch (e) {
-    throw engineError(e, endpoint, 'asking the engine for its info');
-  }
+  const info = await engineJson(env, '/info', 'asking the engine for its info', (docker) => docker.info()) as { DriverStatus?: unknown } | null;
   return Array.isArray(info?.DriverStatus) && info.DriverStatus.some((p) => Array.isArray(p) && typeof p[1] === 'string' && p[1].startsWith('io.containerd.snapshotter'));
 }
 
