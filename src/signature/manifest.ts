@@ -10,9 +10,14 @@ export const ANNOTATION_CREATED = 'org.opencontainers.image.created';
 export const SIGNATURE_ARTIFACT_TYPE = MediaType.NOTARY_SIGNATURE;
 export const EMPTY_CONFIG_BYTES = Buffer.from('{}');
 
+/** Hex SHA-256 of a DER certificate (one entry of notation's thumbprint annotation). */
+export function certificateThumbprint(cert: X509Certificate): string {
+  return createHash('sha256').update(cert.raw).digest('hex');
+}
+
 /** JSON array string of the hex SHA-256 of each DER certificate, leaf first (notation's thumbprint annotation). */
 export function chainThumbprints(chain: X509Certificate[]): string {
-  return JSON.stringify(chain.map((c) => createHash('sha256').update(c.raw).digest('hex')));
+  return JSON.stringify(chain.map(certificateThumbprint));
 }
 
 export interface BuiltSignatureManifest {

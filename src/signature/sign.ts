@@ -12,7 +12,7 @@ import type { RegistryOptions } from '../registry/client.js';
 import { loadSigner } from '../pki/keys.js';
 import { createEnvelope } from './envelope.js';
 export { parseAnnotations } from './annotations.js';
-import { ANNOTATION_THUMBPRINT, buildSignatureManifest, chainThumbprints, signatureConfigDescriptor, SIGNATURE_ARTIFACT_TYPE } from './manifest.js';
+import { buildSignatureManifest, certificateThumbprint, signatureConfigDescriptor, SIGNATURE_ARTIFACT_TYPE } from './manifest.js';
 import type { EnvelopeMediaType, SignatureAlgorithm, Signer } from './types.js';
 import type { X509Certificate } from 'node:crypto';
 
@@ -229,33 +229,12 @@ async function localSubject(opts: SignLocalOptions) {
 export async function signLocalUnlessSigned(opts: SignLocalOptions): Promise<
   { signed: SignResult & { reference: string; imageId: string } } | { existing: Descriptor; subject: Descriptor; keyName?: string; reference: string }> {
   const l = await localSubject(opts);
-  const leaf = JSON.parse(chainThumbprints(l.signer.certificateChain.slice(0, 1)))[0] as string;
-  const now = (opts.now ?? new Date()).getTime();
-  for (const d of await l.store.referrers(l.subject, SIGNATURE_ARTIFACT_TYPE)) {
-    let thumbprints: unknown;
-    try {
-      thumbprints = JSON.parse(d.annotations?.[ANNOTATION_THUMBPRINT] ?? 'null');
-    } catch {
-      continue;
-    }
-    if (!Array.isArray(thumbprints) || thumbprints[0] !== leaf) continue;
-    // made with this certificate: it counts if it is intact, for this manifest, and not expired
-    try {
-      const { parseJsonObject } = await import('../oci/manifest.js');
-      const { parseEnvelope, verifyIntegrity } = await import('./envelope.js');
-      const m = parseJsonObject(await l.store.fetchBlob(d), 'signature manifest');
-      const layer = (m.layers as Descriptor[] | undefined)?.[0];
-      if (!layer) continue;
-      const env = parseEnvelope(await l.store.fetchBlob(layer), layer.mediaType);
-      verifyIntegrity(env);
-      if (env.payload.targetArtifact.digest !== l.subject.digest) continue;
-      const expiry = env.signedAttributes.expiry;
-      if (expiry && expiry.getTime() <= now) continue;
-    } catch {
-      continue;
-    }
-    return { existing: coreDescriptor(d), subject: l.subject, keyName: l.keyName, reference: l.reference };
-  }
+  const leaf = certificateThumbprint(l.signer.certificateChain[0]!);
+  const { inspectSignatures } = await import('./list.js');
+  // made with this certificate, intact, for this very manifest, not expired
+  const mine = (await inspectSignatures(l.store, l.subject, opts.now ?? new Date())).find((d) => !d.problem && d.thumbprints?.[0] === leaf
+    && d.envelope?.integrity === 'ok' && d.envelope.matchesSubject && d.envelope.expired !== true);
+  if (mine) return { existing: { mediaType: mine.mediaType, digest: mine.digest, size: mine.size }, subject: l.subject, keyName: l.keyName, reference: l.reference };
   const res = await signWith(l.store, l.subject, l.signer, l.keyName, opts);
   return { signed: { ...res, reference: l.reference, imageId: l.imageId } };
 }
