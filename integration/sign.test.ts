@@ -110,6 +110,16 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
     sh('bash', [join(ROOT, 'scripts', 'test-image.sh'), image, text]);
     built.push(image);
   };
+  /** A new local image in DS_REGISTRY's namespace, signed with plain `docker sign` (local mode: nothing is pushed). */
+  const signNewLocalImage = (prefix: string) => {
+    const registry = requireEnv('DS_REGISTRY');
+    const repo = `sign-it/${prefix}-${randomBytes(4).toString('hex')}`;
+    const image = `${registry}/${repo}:v1`;
+    buildTestImage(image, `${prefix} ${repo}`);
+    const r = JSON.parse(cliOk(['sign', '-o', 'json', image, '--config-dir', cfg]));
+    expect(r.mode).to.equal('local');
+    return { registry, repo, image, r };
+  };
   after(() => {
     for (const image of built) spawnSync('docker', ['rmi', '-f', image], { encoding: 'utf8' });
     rmSync(tmp, { recursive: true, force: true });
@@ -273,12 +283,7 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
   });
 
   it('local image: signed into the local store, listed with --local, pushed with `docker sign push`', async () => {
-    const registry = requireEnv('DS_REGISTRY');
-    const repo = `sign-it/local-${randomBytes(4).toString('hex')}`;
-    const image = `${registry}/${repo}:v1`;
-    buildTestImage(image, `local ${repo}`);
-    const r = JSON.parse(cliOk(['sign', '-o', 'json', image, '--config-dir', cfg]));
-    expect(r.mode).to.equal('local');
+    const { registry, repo, image, r } = signNewLocalImage('local');
     expect(r.pending).to.equal(true);
     const notThere = await fetch(`http://${registry}/v2/${repo}/manifests/v1`, { headers: { accept: MANIFEST_ACCEPT } });
     expect(notThere.status, 'nothing pushed by signing a local image').to.equal(404);
@@ -292,12 +297,7 @@ describe('integration: docker sign (remote, OCI layout, local image)', function 
   });
 
   it('verify --local: the signature kept in the local store, only for the image the engine has now', () => {
-    const registry = requireEnv('DS_REGISTRY');
-    const repo = `sign-it/vlocal-${randomBytes(4).toString('hex')}`;
-    const image = `${registry}/${repo}:v1`;
-    buildTestImage(image, `vlocal ${repo}`);
-    const r = JSON.parse(cliOk(['sign', '-o', 'json', image, '--config-dir', cfg]));
-    expect(r.mode).to.equal('local');
+    const { registry, repo, image, r } = signNewLocalImage('vlocal');
     const policyFile = join(cfg, 'trustpolicy.json');
     writeFileSync(policyFile, JSON.stringify({
       version: '1.0',
