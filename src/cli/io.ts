@@ -78,3 +78,8 @@ export function humanSize(bytes: number): string {
   }
   return `${Number(v.toPrecision(4))}${units[u]}`;
 }
+
+/** `n` and the noun in the number it takes: counted(1, 'blob') = "1 blob", counted(2, 'entry', 'entries') = "2 entries". */
+export function counted(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}

@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../base.js';
+import { counted } from '../../cli/io.js';
 
 export default class PolicyValidateCommand extends BaseCommand {
   static override summary = 'Validate a trust policy';
@@ -30,7 +31,7 @@ export default class PolicyValidateCommand extends BaseCommand {
     });
     for (const w of policy.warnings) this.info(`Warning: ${w}`);
     this.emit({ path: policy.source, valid: true, warnings: policy.warnings, statements }, () =>
-      [`Trust policy ${policy.source} is valid (${statements.length} statement${statements.length === 1 ? '' : 's'})`, ...statements.map((s) => `  ${s.name}: ${s.registryScopes.join(', ')} → ${s.level}`)].join('\n'),
+      [`Trust policy ${policy.source} is valid (${counted(statements.length, 'statement')})`, ...statements.map((s) => `  ${s.name}: ${s.registryScopes.join(', ')} → ${s.level}`)].join('\n'),
     );
   }
 }

@@ -1,5 +1,5 @@
 import { BaseCommand } from '../base.js';
-import { humanSize } from '../../cli/io.js';
+import { counted, humanSize } from '../../cli/io.js';
 
 export default class StoreLsCommand extends BaseCommand {
   static override summary = 'List what the local store holds';
@@ -31,7 +31,7 @@ export default class StoreLsCommand extends BaseCommand {
         lines.push(`signature ${short(s.digest)} for ${short(s.subject)}, whose manifest is no entry of the store${state}`);
       }
       for (const o of r.other) lines.push(`${o.unreadable ? 'damaged entry' : 'other entry'} ${o.name ?? short(o.digest)} (${o.mediaType})`);
-      lines.push(`${r.blobs.count} blob${r.blobs.count === 1 ? '' : 's'}, ${humanSize(r.blobs.bytes)} in ${r.store}`);
+      lines.push(`${counted(r.blobs.count, 'blob')}, ${humanSize(r.blobs.bytes)} in ${r.store}`);
       if (r.reclaimable) {
         lines.push(`Reclaimable: ${humanSize(r.reclaimable.prune)} (docker sign store prune), ${humanSize(r.reclaimable.all)} with --all`);
       } else {

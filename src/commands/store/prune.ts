@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base.js';
 import { InputError } from '../../errors.js';
-import { humanSize } from '../../cli/io.js';
+import { counted, humanSize } from '../../cli/io.js';
 
 export default class StorePruneCommand extends BaseCommand {
   static override summary = 'Remove what the local store no longer needs';
@@ -48,13 +48,13 @@ export default class StorePruneCommand extends BaseCommand {
         for (const s of r.removed.signatures) lines.push(`  ${s.digest}${s.subject ? `  (for ${s.subject})` : ''}`);
       }
       if (r.kept.orphanSignatures > 0) {
-        lines.push(`Kept ${r.kept.orphanSignatures} signature${r.kept.orphanSignatures === 1 ? '' : 's'} of images no longer in the engine (--all removes them)`);
+        lines.push(`Kept ${counted(r.kept.orphanSignatures, 'signature')} of images no longer in the engine (--all removes them)`);
       }
-      lines.push(`${verb} ${r.removed.blobs} blob${r.removed.blobs === 1 ? '' : 's'}, ${r.removed.tempFiles} temp file${r.removed.tempFiles === 1 ? '' : 's'}, ${r.removed.layerCacheEntries} layer-cache entr${r.removed.layerCacheEntries === 1 ? 'y' : 'ies'}`);
+      lines.push(`${verb} ${counted(r.removed.blobs, 'blob')}, ${counted(r.removed.tempFiles, 'temp file')}, ${counted(r.removed.layerCacheEntries, 'layer-cache entry', 'layer-cache entries')}`);
       if (r.kept.recentBlobs > 0) {
-        lines.push(`Kept ${r.kept.recentBlobs} unreferenced blob${r.kept.recentBlobs === 1 ? '' : 's'} (${humanSize(r.kept.recentBytes)}) written in the last 10 minutes: a run may still be using them`);
+        lines.push(`Kept ${counted(r.kept.recentBlobs, 'unreferenced blob')} (${humanSize(r.kept.recentBytes)}) written in the last 10 minutes: a run may still be using them`);
       }
-      lines.push(`Kept ${r.kept.images} image manifest${r.kept.images === 1 ? '' : 's'}, ${r.kept.signatures} signature${r.kept.signatures === 1 ? '' : 's'}${r.kept.other ? `, ${r.kept.other} other entr${r.kept.other === 1 ? 'y' : 'ies'}` : ''}`);
+      lines.push(`Kept ${counted(r.kept.images, 'image manifest')}, ${counted(r.kept.signatures, 'signature')}${r.kept.other ? `, ${counted(r.kept.other, 'other entry', 'other entries')}` : ''}`);
       lines.push(`${dryRun ? 'Reclaimable' : 'Total reclaimed'} space: ${humanSize(r.removed.bytes)}`);
       return lines.join('\n');
     });
