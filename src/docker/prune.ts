@@ -190,12 +190,16 @@ export async function listStore(paths: ConfigPaths, env: NodeJS.ProcessEnv = pro
   const sizes = new Map(files.blobs.map((b) => [b.digest as string, b.size]));
   out.blobs = { count: files.blobs.length, bytes: files.blobs.reduce((n, b) => n + b.size, 0) };
   const imageDigests = new Set(a.parsed.filter((p) => p.entry.kind === 'image').map((p) => p.entry.descriptor.digest));
+  const signaturesOf = new Map<Digest, Digest[]>();
+  for (const { entry } of a.parsed) {
+    if (entry.kind === 'signature') signaturesOf.set(entry.subject!, [...(signaturesOf.get(entry.subject!) ?? []), entry.descriptor.digest]);
+  }
   for (const p of a.parsed) {
     const { entry } = p;
     const d = entry.descriptor;
     if (entry.kind === 'image') {
       const size = [...new Set([d.digest, ...p.needs])].reduce((n, x) => n + (sizes.get(x) ?? 0), 0);
-      const signatures = a.parsed.filter((q) => q.entry.kind === 'signature' && q.entry.subject === d.digest).map((q) => q.entry.descriptor.digest);
+      const signatures = signaturesOf.get(d.digest) ?? [];
       out.images.push({ ...(entry.name !== undefined ? { name: entry.name } : {}), digest: d.digest, ...(images ? { state: entry.state } : {}), signatures, size });
     } else if (entry.kind === 'signature') {
       if (!imageDigests.has(entry.subject!)) {
