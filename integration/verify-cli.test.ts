@@ -32,6 +32,16 @@ describe('integration: multi-party signing and verification through the docker-s
       const dir = join(cfg, 'truststore', 'x509', 'ca', name);
       const files = await readdir(dir);
       expect(files.length).to.be.greaterThan(0);
+      if (name === 'wabbit') {
+        // a file that is no certificate, given with a good one: exit 2, named, and neither is added
+        const notCert = join(consumer, 'notes.txt');
+        await writeFile(notCert, 'root:x:0:0:root:/root:/bin/bash\n');
+        const bad = await runCli(['cert', 'add', '--type', 'ca', '--store', name, join(dir, files[0]!), notCert, '--config-dir', consumer]);
+        expect(bad.code, bad.stderr).to.equal(2);
+        expect(bad.stderr).to.match(/could not parse a certificate from ".*notes\.txt": neither PEM nor DER certificates/);
+        expect(bad.stderr).to.not.match(/internal error|\n\s+at /);
+        expect(await readdir(join(consumer, 'truststore')).catch(() => [])).to.deep.equal([]);
+      }
       await ok(['cert', 'add', '--type', 'ca', '--store', name, ...files.map((f) => join(dir, f)), '--config-dir', consumer]);
     }
     await ok(['policy', 'init', '--name', 'acme-required', '--scope', `${registry}/${repo}`, '--store', 'ca:wabbit', '--store', 'ca:acme', '--identity', `x509.subject: ${ACME}`, '--config-dir', consumer]);

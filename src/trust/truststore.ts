@@ -49,6 +49,21 @@ export function validateStoreCertificates(certs: X509Certificate[], file: string
   }
 }
 
+/** The certificates of a file meant for a trust store (PEM or DER; CA or self-signed), else TRUST_STORE_INVALID naming `file`. */
+export function parseStoreFile(bytes: Buffer, file: string): X509Certificate[] {
+  let certs: X509Certificate[];
+  try {
+    certs = parseCertificates(bytes);
+  } catch (e) {
+    throw new PolicyError('TRUST_STORE_INVALID', `could not parse a certificate from "${file}": ${(e as Error).message}`, {
+      cause: e,
+      hint: 'a trust store file holds PEM ("-----BEGIN CERTIFICATE-----") or DER certificates',
+    });
+  }
+  validateStoreCertificates(certs, file);
+  return certs;
+}
+
 /** The trust store on disk. `root` is `<config>/truststore`. */
 export class FileTrustStore implements TrustStore {
   private readonly cache = new Map<string, Promise<X509Certificate[]>>();
@@ -143,13 +158,13 @@ export class FileTrustStore implements TrustStore {
   }
 
   /** Adds a certificate file (PEM or DER, one or more certificates) to a store, creating it. Returns the written path. */
-  async add(type: TrustStoreType, name: string, bytes: Buffer, fileName: string): Promise<{ path: string; certificates: X509Certificate[] }> {
+  /** Adds the certificates of `file` (the path the user gave: named in errors; stored under its base name). */
+  async add(type: TrustStoreType, name: string, bytes: Buffer, file: string): Promise<{ path: string; certificates: X509Certificate[] }> {
     checkStoreArgs(type, name);
-    const certs = parseCertificates(bytes);
-    validateStoreCertificates(certs, fileName);
+    const certs = parseStoreFile(bytes, file);
     const dir = this.dir(type, name);
     await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
-    const target = join(dir, basename(fileName));
+    const target = join(dir, basename(file));
     try {
       await fsp.writeFile(target, bytes, { flag: 'wx', mode: 0o644 });
     } catch (e) {

@@ -241,21 +241,37 @@ export function certInfo(cert: X509Certificate): CertInfo {
   return info;
 }
 
-/** Parses every certificate in a PEM or DER buffer (a file may hold several). Throws when none parse. */
+/**
+ * Parses every certificate in a PEM or DER buffer (a file may hold several). Throws an Error saying what is wrong
+ * (callers add the file name) when the bytes are neither, or a block is not a certificate.
+ */
 export function parseCertificates(bytes: Buffer): X509Certificate[] {
+  const parse = (der: Buffer, n: number): X509Certificate => {
+    try {
+      return new X509Certificate(der);
+    } catch (e) {
+      throw new Error(`certificate #${n} is not a valid X.509 certificate (${(e as Error).message})`);
+    }
+  };
   const text = bytes.toString('latin1');
+  const out: X509Certificate[] = [];
   if (text.includes('-----BEGIN')) {
-    const out: X509Certificate[] = [];
     const re = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
     let m: RegExpExecArray | null;
-    while ((m = re.exec(text))) out.push(new X509Certificate(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')));
+    while ((m = re.exec(text))) out.push(parse(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'), out.length + 1));
     return out;
   }
-  const out: X509Certificate[] = [];
+  // DER: one or more certificates back to back, each a SEQUENCE
   let p = 0;
   while (p < bytes.length) {
-    const t = readTlv(bytes, p);
-    out.push(new X509Certificate(bytes.subarray(p, t.end)));
+    let t: Tlv;
+    try {
+      if (bytes[p] !== 0x30) throw new Error('no SEQUENCE');
+      t = readTlv(bytes, p);
+    } catch {
+      throw new Error(out.length === 0 ? 'neither PEM nor DER certificates' : `bytes after certificate #${out.length} are not a DER certificate`);
+    }
+    out.push(parse(bytes.subarray(p, t.end), out.length + 1));
     p = t.end;
   }
   return out;

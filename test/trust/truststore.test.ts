@@ -85,6 +85,11 @@ describe('trust store (notation layout truststore/x509/<type>/<name>/*)', functi
     await expectPolicyError(ts.add('ca', 'example', await readFile(ROOT_CRT), 'root.crt'), 'TRUST_STORE_INVALID', /already exists/);
     await expectPolicyError(ts.add('ca', 'example', Buffer.from(key.chain[0]!.toString()), 'leaf.pem'), 'TRUST_STORE_INVALID', /not a CA certificate/);
     await ts.add('tsa', 'stamps', key.chain[1]!.raw, 'tsa.der');
+    // files that hold no certificate: a clear TRUST_STORE_INVALID naming the file, and nothing written
+    await expectPolicyError(ts.add('ca', 'bad', Buffer.from('root:x:0:0:root:/root:/bin/bash\n'), '/etc/passwd'), 'TRUST_STORE_INVALID', /"\/etc\/passwd": neither PEM nor DER/);
+    await expectPolicyError(ts.add('ca', 'bad', Buffer.from('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), 'x.pem'), 'TRUST_STORE_INVALID', /"x\.pem": certificate #1 is not a valid X\.509/);
+    await expectPolicyError(ts.add('ca', 'bad', Buffer.concat([key.chain[1]!.raw, Buffer.from('trailing')]), 'two.der'), 'TRUST_STORE_INVALID', /after certificate #1 are not a DER certificate/);
+    await expectPolicyError(ts.add('ca', 'bad', Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01]), 'seq.der'), 'TRUST_STORE_INVALID', /certificate #1 is not a valid X\.509/);
     const ls = await ts.list();
     expect(ls.map((s) => `${s.type}:${s.name}:${s.certificates.length}`)).to.deep.equal(['ca:example:1', 'tsa:stamps:1']);
     expect(ls[0]!.certificates[0]!.sha256).to.equal('73525506a4ad8236369a0c7811e8a21b7e030bbf8a437d0917379cdce2b1802d');

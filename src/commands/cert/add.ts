@@ -16,22 +16,33 @@ export default class CertAddCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parseCommon(CertAddCommand);
-    const { readFile } = await import('node:fs/promises');
-    const { basename } = await import('node:path');
-    const { FileTrustStore } = await import('../../trust/truststore.js');
+    const { readFile, lstat } = await import('node:fs/promises');
+    const { basename, join } = await import('node:path');
+    const { FileTrustStore, parseStoreFile } = await import('../../trust/truststore.js');
     const { certInfo } = await import('../../trust/x509.js');
     const { PolicyError } = await import('../../trust/errors.js');
     const ts = new FileTrustStore(this.paths.trustStore);
     const type = flags.type as 'ca' | 'signingAuthority' | 'tsa';
-    const added: { file: string; path: string; certificates: { subject: string; sha256: string }[] }[] = [];
+    // every file is read and checked before any is added: one bad file leaves the store as it was
+    const files: { file: string; bytes: Buffer }[] = [];
     for (const file of argv as string[]) {
-      let bytes: Buffer;
       try {
-        bytes = await readFile(file);
+        files.push({ file, bytes: await readFile(file) });
       } catch (e) {
         throw new PolicyError('TRUST_STORE_INVALID', `cannot read ${file}: ${(e as Error).message}`);
       }
-      const r = await ts.add(type, flags.store, bytes, basename(file));
+      parseStoreFile(files.at(-1)!.bytes, file);
+      const name = basename(file);
+      if (files.slice(0, -1).some((f) => basename(f.file) === name)) {
+        throw new PolicyError('TRUST_STORE_INVALID', `two of the files are named "${name}": a store keeps files by name`, { hint: 'rename one of them' });
+      }
+      if (await lstat(join(ts.dir(type, flags.store), name)).catch(() => undefined)) {
+        throw new PolicyError('TRUST_STORE_INVALID', `"${name}" already exists in trust store "${type}:${flags.store}"`, { hint: 'remove it first with `docker sign cert rm`' });
+      }
+    }
+    const added: { file: string; path: string; certificates: { subject: string; sha256: string }[] }[] = [];
+    for (const { file, bytes } of files) {
+      const r = await ts.add(type, flags.store, bytes, file);
       added.push({ file, path: r.path, certificates: r.certificates.map((c) => ({ subject: certInfo(c).subject, sha256: certInfo(c).sha256 })) });
     }
     this.emit({ type, store: flags.store, added }, () =>
