@@ -1,6 +1,7 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mkdirsSync } from '../../src/config/mkdir.js';
 
 /**
  * `docker sign install`: makes `docker sign` / `docker generate` work from the docker CLI.
@@ -75,7 +76,7 @@ export interface InstallResult {
 }
 
 function writeAtomic(file: string, text: string, mode: number): void {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirsSync(dirname(file));
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, text, { mode });
   chmodSync(tmp, mode);
@@ -130,7 +131,7 @@ export function install(o: InstallOptions): InstallResult {
   const root = o.root ?? packageRoot();
   const nodePath = o.nodePath ?? process.execPath;
   const pluginsDir = join(o.dockerConfig, 'cli-plugins');
-  mkdirSync(pluginsDir, { recursive: true });
+  mkdirsSync(pluginsDir);
   const res: InstallResult = { pluginsDir, plugins: [], rcFilesUpdated: [] };
   for (const name of PLUGIN_NAMES) {
     const path = join(pluginsDir, `docker-${name}`);

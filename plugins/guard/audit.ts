@@ -1,5 +1,6 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
+import { mkdirsSync } from '../../src/config/mkdir.js';
 
 /**
  * Audit log: one JSON object per line for every gated decision (pull, create, start, build, load, import,
@@ -30,7 +31,7 @@ export class AuditLog {
 
   constructor(readonly path: string | undefined, private readonly onError: (e: Error) => void = () => undefined) {
     if (!path) return;
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    mkdirsSync(dirname(path), 0o700);
     this.stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
     this.stream.on('error', (e) => {
       if (!this.failed) this.onError(e);

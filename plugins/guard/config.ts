@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { ConfigPaths } from '../../src/config/dir.js';
 import { ConfigError } from '../../src/errors.js';
 import { DEFAULT_DECIDE_OPTIONS, type DecideOptions, type GatePolicy } from './decide.js';
@@ -101,7 +101,17 @@ export function loadGuardConfig(paths: ConfigPaths, overrides: Partial<GuardConf
     cfg.insecureRegistries = raw.insecureRegistries as string[];
   }
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
+  checkSocketPath(cfg.socket, overrides.socket !== undefined ? '--socket' : file);
   return cfg;
+}
+
+/** The plug-in socket must be an absolute path: dockerd reads it from a spec file as unix:///path. */
+export function checkSocketPath(socket: string, source: string): void {
+  if (!isAbsolute(socket)) {
+    throw new ConfigError('GUARD_CONFIG_INVALID', `${source}: the socket "${socket}" must be an absolute path`, {
+      hint: `dockerd finds the plug-in by its absolute socket path, e.g. ${defaultSocket(DEFAULT_PLUGIN_NAME)}`,
+    });
+  }
 }
 
 function str(v: unknown, d: string, k: string, file: string): string {

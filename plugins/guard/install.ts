@@ -1,6 +1,7 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
+import { mkdirsSync } from '../../src/config/mkdir.js';
 
 /**
  * What dockerd needs to use the guard:
@@ -20,14 +21,14 @@ export function needsSpecFile(name: string, socket: string): boolean {
 }
 
 export function writeSpecFile(specDir: string, name: string, socket: string): string {
-  mkdirSync(specDir, { recursive: true });
+  mkdirsSync(specDir);
   const file = join(specDir, `${name}.spec`);
   writeFileAtomic(file, `unix://${socket}\n`);
   return file;
 }
 
 export function writeFileAtomic(file: string, text: string, mode?: number): void {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirsSync(dirname(file));
   const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
   writeFileSync(tmp, text, { mode: mode ?? 0o644 });
   if (mode !== undefined) chmodSync(tmp, mode);

@@ -59,7 +59,9 @@ export async function runGuard(o: RunGuardOptions): Promise<RunningGuard> {
       exitCode: EXIT.UNAVAILABLE,
       hint: err.code === 'EACCES' || err.code === 'EPERM'
         ? 'dockerd looks for plug-ins in /run/docker/plugins (root only): run the guard as root, or use --socket elsewhere plus `docker sign guard install --socket …` (spec file)'
-        : 'is another guard running? (`docker sign guard status`); else pass --socket',
+        : err.code === undefined || err.code === 'EADDRINUSE'
+          ? 'is another guard running? (`docker sign guard status`); else pass --socket'
+          : 'pass --socket with a path in a directory that exists or can be created',
     });
   }
   try {

@@ -1,10 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import { chmodSync, mkdirSync, unlinkSync, lstatSync } from 'node:fs';
+import { chmodSync, unlinkSync, lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { classify } from './classify.js';
 import { decide, quickDecision, newCaches, type AuthZRequest, type Decision, type DecideOptions, type GuardCaches, type GuardDeps } from './decide.js';
 import type { AuditLog } from './audit.js';
+import { mkdirsSync } from '../../src/config/mkdir.js';
 
 /**
  * The Docker Engine authorization plug-in endpoint: an HTTP server on a unix socket.
@@ -87,7 +88,7 @@ export class GuardServer {
 
   async start(): Promise<void> {
     const sock = this.o.socket;
-    mkdirSync(dirname(sock), { recursive: true });
+    mkdirsSync(dirname(sock));
     await removeStaleSocket(sock);
     const server = createServer({ keepAlive: true }, (req, res) => {
       this.handle(req, res).catch((e) => {

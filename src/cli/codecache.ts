@@ -24,6 +24,7 @@ import type * as Crypto from 'node:crypto';
 import type * as Path from 'node:path';
 import type * as Os from 'node:os';
 import type * as NodeModule from 'node:module';
+import { mkdirsSync } from '../config/mkdir.js';
 
 const fs = process.getBuiltinModule('node:fs') as typeof Fs;
 const path = process.getBuiltinModule('node:path') as typeof Path;
@@ -78,7 +79,7 @@ function writeCache(file: string, name: string, data: Buffer): void {
   const dir = path.dirname(file);
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirsSync(dir, 0o700);
     fs.writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
     fs.renameSync(tmp, file);
     for (const f of fs.readdirSync(dir)) {

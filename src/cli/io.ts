@@ -59,12 +59,38 @@ export function reportCommandError(err: unknown, json: boolean): void {
     process.exitCode = err.exitCode;
     return;
   }
+  const fsErr = fileSystemError(err);
+  if (fsErr) return reportCommandError(fsErr, json);
   const e = err as Error | undefined;
   writeStderr(`Error: internal error: ${e?.message ?? String(err)}\n`);
   writeStderr(
     process.env.DOCKER_SIGN_DEBUG ? `${e?.stack ?? ''}\n` : 'Hint: this is a bug in docker-sign; rerun with DOCKER_SIGN_DEBUG=1 for details\n',
   );
   process.exitCode = EXIT.INTERNAL;
+}
+
+const FS_HINTS: Record<string, string> = {
+  EACCES: 'check the permissions on that path, or choose another config directory (--config-dir / DOCKER_SIGN_CONFIG)',
+  EPERM: 'check the permissions on that path, or choose another config directory (--config-dir / DOCKER_SIGN_CONFIG)',
+  EROFS: 'that file system is read-only: choose another config directory (--config-dir / DOCKER_SIGN_CONFIG)',
+  ENOSPC: 'the disk is full: free some space (`docker sign store prune` removes what the local store no longer needs)',
+  EDQUOT: 'the disk quota is exhausted: free some space (`docker sign store prune` removes what the local store no longer needs)',
+};
+
+/**
+ * A local file-system failure that reached the top (an errno error naming a path: ENOENT, EACCES, ENOSPC, …) is the
+ * machine's state, not a bug: it becomes FILE_SYSTEM_ERROR (exit 2) saying which operation on which path failed.
+ */
+export function fileSystemError(err: unknown): DockerSignError | undefined {
+  const e = err as (NodeJS.ErrnoException & { dest?: string }) | undefined;
+  if (!(e instanceof Error) || typeof e.code !== 'string' || typeof e.syscall !== 'string' || typeof e.path !== 'string') return undefined;
+  if (!/^E[A-Z]+$/.test(e.code)) return undefined;
+  const reason = e.message.replace(/^E[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+  return new DockerSignError('FILE_SYSTEM_ERROR', `cannot ${e.syscall} '${e.path}'${e.dest ? ` → '${e.dest}'` : ''}: ${reason} (${e.code})`, {
+    exitCode: EXIT.USAGE,
+    cause: e,
+    hint: FS_HINTS[e.code] ?? 'check that the path exists and is a directory or file as expected',
+  });
 }
 
 /** docker's size notation (decimal units, up to 4 significant digits): 0B, 512B, 1.5kB, 431.2MB, 1.234GB. */

@@ -37,6 +37,7 @@ import { validateDescriptor, coreDescriptor, type Descriptor, MAX_MANIFEST_BYTES
 import { MediaType, isManifestMediaType, isIndexMediaType } from './mediaTypes.js';
 import { parseJsonObject, encodeJson, type ImageIndex } from './manifest.js';
 import type { ArtifactTarget, FetchedManifest } from './target.js';
+import { mkdirs } from '../config/mkdir.js';
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 const LAYOUT_FILE = 'oci-layout';
@@ -187,7 +188,7 @@ export class OciLayout implements ArtifactTarget {
           hint: 'run `docker generate manifest IMAGE` first, or point to a directory holding an OCI image layout',
         });
       }
-      await fsp.mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
+      await mkdirs(join(root, 'blobs', 'sha256'));
       await withFileLock(join(root, INDEX_FILE), async () => {
         if (!(await exists(join(root, INDEX_FILE)))) await writeFileAtomic(join(root, INDEX_FILE), encodeJson(emptyIndex()));
         if (!(await exists(layoutFile))) await writeFileAtomic(layoutFile, encodeJson({ imageLayoutVersion: LAYOUT_VERSION }));
@@ -260,12 +261,12 @@ export class OciLayout implements ArtifactTarget {
     if (Buffer.isBuffer(content)) {
       verifyBytes(content, desc.digest, desc.size, `blob ${desc.digest}`);
       const final = this.blobPath(desc.digest);
-      await fsp.mkdir(dirname(final), { recursive: true });
+      await mkdirs(dirname(final));
       await writeFileAtomic(final, content, { sync: opts.durable !== false });
       return;
     }
     const final = this.blobPath(desc.digest);
-    await fsp.mkdir(dirname(final), { recursive: true });
+    await mkdirs(dirname(final));
     const tmp = tmpName(dirname(final), 'blob');
     try {
       const { pipeline } = await import('node:stream/promises');
@@ -283,7 +284,7 @@ export class OciLayout implements ArtifactTarget {
    */
   async openBlobWriter(): Promise<BlobWriter> {
     const dir = join(this.dir, 'blobs', 'sha256');
-    await fsp.mkdir(dir, { recursive: true });
+    await mkdirs(dir);
     const tmp = tmpName(dir, 'ingest');
     const fh = await fsp.open(tmp, 'wx', 0o644);
     const hash = createHash('sha256');

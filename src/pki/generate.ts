@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { KeyObject, X509Certificate, randomBytes, webcrypto } from 'node:crypto';
+import { InputError } from '../errors.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -55,6 +56,7 @@ export async function generateTestKey(opts: {
   const notBefore = opts.validity?.notBefore ?? new Date(Date.now() - 60_000);
   const notAfter = opts.validity?.notAfter ?? new Date(Date.now() + (opts.days ?? 365) * 86_400_000);
   const leafSubject = opts.subject ?? `C=US, ST=WA, L=Seattle, O=Notary, CN=${opts.name}`;
+  checkSubject(leafSubject);
   const rootSubject = `C=US, ST=WA, L=Seattle, O=Notary, CN=${opts.name} Root CA`;
 
   const root = await x509.X509CertificateGenerator.createSelfSigned({
@@ -92,4 +94,20 @@ export async function generateTestKey(opts: {
   const chain = [new X509Certificate(Buffer.from(leaf.rawData)), new X509Certificate(Buffer.from(root.rawData))];
   const chainPem = chain.map((c) => c.toString().trim() + '\n').join('');
   return { privateKey, keyPem, chain, chainPem, rootPem: chain[1]!.toString().trim() + '\n' };
+}
+
+/** A subject @peculiar/x509 encodes as written: known attribute types, every value non-empty (it would make "garbage" an empty name). */
+function checkSubject(subject: string): void {
+  let rdns: Record<string, string[]>[];
+  try {
+    rdns = new x509.Name(subject).toJSON();
+  } catch (e) {
+    throw new InputError('INVALID_SUBJECT', `subject "${subject}" has an attribute type that cannot be encoded (${(e as Error).message})`, {
+      hint: 'use C, ST, L, O, OU, CN, E, DC or a dotted OID, e.g. --subject "C=US, ST=WA, O=Example, CN=Build Signer"',
+    });
+  }
+  const values = rdns.flatMap((r) => Object.values(r).flat());
+  if (values.length === 0 || values.some((v) => v.trim() === '')) {
+    throw new InputError('INVALID_SUBJECT', `subject "${subject}" is not a distinguished name of TYPE=value attributes`, { hint: 'e.g. --subject "C=US, ST=WA, O=Example, CN=Build Signer"' });
+  }
 }

@@ -1,7 +1,8 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { ConfigPaths } from '../config/dir.js';
+import { mkdirsSync } from '../config/mkdir.js';
 
 /** One entry of notation's signingkeys.json (local keys; plugin-backed "externalKey" entries are kept as-is). */
 export interface KeyEntry {
@@ -47,7 +48,7 @@ export function readSigningKeys(paths: ConfigPaths): SigningKeys {
 
 /** Atomic write (temp file + rename), 0600 like notation. */
 export function writeSigningKeys(paths: ConfigPaths, sk: SigningKeys): void {
-  mkdirSync(dirname(paths.signingKeys), { recursive: true, mode: 0o700 });
+  mkdirsSync(dirname(paths.signingKeys), 0o700);
   const tmp = `${paths.signingKeys}.${process.pid}.tmp`;
   const out: SigningKeys = { ...(sk.default ? { default: sk.default } : {}), keys: sk.keys };
   for (const [k, v] of Object.entries(sk)) if (k !== 'default' && k !== 'keys') out[k] = v;
@@ -62,7 +63,7 @@ export function addLocalKey(paths: ConfigPaths, name: string, keyPem: string, ce
   if (sk.keys.some((k) => k.name === name)) {
     throw new ConfigError('KEY_EXISTS', `a signing key named ${JSON.stringify(name)} already exists`, { hint: `remove it first with 'docker sign key rm ${name}' or pick another name` });
   }
-  mkdirSync(paths.localKeys, { recursive: true, mode: 0o700 });
+  mkdirsSync(paths.localKeys, 0o700);
   const keyPath = join(paths.localKeys, `${name}.key`);
   const certPath = join(paths.localKeys, `${name}.crt`);
   writeFileSync(keyPath, keyPem, { mode: 0o600, flag: 'w' });

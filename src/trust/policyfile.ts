@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { ConfigPaths } from '../config/dir.js';
 import { PolicyError } from './errors.js';
 import { locateTrustPolicy, validateTrustPolicy, type TrustPolicy } from './policy.js';
+import { mkdirs } from '../config/mkdir.js';
 
 /** Validates `doc` and writes it where the effective policy lives (trustpolicy.oci.json if that exists, else trustpolicy.json). */
 export async function writeTrustPolicy(paths: ConfigPaths, doc: unknown, opts: { force?: boolean } = {}): Promise<{ path: string; policy: TrustPolicy; replaced: boolean }> {
@@ -14,7 +15,7 @@ export async function writeTrustPolicy(paths: ConfigPaths, doc: unknown, opts: {
     throw new PolicyError('POLICY_INVALID', `a trust policy already exists at ${existing}`, { hint: 'pass --force to replace it' });
   }
   const path = existing ?? paths.trustPolicy;
-  await fsp.mkdir(dirname(path), { recursive: true, mode: 0o755 });
+  await mkdirs(dirname(path), 0o755);
   const tmp = join(dirname(path), `.trustpolicy.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   await fsp.writeFile(tmp, JSON.stringify(policy.document, null, 2) + '\n', { mode: 0o644 });
   await fsp.rename(tmp, path);

@@ -15,6 +15,7 @@ import type { X509Certificate } from 'node:crypto';
 import { PolicyError } from './errors.js';
 import { TRUST_STORE_TYPES, type TrustStoreType, type TrustStoreRef } from './policy.js';
 import { certInfo, isSelfSigned, parseCertificates } from './x509.js';
+import { mkdirs } from '../config/mkdir.js';
 
 const STORE_NAME_RE = /^[a-zA-Z0-9_.-]+$/;
 
@@ -163,7 +164,7 @@ export class FileTrustStore implements TrustStore {
     checkStoreArgs(type, name);
     const certs = parseStoreFile(bytes, file);
     const dir = this.dir(type, name);
-    await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
+    await mkdirs(dir, 0o755);
     const target = join(dir, basename(file));
     try {
       await fsp.writeFile(target, bytes, { flag: 'wx', mode: 0o644 });

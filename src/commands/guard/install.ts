@@ -30,7 +30,7 @@ export default class GuardInstallCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parseCommon(GuardInstallCommand);
-    const { loadGuardConfig, guardConfigFile, defaultSocket } = await import('../../../plugins/guard/config.js');
+    const { loadGuardConfig, guardConfigFile, defaultSocket, checkSocketPath } = await import('../../../plugins/guard/config.js');
     const inst = await import('../../../plugins/guard/install.js');
     const { probeGuard } = await import('../../../plugins/guard/client.js');
     const { readFileSync } = await import('node:fs');
@@ -39,6 +39,7 @@ export default class GuardInstallCommand extends BaseCommand {
     const base = loadGuardConfig(this.paths);
     const name: string = flags.name ?? base.name;
     const socket: string = flags.socket ?? (flags.name ? defaultSocket(name) : base.socket);
+    checkSocketPath(socket, '--socket');
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw new DockerSignError('INVALID_NAME', `invalid plug-in name "${name}"`, { exitCode: EXIT.USAGE });
     const result: Record<string, unknown> = { name, socket };
 

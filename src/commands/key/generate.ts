@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base.js';
+import { mkdirsSync } from '../../config/mkdir.js';
 
 export default class KeyGenerateCommand extends BaseCommand {
   static override summary = 'Generate a test signing key and certificate chain';
@@ -36,15 +37,25 @@ export default class KeyGenerateCommand extends BaseCommand {
       const { ConfigError } = await import('../../errors.js');
       throw new ConfigError('KEY_EXISTS', `a signing key named ${JSON.stringify(args.name)} already exists`, { hint: `remove it first with 'docker sign key rm ${args.name}'` });
     }
+    if (flags.subject !== undefined) {
+      // the key is meant to be trusted by a policy naming it (x509.subject: …), which needs C, ST and O
+      const { parseDistinguishedName } = await import('../../trust/dn.js');
+      const { InputError } = await import('../../errors.js');
+      try {
+        parseDistinguishedName(flags.subject);
+      } catch (e) {
+        throw new InputError('INVALID_SUBJECT', `--subject: ${(e as Error).message}`, { hint: 'e.g. --subject "C=US, ST=WA, O=Example, CN=Build Signer"' });
+      }
+    }
     const { generateTestKey } = await import('../../pki/generate.js');
     const g = await generateTestKey({ name: args.name, type: flags.type, subject: flags.subject, days: flags.days });
     const entry = addLocalKey(this.paths, args.name, g.keyPem, g.chainPem, { setDefault: flags.default });
     let trustPath: string | undefined;
     if (flags.trust) {
-      const { mkdirSync, writeFileSync, existsSync } = await import('node:fs');
+      const { writeFileSync, existsSync } = await import('node:fs');
       const { join } = await import('node:path');
       const dir = join(this.paths.trustStore, 'x509', 'ca', args.name);
-      mkdirSync(dir, { recursive: true });
+      mkdirsSync(dir);
       trustPath = join(dir, `${args.name}.crt`);
       if (!existsSync(trustPath)) writeFileSync(trustPath, g.rootPem, { mode: 0o644 });
     }

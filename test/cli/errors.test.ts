@@ -1,0 +1,71 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileSystemError } from '../../src/cli/io.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+/** The built CLI (bin/docker-sign.js), with a deadline: a hang is a failure, not a stuck test run. */
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'docker-sign.js'), ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, DOCKER_SIGN_DEBUG: '' } });
+  expect(r.error, `docker-sign ${args.join(' ')} did not finish`).to.equal(undefined);
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('cli: bad local input and file-system failures are reported, never an internal error or a hang', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'ds-clierr-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a config dir that cannot be created (procfs, a file in the way): FILE_SYSTEM_ERROR, exit 2', () => {
+    const proc = cli(['key', 'generate', 'k', '--type', 'ec-p256', '--config-dir', '/proc/docker-sign-nope']);
+    expect(proc.code, proc.stderr).to.equal(2);
+    expect(proc.stderr).to.equal("Error: cannot mkdir '/proc/docker-sign-nope': no such file or directory (ENOENT)\nHint: check that the path exists and is a directory or file as expected\n");
+    writeFileSync(join(dir, 'file'), 'x');
+    const file = cli(['key', 'generate', 'k', '--type', 'ec-p256', '--config-dir', join(dir, 'file'), '-o', 'json']);
+    expect(file.code, file.stderr).to.equal(2);
+    expect(JSON.parse(file.stdout)).to.include({ error: 'FILE_SYSTEM_ERROR' });
+    expect(file.stderr).to.match(/cannot mkdir '.*\/file\/localkeys': not a directory \(ENOTDIR\)/);
+  });
+
+  it('key generate --subject must be a Notary Project DN; nothing is written otherwise', () => {
+    for (const [subject, why] of [['garbage', /has no "=" and no value/], ['CN=Build', /no mandatory RDN attribute for "C"/], ['C=US, ST=WA, O=x, XX=1', /attribute type that cannot be encoded/]] as const) {
+      const r = cli(['key', 'generate', 'k', '--type', 'ec-p256', '--subject', subject, '--config-dir', dir]);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr).to.match(why);
+      expect(r.stderr).to.not.match(/internal error/);
+    }
+    expect(readdirSync(dir)).to.deep.equal([]);
+    const ok = cli(['key', 'generate', 'k', '--type', 'ec-p256', '--subject', 'C=US, ST=WA, O=Example, CN=Build Signer', '--config-dir', dir, '-o', 'json']);
+    expect(ok.code, ok.stderr).to.equal(0);
+    expect(JSON.parse(ok.stdout).subject).to.equal('CN=Build Signer, O=Example, ST=WA, C=US'); // RFC 4514 order, as Go (notation) prints it
+  });
+
+  it('guard: a relative socket is refused before anything is written; a socket dir that cannot be made is GUARD_SOCKET, exit 3', () => {
+    const specDir = join(dir, 'plugins');
+    const rel = cli(['guard', 'install', '--socket', 'relative/guard.sock', '--spec-dir', specDir, '--config-dir', dir]);
+    expect(rel.code, rel.stderr).to.equal(2);
+    expect(rel.stderr).to.match(/--socket: the socket "relative\/guard\.sock" must be an absolute path/);
+    expect(existsSync(specDir)).to.equal(false);
+    expect(existsSync(join(dir, 'guard'))).to.equal(false);
+    const serveRel = cli(['guard', 'serve', '--socket', 'g.sock', '--config-dir', dir]);
+    expect(serveRel.code, serveRel.stderr).to.equal(2);
+    const proc = cli(['guard', 'serve', '--socket', '/proc/docker-sign-nope/g.sock', '--config-dir', dir]);
+    expect(proc.code, proc.stderr).to.equal(3);
+    expect(proc.stderr).to.match(/cannot serve \/proc\/docker-sign-nope\/g\.sock: ENOENT.*\nHint: pass --socket with a path in a directory that exists or can be created/);
+  });
+
+  it('fileSystemError: only errno errors that name a path', () => {
+    const e = Object.assign(new Error("EACCES: permission denied, open '/x/y'"), { code: 'EACCES', syscall: 'open', path: '/x/y' });
+    const m = fileSystemError(e)!;
+    expect(m.code).to.equal('FILE_SYSTEM_ERROR');
+    expect(m.exitCode).to.equal(2);
+    expect(m.message).to.equal("cannot open '/x/y': permission denied (EACCES)");
+    expect(m.hint).to.match(/permissions/);
+    expect(fileSystemError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED', syscall: 'connect', address: '127.0.0.1' }))).to.equal(undefined);
+    expect(fileSystemError(new TypeError('x is undefined'))).to.equal(undefined);
+    expect(fileSystemError(Object.assign(new Error('bad'), { code: 'ERR_INVALID_ARG_TYPE', syscall: 'open', path: '/x' }))).to.equal(undefined);
+  });
+});
