@@ -48,6 +48,7 @@ export interface HttpRequest {
   scopes: string[];
   /** For messages: "GET manifest 127.0.0.1:5000/app:1". */
   what: string;
+  /** Follow 301/302/303/307/308 (default: for GET and HEAD, as docker and notation do; never for writes). */
   followRedirects?: boolean;
   /** Cancels the request (token requests and retries included) when it aborts. */
   signal?: AbortSignal;
@@ -322,7 +323,7 @@ export class RegistryClient {
         auth = next;
         continue;
       }
-      if (r.followRedirects && [301, 302, 303, 307, 308].includes(status)) {
+      if ((r.followRedirects ?? (r.method === 'GET' || r.method === 'HEAD')) && [301, 302, 303, 307, 308].includes(status)) {
         const loc = header(res.headers, 'location');
         await res.body.dump().catch(() => undefined);
         if (!loc) throw new RegistryError('PROTOCOL', `${r.what}: redirect without Location`, { status });

@@ -189,6 +189,40 @@ describe('registry/repository against a misbehaving server', () => {
     expect(otherLog[0]!.headers.authorization).to.equal(undefined);
   });
 
+  it('follows manifest redirects (a moved repository, a mirror) and still checks the digest; a loop ends', async () => {
+    route('GET', '/v2/moved/manifests/v1', (_q, res) => {
+      res.writeHead(301, { location: `/v2/app/manifests/v1` });
+      res.end();
+    });
+    route('HEAD', '/v2/moved/manifests/v1', (_q, res) => {
+      res.writeHead(301, { location: `/v2/app/manifests/v1` });
+      res.end();
+    });
+    for (const m of ['GET', 'HEAD']) {
+      route(m, '/v2/app/manifests/v1', (_q, res) => {
+        res.writeHead(200, { 'content-type': MT, 'content-length': String(good.length), 'docker-content-digest': goodDesc.digest });
+        res.end(m === 'GET' ? good : undefined);
+      });
+    }
+    expect((await repo('moved').fetchManifest('v1')).descriptor.digest).to.equal(goodDesc.digest);
+    expect((await repo('moved').resolve('v1')).digest).to.equal(goodDesc.digest);
+    route('GET', `/v2/moved/manifests/${goodDesc.digest}`, (_q, res) => {
+      res.writeHead(307, { location: `/v2/app/manifests/evil` });
+      res.end();
+    });
+    route('GET', '/v2/app/manifests/evil', (_q, res) => {
+      res.writeHead(200, { 'content-type': MT });
+      res.end(Buffer.concat([good, Buffer.from(' ')]));
+    });
+    await fails(repo('moved').fetchManifest(goodDesc.digest), 'DIGEST_MISMATCH');
+    route('GET', '/v2/loop/manifests/v1', (_q, res) => {
+      res.writeHead(307, { location: '/v2/loop/manifests/v1' });
+      res.end();
+    });
+    const loop = await fails(repo('loop').fetchManifest('v1'), 'PROTOCOL');
+    expect(loop.message).to.match(/too many redirects/);
+  });
+
   it('bearer: answers the challenge at the token endpoint with basic creds and scope, then reuses the token', async () => {
     let tokenCalls = 0;
     route('GET', '/token', (q, res) => {
