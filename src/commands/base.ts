@@ -70,3 +70,11 @@ export abstract class BaseCommand extends Command {
 export function notImplemented(what: string): never {
   throw new DockerSignError('NOT_IMPLEMENTED', `${what} is not implemented yet`, { exitCode: EXIT.USAGE });
 }
+
+/**
+ * Help text from source lines: lines of one paragraph are joined with spaces (oclif wraps them to the terminal;
+ * a hard line break inside a paragraph would leave ragged half-lines), an empty line separates paragraphs.
+ */
+export function prose(lines: string[]): string {
+  return lines.join('\n').split(/\n{2,}/).map((p) => p.split('\n').map((l) => l.trim()).join(' ')).join('\n\n');
+}

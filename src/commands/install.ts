@@ -1,15 +1,15 @@
 import { Flags } from '@oclif/core';
-import { BaseCommand } from './base.js';
+import { BaseCommand, prose } from './base.js';
 import { DockerSignError, EXIT } from '../errors.js';
 
 export default class InstallCommand extends BaseCommand {
   static override summary = 'Install docker-sign and docker-generate as Docker CLI plug-ins';
-  static override description = [
+  static override description = prose([
     'Places docker-sign and docker-generate in $DOCKER_CONFIG/cli-plugins (default ~/.docker/cli-plugins) so that',
     '`docker sign …` and `docker generate …` work from the docker CLI. --shell adds the opt-in `docker push --sign IMAGE`',
     'shell wrapper (a function sourced from ~/.bashrc / ~/.zshrc); --hooks turns on the docker CLI hint shown after',
     '`docker push` / `docker pull`. --uninstall removes what was installed.',
-  ].join('\n');
+  ]);
   static override examples = [
     'docker sign install',
     'docker sign install --shell',

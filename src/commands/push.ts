@@ -1,11 +1,11 @@
-import { BaseCommand } from './base.js';
+import { BaseCommand, prose } from './base.js';
 import { oclifArgs, oclifFlags } from './flags.js';
 import { spec, run } from '../cli/push.js';
 
 /** oclif face of `push` (help, usage errors); flags and behaviour live in src/cli/push.ts (shared with the fast path). */
 export default class PushCommand extends BaseCommand {
   static override summary = 'Push a local image, its signatures and their referrer links to the registry';
-  static override description = [
+  static override description = prose([
     'Pushes the manifest generated for the local image (`docker generate manifest`; generated now if missing or if',
     'the image changed since), its config and layer blobs, then every signature stored locally for that manifest',
     '(made by `docker sign IMAGE` before the push) and their referrer links (Referrers API, or the referrers tag',
@@ -14,7 +14,7 @@ export default class PushCommand extends BaseCommand {
     'again. The digest printed is the manifest digest that was signed. With --sign the image is signed first (default',
     'key, or --key) unless a signature made with that key is already stored for this build; `docker push --sign IMAGE`',
     '(the wrapper of `docker sign install --shell`) runs exactly that. A push that carries no signature warns.',
-  ].join('\n');
+  ]);
   static override examples = [
     'docker sign push localhost:5000/app:1',
     'docker sign push -q -o json localhost:5000/app:1',

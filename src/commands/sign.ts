@@ -1,11 +1,11 @@
-import { BaseCommand } from './base.js';
+import { BaseCommand, prose } from './base.js';
 import { oclifArgs, oclifFlags } from './flags.js';
 import { spec, run } from '../cli/sign.js';
 
 /** oclif face of `sign` (help, usage errors); flags and behaviour live in src/cli/sign.ts (shared with the fast path). */
 export default class SignCommand extends BaseCommand {
   static override summary = 'Sign an image: a local image (kept until `docker sign push`) or a remote reference';
-  static override description = [
+  static override description = prose([
     'Creates a Notary Project signature (JWS or COSE envelope, notation-compatible) for an image manifest.',
     '',
     'Where: with --oci-layout PATH the image is a tag or digest inside that OCI image layout (offline). Otherwise, a',
@@ -16,7 +16,7 @@ export default class SignCommand extends BaseCommand {
     'signed. --local / --remote force the choice.',
     '',
     'User metadata (-a key=value) is signed: it goes into the payload as targetArtifact annotations.',
-  ].join('\n');
+  ]);
   static override examples = [
     'docker sign localhost:5000/app:1',
     'docker sign --key wabbit-ec --signature-format cose localhost:5000/app@sha256:…',

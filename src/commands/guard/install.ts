@@ -1,16 +1,16 @@
 import { Flags } from '@oclif/core';
-import { BaseCommand } from '../base.js';
+import { BaseCommand, prose } from '../base.js';
 import { DockerSignError, EXIT } from '../../errors.js';
 
 export default class GuardInstallCommand extends BaseCommand {
   static override summary = 'Install the guard for dockerd (socket path, daemon.json)';
-  static override description = [
+  static override description = prose([
     'Makes dockerd find and use the guard. A socket at /run/docker/plugins/<name>.sock is found by name; a socket',
     'elsewhere gets a spec file /etc/docker/plugins/<name>.spec. Without --daemon-json the daemon.json change and the',
     'reload command are printed; with --daemon-json PATH the file is updated in place (other keys kept, a .bak copy',
     'written, atomic replace), and --reload sends dockerd SIGHUP so it takes effect at once. --reload refuses while',
     'the guard is not answering on its socket (dockerd would then refuse every request) unless --force.',
-  ].join('\n');
+  ]);
   static override examples = [
     'docker sign guard install',
     'docker sign guard install --daemon-json /etc/docker/daemon.json --reload',

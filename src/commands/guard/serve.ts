@@ -1,15 +1,15 @@
 import { Flags } from '@oclif/core';
-import { BaseCommand } from '../base.js';
+import { BaseCommand, prose } from '../base.js';
 
 export default class GuardServeCommand extends BaseCommand {
   static override summary = 'Run the Docker Engine authorization plug-in that verifies images before pull and run';
-  static override description = [
+  static override description = prose([
     'Serves the authz plug-in protocol on a unix socket (default /run/docker/plugins/docker-sign.sock) in the',
     'foreground, logging to stderr. dockerd must be started with --authorization-plugin=docker-sign (or have it',
     'in daemon.json "authorization-plugins"; see `docker sign guard install`). SIGTERM/SIGINT stop it and remove',
     'the socket; SIGHUP reloads the trust policy and drops cached verdicts. While it is down, dockerd refuses',
     'every API request (fail closed).',
-  ].join('\n');
+  ]);
   static override examples = [
     'docker sign guard serve',
     'docker sign guard serve --socket /run/docker/plugins/docker-sign.sock --timeout 10s',
