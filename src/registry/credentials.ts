@@ -76,7 +76,7 @@ export function runCredentialHelper(helper: string, serverUrl: string, timeoutMs
         const enoent = (err as NodeJS.ErrnoException).code === 'ENOENT';
         reject(
           new RegistryError('CREDENTIALS', `credential helper ${bin} failed for ${serverUrl}: ${enoent ? 'not found on PATH' : out.trim() || err.message}`, {
-            hint: enoent ? `install ${bin} or remove it from ~/.docker/config.json` : 'run `docker login` again',
+            hint: enoent ? `install ${bin} (on PATH) or remove it from the docker config.json ("credsStore" / "credHelpers")` : 'run `docker login` again',
           }),
         );
         return;
