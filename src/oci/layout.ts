@@ -378,12 +378,21 @@ export class OciLayout implements ArtifactTarget {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
       throw e;
     }
-    const v = parseJsonObject(raw, `${this.dir}/${INDEX_FILE}`);
-    if (v.schemaVersion !== 2 || !Array.isArray(v.manifests)) {
-      throw new LayoutError('LAYOUT_INVALID', `${this.dir}/${INDEX_FILE} is not an OCI image index`);
+    const file = join(this.dir, INDEX_FILE);
+    try {
+      const v = parseJsonObject(raw, file);
+      if (v.schemaVersion !== 2 || !Array.isArray(v.manifests)) throw new Error(`${file} is not an OCI image index`);
+      v.manifests.forEach((d, i) => validateDescriptor(d, `${INDEX_FILE} manifests[${i}]`));
+      return v as unknown as ImageIndex;
+    } catch (e) {
+      // not a damaged manifest (callers may skip those): nothing in this layout can be found without its index
+      throw new LayoutError('LAYOUT_INVALID', `${this.blobsRequired ? 'the local store' : 'the OCI layout'}'s index is damaged: ${(e as Error).message}`, {
+        cause: e,
+        hint: this.blobsRequired
+          ? `index.json lists what the local store holds; restore it, or move ${this.dir} aside to start a new store (signatures kept only there must then be made again)`
+          : 'index.json must be an OCI image index (image-layout specification)',
+      });
     }
-    v.manifests.forEach((d, i) => validateDescriptor(d, `${INDEX_FILE} manifests[${i}]`));
-    return v as unknown as ImageIndex;
   }
 
   /** Read-modify-write of index.json under the lock; `fn` mutates (or replaces) the index. */

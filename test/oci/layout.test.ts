@@ -168,6 +168,26 @@ describe('oci/layout OciLayout', () => {
     expect((await l.resolve('app:1')).digest).to.equal(m.desc.digest);
   });
 
+  it('a damaged index.json is LAYOUT_INVALID (never taken for a damaged manifest or an empty store), and is left as it is', async () => {
+    for (const [text, why] of [['{"schemaVersion":2,', /not valid JSON/], ['[]', /must be a JSON object/], ['{"schemaVersion":1,"manifests":[]}', /not an OCI image index/], ['{"schemaVersion":2,"manifests":[{"digest":"x"}]}', /manifests\[0\]/]] as const) {
+      for (const blobsRequired of [false, true]) {
+        const d = join(dir, `damaged-${blobsRequired}`);
+        await OciLayout.open(d, { create: true });
+        await writeFile(join(d, 'index.json'), text);
+        const l = await OciLayout.open(d, { blobsRequired });
+        let err: any;
+        await l.resolve('app:1').catch((e) => { err = e; });
+        expect(err?.code, text).to.equal('LAYOUT_INVALID');
+        expect(err?.message).to.match(why);
+        expect(err?.hint).to.match(blobsRequired ? /move .* aside to start a new store/ : /OCI image index/);
+        err = undefined;
+        await l.updateIndex(() => undefined).catch((e) => { err = e; });
+        expect(err?.code).to.equal('LAYOUT_INVALID');
+        expect(await readFile(join(d, 'index.json'), 'utf8')).to.equal(text);
+      }
+    }
+  });
+
   it('finds referrers by scanning index manifests for a matching subject, filtered by artifactType', async () => {
     const l = await OciLayout.open(dir, { create: true });
     const img = manifest();
