@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -224,6 +224,34 @@ describe('integration: docker sign push (real dockerd + Distribution 2.8)', func
     expect(listed).to.deep.equal([ja.signed.signature, c.signed.signature].sort());
     // --sign and --no-signatures contradict each other
     expect(cli(['push', '--sign', '--no-signatures', img], env()).status).to.equal(2);
+  });
+
+  it('a signature damaged in the store stops the push before the image goes up; store prune drops it, then it pushes', async () => {
+    const img = mkImage('dspush-damaged');
+    expect(cli(['key', 'generate', 'dk', '--type', 'ec-p256', '--default'], env()).status).to.equal(0);
+    const signed = cli(['sign', '--local', '-o', 'json', img], env());
+    expect(signed.status, signed.stderr).to.equal(0);
+    const sig = JSON.parse(signed.stdout).signature.digest;
+    const store = await OciLayout.open(join(cfg, 'store'));
+    const envelope = JSON.parse(readFileSync(store.blobPath(sig), 'utf8')).layers[0].digest;
+    const bytes = readFileSync(store.blobPath(envelope));
+    bytes[bytes.length - 3]! ^= 1; // one bit on disk
+    writeFileSync(store.blobPath(envelope), bytes);
+
+    const r = cli(['push', img], env());
+    expect(r.status, r.stderr).to.equal(2);
+    expect(r.stderr).to.contain(`Error: the signature ${sig} kept in the local store for ${img} is damaged (blob ${envelope}`);
+    expect(r.stderr).to.match(/nothing was pushed\nHint: `docker sign store prune` drops it/);
+    expect(sh('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${img}`]).status).to.not.equal(0);
+
+    const p = cli(['store', 'prune', '-f', '-o', 'json'], env());
+    expect(p.status, p.stderr).to.equal(0);
+    expect(JSON.parse(p.stdout).removed.images).to.deep.include({ digest: sig, reason: 'unreadable' });
+    const ok = cli(['push', '--sign', '-o', 'json', img], env());
+    expect(ok.status, ok.stderr).to.equal(0);
+    const out = JSON.parse(ok.stdout);
+    expect(out.signed).to.deep.include({ key: 'dk', new: true });
+    expect(out.signatures.map((x: any) => x.digest)).to.deep.equal([out.signed.signature]);
   });
 
   it('unknown image / unreachable engine / unreachable registry → clear errors, non-zero exit', () => {

@@ -7,9 +7,9 @@ import { DockerSignError, EXIT, InputError } from '../errors.js';
 import type { ConfigPaths } from '../config/dir.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
-import { parseImageManifest } from '../oci/manifest.js';
+import { parseImageManifest, parseJsonObject } from '../oci/manifest.js';
 import { parseReference, repositoryName } from '../oci/reference.js';
-import { OciLayout } from '../oci/layout.js';
+import { OciLayout, referencedBlobsOf } from '../oci/layout.js';
 import { inspectImage } from './engine.js';
 import { storeTagFor } from './generate.js';
 
@@ -62,4 +62,42 @@ export async function localImageManifest(image: string, paths: ConfigPaths, env:
   }
   const { descriptor } = stored.fetched;
   return { store, reference: `${repositoryName(parseReference(storeTag))}@${descriptor.digest}`, descriptor, imageId: insp.Id };
+}
+
+/** Blobs up to this size are read and digest-checked by readStoredReferrer; larger ones need only be there. */
+const CHECKED_REFERRER_BLOB = 4 << 20;
+
+/**
+ * A referrer (signature) manifest kept in the store, with its blobs, checked: the manifest and every blob up to 4 MiB
+ * (an envelope is a few kB) against digest and size, larger ones for being there. `damaged` says what is wrong.
+ * Push checks every signature this way before the image manifest goes up; prune drops what is damaged.
+ */
+export async function readStoredReferrer(store: OciLayout, d: Descriptor): Promise<{ bytes: Buffer; manifest: Record<string, unknown> } | { damaged: string }> {
+  const got = await readIntactBlob(store, d);
+  if ('damaged' in got) return { damaged: `its manifest: ${got.damaged}` };
+  let m: Record<string, unknown>;
+  try {
+    m = parseJsonObject(got.bytes, 'referrer manifest');
+  } catch (e) {
+    return { damaged: (e as Error).message };
+  }
+  for (const b of referencedBlobsOf(m)) {
+    if (b.size > CHECKED_REFERRER_BLOB) {
+      if (!(await store.hasBlob(b))) return { damaged: `blob ${b.digest} is missing` };
+    } else {
+      const r = await readIntactBlob(store, b);
+      if ('damaged' in r) return r;
+    }
+  }
+  return { bytes: got.bytes, manifest: m };
+}
+
+/** A stored blob's bytes if it is there with its digest and size; else what is wrong (other errors, e.g. EACCES, throw). */
+export async function readIntactBlob(store: OciLayout, x: Pick<Descriptor, 'digest' | 'size'>): Promise<{ bytes: Buffer } | { damaged: string }> {
+  try {
+    return { bytes: await store.fetchBlob({ mediaType: 'application/octet-stream', digest: x.digest, size: x.size }) };
+  } catch (e) {
+    if (e instanceof DockerSignError && ['NOT_FOUND', 'DIGEST_MISMATCH', 'SIZE_MISMATCH', 'BLOB_TOO_LARGE'].includes(e.code)) return { damaged: e.message };
+    throw e;
+  }
 }

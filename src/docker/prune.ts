@@ -35,6 +35,7 @@ import { parseJsonObject, type ImageIndex } from '../oci/manifest.js';
 import { EngineError, listImages, usesContainerdImageStore, type EngineImage } from './engine.js';
 import { LAYER_CACHE_FILE, storeTagFor } from './generate.js';
 import { PUSHED_FILE } from './push.js';
+import { readIntactBlob, readStoredReferrer } from './local.js';
 
 /** Blobs and temp files younger than this are never taken for unreferenced: a run may be about to list them. */
 export const PRUNE_GRACE_MS = 10 * 60_000;
@@ -372,7 +373,11 @@ async function describeEntry(store: OciLayout, d: Descriptor, ids: Set<string>, 
   if (isIndexMediaType(d.mediaType)) return { entry, needs: await indexNeeds(store, m, 0) };
   const needs = referencedBlobsOf(m).map((b) => b.digest);
   const subject = (m.subject as { digest?: unknown } | undefined)?.digest;
-  if (typeof subject === 'string') return { entry: { ...entry, kind: 'signature', subject: subject as Digest }, needs };
+  if (typeof subject === 'string') {
+    // a signature whose envelope is damaged or gone could never be pushed or verified: a damaged entry
+    if ('damaged' in (await readStoredReferrer(store, d))) return { entry: { ...entry, kind: 'unreadable' }, needs: [] };
+    return { entry: { ...entry, kind: 'signature', subject: subject as Digest }, needs };
+  }
   const config = m.config as { mediaType?: unknown; digest?: unknown } | undefined;
   if (config?.mediaType !== MediaType.OCI_CONFIG && config?.mediaType !== MediaType.DOCKER_CONFIG) return { entry, needs };
   const id = String(config.digest);
@@ -421,10 +426,6 @@ async function subjectFromBlob(store: OciLayout, digest: Digest, ids: Set<string
 
 /** The bytes of a stored manifest if present and intact; undefined when missing or damaged (other errors throw). */
 async function readIfIntact(store: OciLayout, d: Descriptor): Promise<Buffer | undefined> {
-  try {
-    return await store.fetchBlob({ mediaType: d.mediaType, digest: d.digest, size: d.size });
-  } catch (e) {
-    if (e instanceof DockerSignError && ['NOT_FOUND', 'DIGEST_MISMATCH', 'SIZE_MISMATCH', 'BLOB_TOO_LARGE'].includes(e.code)) return undefined;
-    throw e;
-  }
+  const r = await readIntactBlob(store, d);
+  return 'bytes' in r ? r.bytes : undefined;
 }

@@ -25,15 +25,15 @@
  */
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { once } from 'node:events';
-import { InputError } from '../errors.js';
+import { DockerSignError, EXIT, InputError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { isDigest, type Digest } from '../oci/digest.js';
-import { parseImageManifest, parseJsonObject } from '../oci/manifest.js';
+import { parseImageManifest } from '../oci/manifest.js';
 import { parseReference, repositoryName, formatReference, type Reference } from '../oci/reference.js';
 import type { OciLayout } from '../oci/layout.js';
 import type { RegistryOptions, RemoteRepository } from '../registry/index.js';
 import { inspectImage, saveImage, dropSave, type ImageInspect } from './engine.js';
-import { storedManifest, type StoredManifest } from './local.js';
+import { readStoredReferrer, storedManifest, type StoredManifest } from './local.js';
 import { generateManifest, storeTagFor, type ManifestFlavor, type GenerateResult, type GenerateOptions } from './generate.js';
 import type { LayerBars } from './progress.js';
 import type { CompressedTee } from './save.js';
@@ -332,6 +332,24 @@ async function recordLocations(store: OciLayout, location: string, digests: Dige
   });
 }
 
+interface StoredReferrer { descriptor: Descriptor; bytes: Buffer; manifest: Record<string, unknown> }
+
+/** The referrers (signatures) of `subject` in the store, each checked intact (readStoredReferrer), else LOCAL_SIGNATURE_DAMAGED. */
+async function storedReferrers(store: OciLayout, subject: Descriptor, image: string): Promise<StoredReferrer[]> {
+  const out: StoredReferrer[] = [];
+  for (const r of await store.referrers(subject)) {
+    const got = await readStoredReferrer(store, r);
+    if ('damaged' in got) {
+      throw new DockerSignError('LOCAL_SIGNATURE_DAMAGED', `the signature ${r.digest} kept in the local store for ${image} is damaged (${got.damaged}); nothing was pushed`, {
+        exitCode: EXIT.USAGE,
+        hint: `\`docker sign store prune\` drops it; then sign again (\`docker sign ${image}\`) and push, or push without signatures (--no-signatures)`,
+      });
+    }
+    out.push({ descriptor: r, ...got });
+  }
+  return out;
+}
+
 /** Pushes local image `image` (generated manifest + blobs + local referrers) to the registry named in `image`. */
 export async function pushImage(image: string, opts: PushOptions): Promise<PushResult> {
   const log = opts.log ?? (() => undefined);
@@ -349,6 +367,7 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
   let remote: Promise<{ blobResults: PushResult['blobs']; locations: PushedLocations }> | undefined;
   // opened when generation starts handing over blobs; the unused ones are dropped when the manifest is known
   const sessions = new UploadSessions(repo);
+  let localRefs: StoredReferrer[] = [];
   const startRemote = (desc: Descriptor, bytes: Buffer, stored?: Promise<void>) => {
     remote ??= (async () => {
       const dropped = sessions.close();
@@ -362,7 +381,13 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
       for (const [d, p] of streamed) if (await p) streamedOk.add(d);
       const store = await storeP;
       const locations = (await store.readSidecar<PushedLocations>(PUSHED_FILE)) ?? {};
-      const blobResults = await pushBlobs(repo, store, [manifest.config, ...manifest.layers], opts, locations, streamedOk, early, stored);
+      // the signatures kept for this manifest are checked before it goes up: a damaged one stops the push there
+      // (an image pushed without the signature the user made here is what this command exists to prevent)
+      const [blobResults, refs] = await Promise.all([
+        pushBlobs(repo, store, [manifest.config, ...manifest.layers], opts, locations, streamedOk, early, stored),
+        opts.skipReferrers ? [] : storedReferrers(store, desc, image),
+      ]);
+      localRefs = refs;
       // the blobs are there whatever becomes of the manifest: note where, while the manifest goes up
       await Promise.all([
         recordLocations(store, repo.location, blobResults.map((b) => b.digest)),
@@ -391,10 +416,7 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
   const signatures: PushedSignature[] = [];
   if (!opts.skipReferrers) {
     const store = await storeP;
-    const refs = await store.referrers(gen.descriptor);
-    for (const r of refs) {
-      const { bytes } = await store.fetchManifest({ mediaType: r.mediaType, digest: r.digest, size: r.size });
-      const m = parseJsonObject(bytes, 'referrer manifest');
+    for (const { descriptor: r, bytes, manifest: m } of localRefs) {
       const parts: Descriptor[] = [];
       const cfg = m.config as Descriptor | undefined;
       if (cfg && isDigest(cfg.digest)) parts.push(cfg);

@@ -73,6 +73,9 @@ describe('docker/prune pruneStore', () => {
     // an entry whose manifest blob is gone (a crash before the regenerable blob reached the disk)
     const damaged = await image('docker.io/library/damaged:1', 'damaged');
     await rm(store.blobPath(damaged.desc.digest));
+    // a signature of the live image whose envelope was altered on disk: it could never be pushed or verified
+    const badSig = await signature(live.desc, 'altered');
+    await writeFile(store.blobPath(badSig.env.digest), 'altered bytes');
     await ageAll();
     const blobsDir = join(store.dir, 'blobs', 'sha256');
     const orphanOld = await put('orphan old', 'application/octet-stream');
@@ -103,6 +106,7 @@ describe('docker/prune pruneStore', () => {
     expect(r.removed.images).to.have.deep.members([
       { name: 'docker.io/library/gone:1', digest: gone.desc.digest, reason: 'gone' },
       { name: 'docker.io/library/damaged:1', digest: damaged.desc.digest, reason: 'unreadable' },
+      { digest: badSig.desc.digest, reason: 'unreadable' },
     ]);
     expect(r.removed.signatures).to.deep.equal([]); // the signature of the gone image stays (without --all)
     expect(r.kept).to.deep.equal({ images: 3, signatures: 2, orphanSignatures: 1, other: 1, recentBlobs: 1, recentBytes: 'orphan new'.length });
@@ -110,7 +114,7 @@ describe('docker/prune pruneStore', () => {
     const after = await blobs();
     const kept = [live, stale, untagged, child].flatMap((i) => [i.desc.digest, i.config.digest, i.layer.digest]);
     for (const d of [...kept, liveSig.desc.digest, liveSig.env.digest, goneSig.desc.digest, goneSig.env.digest, index.digest, orphanNew.digest]) expect(after.has(d), d).to.equal(true);
-    for (const d of [gone.desc.digest, gone.layer.digest, gone.config.digest, orphanOld.digest, damaged.layer.digest]) expect(after.has(d), d).to.equal(false);
+    for (const d of [gone.desc.digest, gone.layer.digest, gone.config.digest, orphanOld.digest, damaged.layer.digest, badSig.desc.digest, badSig.env.digest]) expect(after.has(d), d).to.equal(false);
     expect(r.removed.blobs).to.equal(before.size - after.size);
     expect([existsSync(tempDead), existsSync(tempLive), existsSync(tempNew)]).to.deep.equal([false, true, true]);
     const names = JSON.parse(await readFile(join(store.dir, 'index.json'), 'utf8')).manifests.map((d: Descriptor) => d.annotations?.[REF_NAME_ANNOTATION] ?? d.digest);

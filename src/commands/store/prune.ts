@@ -36,12 +36,15 @@ export default class StorePruneCommand extends BaseCommand {
     this.emit(r, () => {
       const verb = dryRun ? 'Would remove' : 'Removed';
       const lines: string[] = [];
-      if (r.removed.images.length > 0) {
+      const images = r.removed.images.filter((i) => i.reason !== 'unreadable');
+      const damaged = r.removed.images.filter((i) => i.reason === 'unreadable');
+      if (images.length > 0) {
         lines.push(`${verb} image manifests:`);
-        for (const i of r.removed.images) {
-          const why = i.reason === 'gone' ? 'image no longer in the engine' : i.reason === 'regenerable' ? 'regenerable' : 'damaged';
-          lines.push(`  ${i.name ?? '<untagged>'}  ${i.digest}  (${why})`);
-        }
+        for (const i of images) lines.push(`  ${i.name ?? '<untagged>'}  ${i.digest}  (${i.reason === 'gone' ? 'image no longer in the engine' : 'regenerable'})`);
+      }
+      if (damaged.length > 0) {
+        lines.push(`${verb} damaged entries (a manifest or signature whose bytes are gone or altered):`);
+        for (const i of damaged) lines.push(`  ${i.name ?? '<untagged>'}  ${i.digest}`);
       }
       if (r.removed.signatures.length > 0) {
         lines.push(`${verb} signatures of images no longer in the engine:`);
