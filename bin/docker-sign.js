@@ -4,7 +4,7 @@
 // so both are answered here before anything else is loaded.
 // CommonJS (bin/package.json): an ES module entry costs ~4 ms of loader start-up on every run, metadata included.
 'use strict';
-const { answer, metadata, run } = require('./plugin-shim.js');
+const { answer, completion, metadata, run } = require('./plugin-shim.js');
 
 const argv = process.argv.slice(2);
 if (argv[0] === 'docker-cli-plugin-metadata') {
@@ -24,6 +24,8 @@ if (argv[0] === 'docker-cli-plugin-metadata') {
   };
   const t = req && !req.CommandError ? hints[req.RootCmd] : undefined;
   if (t) answer(JSON.stringify({ Type: 0, Template: t }) + '\n');
+} else if (argv[0] === '__complete') {
+  completion(argv);
 } else {
   run('sign', argv);
 }

@@ -34,4 +34,13 @@ function run(name, argv) {
   });
 }
 
-module.exports = { answer, metadata, run };
+/**
+ * Shell completion: docker completes a plug-in's words by running `docker-<name> __complete <name> WORD…` and passes
+ * the answer (cobra's protocol) to the shell. Without oclif: dist/complete.cjs and the table built into
+ * dist/completion.json.
+ */
+function completion(argv) {
+  require('../dist/complete.cjs').run(argv, join(__dirname, '..', 'dist', 'completion.json'));
+}
+
+module.exports = { answer, completion, metadata, run };

@@ -14,7 +14,7 @@
 // dist/cli.cjs reaches oclif through `import('./cli/oclif.js')`, rewritten below to dist/oclif.js.
 // Type checking is `npm run typecheck`.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 // Native or optional modules stay external (resolved from node_modules at run time).
 // typescript: @oclif/core require()s it only to read tsconfig.json in development mode; bundled it was 9 MB of
@@ -73,6 +73,17 @@ await Promise.all([
     splitting: false,
     external,
   }),
+  // dist/complete.cjs: shell completion (`docker-sign __complete …`, src/cli/complete.ts), no oclif at run time
+  build({
+    ...common,
+    format: 'cjs',
+    banner: undefined,
+    entryPoints: { complete: 'src/cli/complete.ts' },
+    outExtension: { '.js': '.cjs' },
+    outdir: 'dist',
+    splitting: false,
+    external,
+  }),
   ...FAST_COMMANDS.map((c) => build({
     ...common,
     format: 'cjs',
@@ -94,4 +105,28 @@ for (const c of FAST_COMMANDS) {
   const code = readFileSync(new URL(`../dist/fast/${c}.cjs`, import.meta.url), 'utf8');
   const m = /\bimport\(/.exec(code);
   if (m) throw new Error(`dist/fast/${c}.cjs contains import() at offset ${m.index}: use a static import or process.getBuiltinModule`);
+}
+
+// dist/completion.json: the command table for shell completion, from the oclif commands (ids, summaries, flags with
+// their value options, argument names) and the topics of package.json.
+{
+  const { COMMANDS } = await import(new URL('../dist/commands/index.js', import.meta.url).href);
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const table = { commands: {}, topics: {} };
+  for (const [id, cmd] of Object.entries(COMMANDS)) {
+    const flags = { ...(cmd.baseFlags ?? {}), ...(cmd.flags ?? {}) };
+    table.commands[id] = {
+      summary: cmd.summary ?? (cmd.description ?? '').split('\n')[0],
+      flags: Object.entries(flags).filter(([, f]) => !f.hidden).map(([name, f]) => ({
+        name,
+        ...(f.char ? { char: f.char } : {}),
+        ...(f.summary ?? f.description ? { description: (f.summary ?? f.description).split('\n')[0] } : {}),
+        value: f.type === 'option',
+        ...(Array.isArray(f.options) ? { options: f.options } : {}),
+      })),
+      args: Object.keys(cmd.args ?? {}),
+    };
+  }
+  for (const [id, t] of Object.entries(pkg.oclif?.topics ?? {})) table.topics[id.replace(/ /g, ':')] = t.description;
+  writeFileSync(new URL('../dist/completion.json', import.meta.url), JSON.stringify(table));
 }
