@@ -12,6 +12,9 @@ dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# DOCKER_HOST=ssh://… goes through the ssh client, as docker does; the tests run their own sshd on loopback
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
 
 # go-containerregistry's registry (the Referrers API registry) comes from bookworm-backports.
 gcr_dir=/usr/share/gocode/src/github.com/google/go-containerregistry/pkg/registry
@@ -36,6 +39,12 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   # golang-go from bookworm is fine; the gcr library needs backports.
+  # no service may start on its own while we install (openssh-server would start a system sshd): policy-rc.d says no
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && own_policy=1
+  fi
+  trap '[ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
   apt-get install -y -qq -o Dpkg::Use-Pty=0 "${need[@]/golang-github-google-go-containerregistry-dev/golang-github-google-go-containerregistry-dev/bookworm-backports}" >/dev/null
 fi
 echo "install-system: ok"

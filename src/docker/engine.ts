@@ -15,8 +15,8 @@
  * DOCKER_CERT_PATH (default $DOCKER_CONFIG), individual files overridable by --tlscacert/--tlscert/--tlskey.
  *
  * dockerode costs ~90 ms to load, so it is imported on first use only (getEngine); inspectImage and saveImage talk
- * HTTP to the engine directly (node:http over the unix socket / tcp, TLS as resolved) and use dockerode only for
- * ssh:// and npipe:// endpoints.
+ * HTTP to the engine directly (node:http over the unix socket / tcp, TLS as resolved, or an ssh connection as the
+ * docker CLI makes it: src/docker/ssh.ts) and use dockerode only for npipe:// endpoints.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
@@ -25,6 +25,7 @@ import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { DockerSignError, InputError, ConfigError, EXIT } from '../errors.js';
 import { dockerConfigDir } from '../config/dir.js';
+import { notEngineApi, parseSshHost, sshAgent, sshConnection } from './ssh.js';
 
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
@@ -140,7 +141,9 @@ export function dockerodeOptions(ep: EngineEndpoint): Dockerode.DockerOptions {
     throw new EngineError('INVALID_DOCKER_HOST', `invalid docker host "${h}"`, { hint: 'use unix:///path/docker.sock, tcp://HOST:PORT or ssh://USER@HOST' });
   }
   if (u.protocol === 'ssh:') {
-    return { protocol: 'ssh', host: u.hostname, port: u.port || 22, username: u.username || undefined, sshOptions: { agent: process.env.SSH_AUTH_SOCK } } as Dockerode.DockerOptions;
+    // as the docker CLI: the system ssh client running `docker system dial-stdio` (src/docker/ssh.ts), not
+    // dockerode's own ssh (an agent only, no ~/.ssh/config or key files)
+    return { protocol: 'http', host: 'docker', port: 80, agent: sshAgent(parseSshHost(h)) } as Dockerode.DockerOptions;
   }
   if (u.protocol !== 'tcp:' && u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw new EngineError('INVALID_DOCKER_HOST', `unsupported docker host scheme in "${h}"`);
@@ -189,6 +192,13 @@ export function engineError(e: unknown, endpoint: EngineEndpoint, what: string, 
   if (e instanceof DockerSignError) return e;
   const err = e as ModemError;
   const net = ['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN'];
+  if (err?.code === 'ESSH') {
+    return new EngineError('ENGINE_UNREACHABLE', `cannot connect to the Docker daemon at ${describeEndpoint(endpoint)}: ${err.message}`, {
+      hint: `docker reaches ${endpoint.host} with the ssh client and \`docker system dial-stdio\` there: check that \`ssh\` to that host works without a prompt and that docker is installed there`,
+      cause: e,
+      details: { endpoint: endpoint.host },
+    });
+  }
   if (err?.code && net.includes(err.code) && err.statusCode === undefined) {
     const perm = err.code === 'EACCES' ? ' (permission denied: is your user in the docker group?)' : '';
     return new EngineError('ENGINE_UNREACHABLE', `cannot connect to the Docker daemon at ${describeEndpoint(endpoint)}: ${err.code}${perm}`, {
@@ -212,12 +222,23 @@ export function engineError(e: unknown, endpoint: EngineEndpoint, what: string, 
 
 /**
  * One HTTP request to the engine without loading dockerode (which costs ~90-170 ms): node:http over the unix socket,
- * or http/https for tcp:// endpoints (TLS material as resolved). ssh:// and npipe:// endpoints go through dockerode.
+ * or http/https for tcp:// endpoints (TLS material as resolved), or ssh (src/docker/ssh.ts). npipe:// endpoints go
+ * through dockerode.
  * Resolves with the response (any status); connection failures reject with the raw error.
  */
 async function rawRequest(ep: EngineEndpoint, method: string, path: string): Promise<import('node:http').IncomingMessage | undefined> {
+  if (ep.host.startsWith('npipe://')) return undefined;
+  if (ep.host.startsWith('ssh://')) {
+    const target = parseSshHost(ep.host);
+    const http = await import('node:http');
+    return new Promise((resolvePromise, reject) => {
+      let sock: unknown;
+      const req = http.request({ method, path, headers: { host: 'docker', 'user-agent': 'docker-sign' }, createConnection: () => (sock = sshConnection(target)) as never }, resolvePromise);
+      req.on('error', (e: NodeJS.ErrnoException) => reject(e.code?.startsWith('HPE_') ? notEngineApi(sock) : e));
+      req.end();
+    });
+  }
   const o = dockerodeOptions(ep) as Dockerode.DockerOptions & { rejectUnauthorized?: boolean };
-  if ((o as { protocol?: string }).protocol === 'ssh' || ep.host.startsWith('npipe://')) return undefined;
   const https = o.protocol === 'https';
   const mod = https ? await import('node:https') : await import('node:http');
   return new Promise((resolvePromise, reject) => {

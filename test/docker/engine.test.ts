@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveEndpoint, resolveContextName, dockerodeOptions, inspectImage, DEFAULT_DOCKER_HOST } from '../../src/docker/engine.js';
+import { parseSshHost, sshArgs } from '../../src/docker/ssh.js';
+import { Agent } from 'node:http';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -22,6 +24,17 @@ describe('docker/engine endpoint resolution', () => {
       await writeFile(join(t, 'ca.pem'), tls.ca);
     }
   }
+
+  it('ssh:// hosts: the ssh command line docker runs (dial-stdio), an http agent for dockerode; bad forms refused', () => {
+    expect(sshArgs(parseSshHost('ssh://deploy@build.example:2222'))).to.deep.equal(['-o', 'ConnectTimeout=30', '-T', '-l', 'deploy', '-p', '2222', '--', 'build.example', 'docker', 'system', 'dial-stdio']);
+    expect(sshArgs(parseSshHost('ssh://build.example'))).to.deep.equal(['-o', 'ConnectTimeout=30', '-T', '--', 'build.example', 'docker', 'system', 'dial-stdio']);
+    expect(parseSshHost('ssh://[::1]:22')).to.deep.equal({ host: '::1', port: '22' });
+    // a host or user that would read as an ssh option is refused (and the host comes after "--" anyway)
+    for (const bad of ['ssh://', 'ssh://u:pw@h', 'ssh://h/path', 'ssh://-oProxyCommand=x', 'ssh://-lroot@h']) expect(() => parseSshHost(bad), bad).to.throw().with.property('code', 'INVALID_DOCKER_HOST');
+    const o = dockerodeOptions(resolveEndpoint({ DOCKER_CONFIG: cfg, DOCKER_HOST: 'ssh://u@h' })) as { agent?: unknown; protocol?: string };
+    expect(o.protocol).to.equal('http');
+    expect(o.agent).to.be.instanceOf(Agent);
+  });
 
   it('defaults to /var/run/docker.sock without env or config', () => {
     const ep = resolveEndpoint({ DOCKER_CONFIG: cfg });
