@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileSystemError } from '../../src/cli/io.js';
@@ -41,6 +41,25 @@ describe('cli: bad local input and file-system failures are reported, never an i
     const ok = cli(['key', 'generate', 'k', '--type', 'ec-p256', '--subject', 'C=US, ST=WA, O=Example, CN=Build Signer', '--config-dir', dir, '-o', 'json']);
     expect(ok.code, ok.stderr).to.equal(0);
     expect(JSON.parse(ok.stdout).subject).to.equal('CN=Build Signer, O=Example, ST=WA, C=US'); // RFC 4514 order, as Go (notation) prints it
+  });
+
+  it('policy init without --store/--identity names the stores here and the commands that would trust them', () => {
+    const none = cli(['policy', 'init', '--config-dir', dir]);
+    expect(none.code, none.stderr).to.equal(2);
+    expect(none.stderr).to.contain('Error: a trust policy must name the trust stores (--store) and the trusted identities (--identity) it accepts');
+    expect(none.stderr).to.contain('no trust store here yet');
+    expect(cli(['key', 'generate', 'me', '--type', 'ec-p256', '--config-dir', dir]).code).to.equal(0);
+    const r = cli(['policy', 'init', '--store', 'ca:me', '--config-dir', dir]);
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stderr).to.contain('trust stores here: ca:me');
+    const pinned = /^ {2}(docker sign policy init --store ca:me --identity "x509\.subject: C=US, ST=WA, L=Seattle, O=Notary, CN=me")$/m.exec(r.stderr);
+    expect(pinned, r.stderr).to.not.equal(null);
+    expect(existsSync(join(dir, 'trustpolicy.json'))).to.equal(false);
+    // the suggested command, as printed, is a valid policy
+    const args = pinned![1]!.replace(/^docker sign /, '').match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ''));
+    const ok = cli([...args, '--config-dir', dir]);
+    expect(ok.code, ok.stderr).to.equal(0);
+    expect(JSON.parse(readFileSync(join(dir, 'trustpolicy.json'), 'utf8')).trustPolicies[0].trustedIdentities).to.deep.equal(['x509.subject: C=US, ST=WA, L=Seattle, O=Notary, CN=me']);
   });
 
   it('guard: a relative socket is refused before anything is written; a socket dir that cannot be made is GUARD_SOCKET, exit 3', () => {

@@ -24,6 +24,7 @@ export default class PolicyInitCommand extends BaseCommand {
     const { defaultPolicyDocument } = await import('../../trust/policy.js');
     const { writeTrustPolicy } = await import('../../trust/policyfile.js');
     const level = flags.level as 'strict' | 'permissive' | 'audit' | 'skip';
+    if (level !== 'skip' && (!flags.store?.length || !flags.identity?.length)) await this.incomplete();
     const doc = defaultPolicyDocument({ name: flags.name, scopes: flags.scope ?? ['*'], level, stores: flags.store ?? [], identities: flags.identity ?? [] });
     if (level === 'skip') {
       delete doc.trustPolicies[0]!.trustStores;
@@ -32,5 +33,32 @@ export default class PolicyInitCommand extends BaseCommand {
     const r = await writeTrustPolicy(this.paths, doc, { force: flags.force });
     for (const w of r.policy.warnings) this.info(`Warning: ${w}`);
     this.emit({ path: r.path, replaced: r.replaced, policy: r.policy.document }, () => `Trust policy written to ${r.path}`);
+  }
+
+  /** Without --store or --identity: which trust stores exist here, and the commands that would trust them. */
+  private async incomplete(): Promise<never> {
+    const { FileTrustStore } = await import('../../trust/truststore.js');
+    const { readSigningKeys } = await import('../../pki/keystore.js');
+    const { parseDistinguishedName } = await import('../../trust/dn.js');
+    const { ConfigError } = await import('../../errors.js');
+    const { X509Certificate } = await import('node:crypto');
+    const { readFileSync } = await import('node:fs');
+    const stores = (await new FileTrustStore(this.paths.trustStore).list()).filter((l) => !l.error && l.certificates.length > 0).map((l) => `${l.type}:${l.name}`);
+    const storeArgs = stores.filter((s) => !s.startsWith('tsa:')).map((s) => `--store ${s}`).join(' ') || '--store ca:NAME';
+    const lines = [stores.length ? `trust stores here: ${stores.join(', ')}` : 'no trust store here yet (`docker sign cert add` adds one; `docker sign key generate` makes one for its test root)'];
+    // the default signing key's own identity, as a policy would pin it
+    try {
+      const keys = readSigningKeys(this.paths);
+      const k = keys.keys.find((x) => x.name === keys.default);
+      const subject = k?.certPath ? new X509Certificate(readFileSync(k.certPath)).subject.split('\n').join(', ') : undefined;
+      if (subject) {
+        parseDistinguishedName(subject);
+        lines.push(`signatures made with your key "${k!.name}":`, `  docker sign policy init ${storeArgs} --identity "x509.subject: ${subject}"`);
+      }
+    } catch { /* no usable default key: no pinned example */ }
+    lines.push('any signer whose certificate chains to those roots:', `  docker sign policy init ${storeArgs} --identity "*"`);
+    throw new ConfigError('POLICY_INCOMPLETE', 'a trust policy must name the trust stores (--store) and the trusted identities (--identity) it accepts', {
+      hint: lines.join('\n'),
+    });
   }
 }
