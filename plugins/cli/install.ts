@@ -1,7 +1,8 @@
-import { chmodSync, existsSync, lstatSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdirsSync } from '../../src/config/mkdir.js';
+import { replaceFile } from '../../src/config/files.js';
 
 /**
  * `docker sign install`: makes `docker sign` / `docker generate` work from the docker CLI.
@@ -75,14 +76,6 @@ export interface InstallResult {
   hooksConfig?: string;
 }
 
-function writeAtomic(file: string, text: string, mode: number): void {
-  mkdirsSync(dirname(file));
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, file);
-}
-
 export function defaultRcFiles(home: string): string[] {
   const out = [join(home, '.bashrc')];
   if (existsSync(join(home, '.zshrc'))) out.push(join(home, '.zshrc'));
@@ -122,7 +115,12 @@ function readJsonObject(file: string): Record<string, any> {
   if (!existsSync(file)) return {};
   const text = readFileSync(file, 'utf8');
   if (text.trim() === '') return {};
-  const v = JSON.parse(text);
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file} is not valid JSON (${(e as Error).message}); fix it, nothing was changed`);
+  }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${file} does not hold a JSON object`);
   return v;
 }
@@ -148,13 +146,13 @@ export function install(o: InstallOptions): InstallResult {
       symlinkSync(target, path);
       res.plugins.push({ name, path, target, kind: 'symlink' });
     } else {
-      writeAtomic(path, shimText(nodePath, target), 0o755);
+      replaceFile(path, shimText(nodePath, target), 0o755);
       res.plugins.push({ name, path, target, kind: 'shim' });
     }
   }
   if (o.shell) {
     const shellFile = join(o.dockerConfig, 'docker-sign.sh');
-    writeAtomic(shellFile, shellWrapperText(), 0o644);
+    replaceFile(shellFile, shellWrapperText(), 0o644);
     res.shellFile = shellFile;
     const line = rcLine(shellFile);
     for (const rc of o.rcFiles ?? defaultRcFiles(o.home ?? process.env.HOME ?? '/root')) {
@@ -163,12 +161,12 @@ export function install(o: InstallOptions): InstallResult {
         // already there (maybe for another path): replace our line, keep the rest
         const next = cur.split('\n').map((l) => (l.includes(RC_MARK) ? line : l)).join('\n');
         if (next !== cur) {
-          writeAtomic(rc, next, 0o644);
+          replaceFile(rc, next, 0o644);
           res.rcFilesUpdated.push(rc);
         }
         continue;
       }
-      writeAtomic(rc, `${cur}${cur.length && !cur.endsWith('\n') ? '\n' : ''}${line}\n`, 0o644);
+      replaceFile(rc, `${cur}${cur.length && !cur.endsWith('\n') ? '\n' : ''}${line}\n`, 0o644);
       res.rcFilesUpdated.push(rc);
     }
   }
@@ -178,7 +176,7 @@ export function install(o: InstallOptions): InstallResult {
     cfg.features = { ...(cfg.features ?? {}), hooks: 'true' };
     cfg.plugins = { ...(cfg.plugins ?? {}), sign: { ...(cfg.plugins?.sign ?? {}), hooks: 'push,pull' } };
     if (existsSync(cfgFile)) writeFileSync(`${cfgFile}.bak`, readFileSync(cfgFile));
-    writeAtomic(cfgFile, JSON.stringify(cfg, null, '\t') + '\n', 0o600);
+    replaceFile(cfgFile, JSON.stringify(cfg, null, '\t') + '\n', 0o600);
     res.hooksConfig = cfgFile;
   }
   return res;
@@ -209,7 +207,7 @@ export function uninstall(o: InstallOptions): UninstallResult {
   for (const rc of o.rcFiles ?? [join(home, '.bashrc'), join(home, '.zshrc')]) {
     const cur = readFileSafe(rc);
     if (!cur.includes(RC_MARK)) continue;
-    writeAtomic(rc, cur.split('\n').filter((l) => !l.includes(RC_MARK)).join('\n'), 0o644);
+    replaceFile(rc, cur.split('\n').filter((l) => !l.includes(RC_MARK)).join('\n'), 0o644);
     res.rcFilesUpdated.push(rc);
   }
   const cfgFile = join(o.dockerConfig, 'config.json');
@@ -219,7 +217,7 @@ export function uninstall(o: InstallOptions): UninstallResult {
       delete cfg.plugins.sign.hooks;
       if (Object.keys(cfg.plugins.sign).length === 0) delete cfg.plugins.sign;
       if (Object.keys(cfg.plugins).length === 0) delete cfg.plugins;
-      writeAtomic(cfgFile, JSON.stringify(cfg, null, '\t') + '\n', 0o600);
+      replaceFile(cfgFile, JSON.stringify(cfg, null, '\t') + '\n', 0o600);
       res.hooksConfig = cfgFile;
     }
   }

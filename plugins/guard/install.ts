@@ -1,7 +1,8 @@
-import { chmodSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
 import { mkdirsSync } from '../../src/config/mkdir.js';
+import { replaceFile } from '../../src/config/files.js';
 
 /**
  * What dockerd needs to use the guard:
@@ -23,17 +24,12 @@ export function needsSpecFile(name: string, socket: string): boolean {
 export function writeSpecFile(specDir: string, name: string, socket: string): string {
   mkdirsSync(specDir);
   const file = join(specDir, `${name}.spec`);
-  writeFileAtomic(file, `unix://${socket}\n`);
+  replaceFile(file, `unix://${socket}\n`);
   return file;
 }
 
-export function writeFileAtomic(file: string, text: string, mode?: number): void {
-  mkdirsSync(dirname(file));
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(tmp, text, { mode: mode ?? 0o644 });
-  if (mode !== undefined) chmodSync(tmp, mode);
-  renameSync(tmp, file);
-}
+/** Replaces a file atomically, keeping what it was (symlink, mode, owner): src/config/files.ts. */
+export const writeFileAtomic = replaceFile;
 
 export function readDaemonJson(file: string): Record<string, unknown> {
   if (!existsSync(file)) return {};
@@ -75,13 +71,11 @@ export function updateDaemonJson(file: string, name: string, remove = false): { 
   const { config, changed } = mergeAuthzPlugin(before, name, remove);
   if (!changed) return { changed, config };
   let backup: string | undefined;
-  let mode = 0o644;
   if (existsSync(file)) {
     backup = `${file}.bak`;
     copyFileSync(file, backup);
-    mode = statSync(file).mode & 0o777;
   }
-  writeFileAtomic(file, JSON.stringify(config, null, 2) + '\n', mode);
+  replaceFile(file, JSON.stringify(config, null, 2) + '\n');
   return { changed, backup, config };
 }
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, lstatSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, lstatSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { install, uninstall, packageRoot } from '../../plugins/cli/install.js';
@@ -56,6 +56,32 @@ describe('cli: docker sign install (files)', () => {
     expect(readFileSync(rc, 'utf8')).to.equal('export KEEP=1\n');
     expect(existsSync(join(dir, 'dc', 'docker-sign.sh'))).to.equal(false);
     expect(existsSync(join(dir, 'dc', 'cli-plugins', 'docker-sign'))).to.equal(false);
+  });
+
+  it('--shell keeps what the rc file was: a symlink stays a link (written through), mode and owner kept', () => {
+    const real = join(dir, 'dotfiles', 'bashrc');
+    mkdirSync(join(dir, 'dotfiles'));
+    writeFileSync(real, 'export KEEP=1\n', { mode: 0o600 });
+    chmodSync(real, 0o600);
+    if (process.getuid?.() === 0) chownSync(real, 1234, 1234);
+    const rc = join(dir, 'home', '.bashrc');
+    symlinkSync(real, rc);
+    install({ dockerConfig: join(dir, 'dc'), shell: true, rcFiles: [rc] });
+    expect(lstatSync(rc).isSymbolicLink()).to.equal(true);
+    expect(readFileSync(real, 'utf8')).to.match(/^export KEEP=1\n.*docker-sign\.sh.*docker-sign: docker push --sign wrapper/s);
+    expect(statSync(real).mode & 0o777).to.equal(0o600);
+    if (process.getuid?.() === 0) expect([statSync(real).uid, statSync(real).gid]).to.deep.equal([1234, 1234]);
+    uninstall({ dockerConfig: join(dir, 'dc'), rcFiles: [rc] });
+    expect(lstatSync(rc).isSymbolicLink()).to.equal(true);
+    expect(readFileSync(real, 'utf8')).to.equal('export KEEP=1\n');
+    expect(statSync(real).mode & 0o777).to.equal(0o600);
+  });
+
+  it('--hooks with a config.json that is not JSON: refused naming the file, the file untouched', () => {
+    mkdirSync(join(dir, 'dc'));
+    writeFileSync(join(dir, 'dc', 'config.json'), '{broken');
+    expect(() => install({ dockerConfig: join(dir, 'dc'), hooks: true })).to.throw(/config\.json is not valid JSON .*nothing was changed/);
+    expect(readFileSync(join(dir, 'dc', 'config.json'), 'utf8')).to.equal('{broken');
   });
 
   it('the wrapper routes `docker push --sign IMG` to `docker sign push --sign IMG` and leaves the rest alone (bash)', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mergeAuthzPlugin, updateDaemonJson, needsSpecFile, writeSpecFile, daemonJsonEnables } from '../../plugins/guard/install.js';
@@ -26,6 +26,18 @@ describe('guard: install helpers and config', () => {
     expect(daemonJsonEnables(f, 'docker-sign')).to.equal(true);
     updateDaemonJson(f, 'docker-sign', true);
     expect(JSON.parse(readFileSync(f, 'utf8'))['authorization-plugins']).to.deep.equal(['other']);
+  });
+
+  it('daemon.json kept by configuration management as a symlink stays a link; the file it points to is updated', () => {
+    const real = join(dir, 'managed-daemon.json');
+    writeFileSync(real, JSON.stringify({ debug: true }));
+    chmodSync(real, 0o600);
+    const f = join(dir, 'daemon.json');
+    symlinkSync(real, f);
+    updateDaemonJson(f, 'docker-sign');
+    expect(lstatSync(f).isSymbolicLink()).to.equal(true);
+    expect(JSON.parse(readFileSync(real, 'utf8'))).to.deep.equal({ debug: true, 'authorization-plugins': ['docker-sign'] });
+    expect(statSync(real).mode & 0o777).to.equal(0o600);
   });
 
   it('daemon.json: missing file is created; invalid JSON or a non-array setting is refused untouched', () => {
