@@ -1,8 +1,9 @@
-import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { ConfigPaths } from '../config/dir.js';
 import { mkdirsSync } from '../config/mkdir.js';
+import { replaceFile } from '../config/files.js';
 
 /** One entry of notation's signingkeys.json (local keys; plugin-backed "externalKey" entries are kept as-is). */
 export interface KeyEntry {
@@ -46,14 +47,12 @@ export function readSigningKeys(paths: ConfigPaths): SigningKeys {
   return o;
 }
 
-/** Atomic write (temp file + rename), 0600 like notation. */
+/** Atomic write, 0600 like notation when new; an existing file keeps its link, mode and owner (src/config/files.ts). */
 export function writeSigningKeys(paths: ConfigPaths, sk: SigningKeys): void {
   mkdirsSync(dirname(paths.signingKeys), 0o700);
-  const tmp = `${paths.signingKeys}.${process.pid}.tmp`;
   const out: SigningKeys = { ...(sk.default ? { default: sk.default } : {}), keys: sk.keys };
   for (const [k, v] of Object.entries(sk)) if (k !== 'default' && k !== 'keys') out[k] = v;
-  writeFileSync(tmp, JSON.stringify(out, null, 4) + '\n', { mode: 0o600 });
-  renameSync(tmp, paths.signingKeys);
+  replaceFile(paths.signingKeys, JSON.stringify(out, null, 4) + '\n', 0o600);
 }
 
 /** Writes <config>/localkeys/<name>.key (0600) and .crt, and registers the key. Refuses to overwrite a name. */

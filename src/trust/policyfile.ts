@@ -1,11 +1,10 @@
 /** Writing the trust policy file (policy init / import): validated first, written atomically, never over a file silently. */
-import { promises as fsp } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
 import type { ConfigPaths } from '../config/dir.js';
 import { PolicyError } from './errors.js';
 import { locateTrustPolicy, validateTrustPolicy, type TrustPolicy } from './policy.js';
 import { mkdirs } from '../config/mkdir.js';
+import { replaceFile } from '../config/files.js';
 
 /** Validates `doc` and writes it where the effective policy lives (trustpolicy.oci.json if that exists, else trustpolicy.json). */
 export async function writeTrustPolicy(paths: ConfigPaths, doc: unknown, opts: { force?: boolean } = {}): Promise<{ path: string; policy: TrustPolicy; replaced: boolean }> {
@@ -16,8 +15,7 @@ export async function writeTrustPolicy(paths: ConfigPaths, doc: unknown, opts: {
   }
   const path = existing ?? paths.trustPolicy;
   await mkdirs(dirname(path), 0o755);
-  const tmp = join(dirname(path), `.trustpolicy.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  await fsp.writeFile(tmp, JSON.stringify(policy.document, null, 2) + '\n', { mode: 0o644 });
-  await fsp.rename(tmp, path);
+  // an existing policy keeps its link, mode and owner (src/config/files.ts)
+  replaceFile(path, JSON.stringify(policy.document, null, 2) + '\n', 0o644);
   return { path, policy, replaced: existing !== undefined };
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileSystemError } from '../../src/cli/io.js';
@@ -60,6 +60,24 @@ describe('cli: bad local input and file-system failures are reported, never an i
     const ok = cli([...args, '--config-dir', dir]);
     expect(ok.code, ok.stderr).to.equal(0);
     expect(JSON.parse(readFileSync(join(dir, 'trustpolicy.json'), 'utf8')).trustPolicies[0].trustedIdentities).to.deep.equal(['x509.subject: C=US, ST=WA, L=Seattle, O=Notary, CN=me']);
+  });
+
+  it('a notation config dir shared through symlinks stays shared: policy --force and key writes go through the links', () => {
+    const shared = join(dir, 'shared');
+    mkdirSync(shared);
+    const cfg = join(dir, 'cfg');
+    mkdirSync(cfg);
+    writeFileSync(join(shared, 'trustpolicy.json'), '{}');
+    writeFileSync(join(shared, 'signingkeys.json'), '{"keys":[]}\n');
+    chmodSync(join(shared, 'signingkeys.json'), 0o640);
+    symlinkSync(join(shared, 'trustpolicy.json'), join(cfg, 'trustpolicy.json'));
+    symlinkSync(join(shared, 'signingkeys.json'), join(cfg, 'signingkeys.json'));
+    expect(cli(['key', 'generate', 'k', '--type', 'ec-p256', '--config-dir', cfg]).code).to.equal(0);
+    expect(cli(['policy', 'init', '--store', 'ca:k', '--identity', '*', '--force', '--config-dir', cfg]).code).to.equal(0);
+    for (const f of ['trustpolicy.json', 'signingkeys.json']) expect(lstatSync(join(cfg, f)).isSymbolicLink(), f).to.equal(true);
+    expect(JSON.parse(readFileSync(join(shared, 'signingkeys.json'), 'utf8')).keys.map((k: { name: string }) => k.name)).to.deep.equal(['k']);
+    expect(statSync(join(shared, 'signingkeys.json')).mode & 0o777).to.equal(0o640);
+    expect(JSON.parse(readFileSync(join(shared, 'trustpolicy.json'), 'utf8')).trustPolicies[0].trustedIdentities).to.deep.equal(['*']);
   });
 
   it('guard: a relative socket is refused before anything is written; a socket dir that cannot be made is GUARD_SOCKET, exit 3', () => {
