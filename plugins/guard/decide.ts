@@ -11,9 +11,10 @@ import { parseImageRef, repoName, formatRef, isDigestString, RefError, type Imag
  *  - pull (`POST /images/create?fromImage=R&tag=T`): T a digest -> verify R@T; T a tag -> resolve it at the registry
  *    (HEAD with the manifest Accept headers), verify R@digest. All-tags pulls (no tag) are denied.
  *  - create (`POST /containers/create`): the body (base64 JSON) must be present and parse; `.Image` is resolved
- *    through the engine (Id, RepoDigests). Allowed only if a manifest whose config digest equals Id carries a
- *    signature that satisfies the policy: a RepoDigests entry verified at the registry, or a manifest in our local
- *    store (generated + signed here, not pushed). Image not present locally -> allow (dockerd answers 404; the
+ *    through the engine (Id, RepoDigests). Allowed only if a manifest whose config digest equals Id (classic image
+ *    store), or whose own digest equals Id (containerd image store: the Id is the pulled manifest/index digest),
+ *    carries a signature that satisfies the policy: a RepoDigests entry verified at the registry, or a manifest in
+ *    our local store (generated + signed here, not pushed). Image not present locally -> allow (dockerd answers 404; the
  *    CLI then pulls, which is gated, and retries the create).
  *  - start (`POST /containers/<id>/start`, if checkStart): the container's image Id is checked like create.
  *  - build / load / import / commit / push: allow or deny per configuration.
@@ -279,12 +280,22 @@ async function decideImage(kind: 'create' | 'start', image: string, deps: GuardD
           failures.push(`${target}: ${out.reason ?? 'no valid signature'}${policyText(out)}`);
           continue;
         }
-        const configs = await configDigestsCached(target, deps, opts, caches, signal);
-        if (!configs.includes(img.Id)) {
-          failures.push(`${target}: signed, but its config digest is not the local image ${img.Id}`);
-          continue;
+        // The classic image store names an image by its config digest, which the signed manifest must carry; the
+        // containerd image store (Docker Desktop, new Engine 29 installs) names it by the digest of the manifest
+        // or index it was pulled as, so a signed RepoDigest equal to the Id is the image itself. (No config digest
+        // can equal a manifest digest short of a sha256 collision, so the two cases cannot be confused.)
+        const isImage = r.digest === img.Id;
+        if (!isImage) {
+          const configs = await configDigestsCached(target, deps, opts, caches, signal);
+          if (!configs.includes(img.Id)) {
+            failures.push(`${target}: signed, but its config digest is not the local image ${img.Id}`);
+            continue;
+          }
         }
-        const d: Decision = { allow: true, kind, image, digest: r.digest, policy: out.policy, reason: `signed manifest ${target} has config ${img.Id}` };
+        const d: Decision = {
+          allow: true, kind, image, digest: r.digest, policy: out.policy,
+          reason: isImage ? `signed manifest ${target} is the image (containerd image store)` : `signed manifest ${target} has config ${img.Id}`,
+        };
         if (caches && (await deps.policyHash()) === hash) caches.image.set(key, d, opts.cacheTtlMs, deps.now());
         return d;
       } catch (e) {

@@ -159,6 +159,22 @@ describe('guard: decide()', () => {
     expect(d.msg).to.include('config digest is not the local image');
   });
 
+  it('create with the containerd image store (Id = the pulled manifest digest): the signed RepoDigest is the image', async () => {
+    const w = world();
+    w.images['cd:1'] = { Id: SIGNED, RepoDigests: [`localhost:5000/app@${SIGNED}`] };
+    w.images['cd-unsigned:1'] = { Id: UNSIGNED, RepoDigests: [`localhost:5000/bad@${UNSIGNED}`] };
+    const d = await decide(create('cd:1'), depsOf(w));
+    expect(d.allow, d.msg).to.equal(true);
+    expect(d.reason).to.equal(`signed manifest localhost:5000/app@${SIGNED} is the image (containerd image store)`);
+    expect(w.calls).to.not.include(`config localhost:5000/app@${SIGNED}`); // nothing to look up: the digest is the Id
+    const u = await decide(create('cd-unsigned:1'), depsOf(w));
+    expect(u.allow).to.equal(false);
+    expect(u.msg).to.include('no signature found');
+    // a signed RepoDigest of another repository with the same digest is still that image; another digest is not
+    w.images['cd-other:1'] = { Id: SIGNED, RepoDigests: [`localhost:5000/bad@${UNSIGNED}`] };
+    expect((await decide(create('cd-other:1'), depsOf(w), { denyCacheTtlMs: 0 })).allow).to.equal(false);
+  });
+
   it('create: unsigned RepoDigest -> denied with the reason', async () => {
     const d = await decide(create('localhost:5000/bad:1'), depsOf(world()));
     expect(d.allow).to.equal(false);
