@@ -38,31 +38,48 @@ export function sshArgs(t: SshTarget): string[] {
   return ['-o', 'ConnectTimeout=30', '-T', ...(t.user ? ['-l', t.user] : []), ...(t.port ? ['-p', t.port] : []), '--', t.host, 'docker', 'system', 'dial-stdio'];
 }
 
-/** One connection to the remote engine: a Duplex over `ssh … docker system dial-stdio`. */
+/**
+ * One connection to the remote engine: a Duplex over `ssh … docker system dial-stdio`. Its only errors come from ssh
+ * ending: a write to an ssh that has gone (EPIPE) is dropped, and the readable side ends or fails only once ssh has
+ * exited, so a failed connection is reported with ssh's own reason, never as a reset or a premature close.
+ */
 export function sshConnection(t: SshTarget, env: NodeJS.ProcessEnv = process.env): Duplex {
   const { spawn } = process.getBuiltinModule('node:child_process') as typeof import('node:child_process');
-  const { Duplex: DuplexCtor, PassThrough } = process.getBuiltinModule('node:stream') as typeof import('node:stream');
+  const { Duplex: DuplexCtor } = process.getBuiltinModule('node:stream') as typeof import('node:stream');
   const child: ChildProcess = spawn('ssh', sshArgs(t), { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   let first = '';
+  const sock = new DuplexCtor({
+    read() {
+      child.stdout!.resume();
+    },
+    write(chunk: Buffer, _enc, cb) {
+      if (child.stdin!.destroyed || child.stdin!.writableEnded) return cb();
+      child.stdin!.write(chunk, () => cb()); // a failed write means ssh is gone: its exit says why
+    },
+    final(cb) {
+      child.stdin!.end();
+      cb();
+    },
+    destroy(err, cb) {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+      cb(err);
+    },
+  });
+  child.stdin!.on('error', () => undefined);
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (c: string) => { if (stderr.length < 4096) stderr += c; });
-  // the readable side ends only once ssh has exited, so that a failed connection is reported with ssh's reason
-  // instead of as a connection reset
-  const out = new PassThrough();
-  child.stdout!.on('data', (c: Buffer) => { if (first.length < 200) first += c.toString('latin1'); });
-  child.stdout!.pipe(out, { end: false });
-  const sock = DuplexCtor.from({ readable: out, writable: child.stdin! });
+  child.stdout!.on('data', (c: Buffer) => {
+    if (first.length < 200) first += c.toString('latin1');
+    if (!sock.push(c)) child.stdout!.pause();
+  });
   const fail = (msg: string) => {
     if (!sock.destroyed) sock.destroy(Object.assign(new Error(msg), { code: 'ESSH' }));
   };
   child.on('error', (e: NodeJS.ErrnoException) => fail(e.code === 'ENOENT' ? 'ssh is not installed (docker needs it for ssh:// hosts too)' : `ssh: ${e.message}`));
   child.on('close', (code) => {
-    if (code === 0 || first.startsWith('HTTP/')) out.end();
+    if (code === 0 || first.startsWith('HTTP/')) sock.push(null);
     else fail(stderr.trim().split('\n').filter(Boolean).pop() ?? (first.trim() || `ssh exited with ${code}`));
-  });
-  sock.on('close', () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill();
   });
   // what node's http client may call on a socket beyond a Duplex
   const s = sock as Duplex & { setNoDelay?: () => void; setKeepAlive?: () => void; setTimeout?: () => void; ref?: () => void; unref?: () => void; remoteOutput?: () => string };
