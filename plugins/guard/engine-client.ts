@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import type { EngineImage } from './decide.js';
+import { ConfigError } from '../../src/errors.js';
 
 /**
  * The few engine calls the guard makes, over a keep-alive unix-socket (or tcp) connection with node:http — no
@@ -17,7 +18,9 @@ export function parseDockerHost(dockerHost: string): EngineEndpoint {
   if (dockerHost.startsWith('/')) return { socketPath: dockerHost };
   const m = /^(?:tcp|http):\/\/([^:/]+)(?::(\d+))?\/?$/.exec(dockerHost);
   if (m) return { host: m[1], port: m[2] ? Number(m[2]) : 2375 };
-  throw new Error(`unsupported docker host "${dockerHost}" (use unix:///path or tcp://host:port)`);
+  throw new ConfigError('INVALID_DOCKER_HOST', `unsupported docker host "${dockerHost}" for the guard`, {
+    hint: 'the guard talks to the engine it guards: unix:///var/run/docker.sock (default) or tcp://127.0.0.1:PORT (--docker-host or "dockerHost" in guard/config.json)',
+  });
 }
 
 export class EngineClient {

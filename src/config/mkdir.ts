@@ -24,7 +24,10 @@ export function mkdirsSync(dir: string, mode?: number): void {
     fs.mkdirSync(dir, opts);
     return;
   } catch (e) {
-    if (code(e) === 'EEXIST' && isDir(dir)) return;
+    if (code(e) === 'EEXIST') {
+      if (isDir(dir)) return;
+      throw notADirectory(dir);
+    }
     if (code(e) !== 'ENOENT') throw e;
   }
   const parent = path.dirname(dir);
@@ -33,8 +36,14 @@ export function mkdirsSync(dir: string, mode?: number): void {
   try {
     fs.mkdirSync(dir, opts);
   } catch (e) {
-    if (!(code(e) === 'EEXIST' && isDir(dir))) throw e;
+    if (code(e) !== 'EEXIST') throw e;
+    if (!isDir(dir)) throw notADirectory(dir);
   }
+}
+
+/** A file where a directory is wanted: said as such (mkdir(2) says EEXIST, which reads as "nothing to do"). */
+function notADirectory(dir: string): Error {
+  return Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR', errno: -20, syscall: 'mkdir', path: dir });
 }
 
 /** Creates `dir` and its missing parents (a few mkdir/stat calls on the local disk: done synchronously). */

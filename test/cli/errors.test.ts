@@ -89,6 +89,12 @@ describe('cli: bad local input and file-system failures are reported, never an i
     expect(existsSync(join(dir, 'guard'))).to.equal(false);
     const serveRel = cli(['guard', 'serve', '--socket', 'g.sock', '--config-dir', dir]);
     expect(serveRel.code, serveRel.stderr).to.equal(2);
+    const host = cli(['guard', 'serve', '--socket', join(dir, 'g.sock'), '--docker-host', 'garbage', '--config-dir', dir]);
+    expect(host.code, host.stderr).to.equal(2);
+    expect(host.stderr).to.contain('Error: unsupported docker host "garbage" for the guard');
+    const audit = cli(['guard', 'serve', '--socket', join(dir, 'g.sock'), '--audit-log', '/etc/passwd/audit.log', '--config-dir', dir]);
+    expect(audit.code, audit.stderr).to.equal(2);
+    expect(audit.stderr).to.contain("Error: cannot mkdir '/etc/passwd': not a directory (ENOTDIR)");
     const proc = cli(['guard', 'serve', '--socket', '/proc/docker-sign-nope/g.sock', '--config-dir', dir]);
     expect(proc.code, proc.stderr).to.equal(3);
     expect(proc.stderr).to.match(/cannot serve \/proc\/docker-sign-nope\/g\.sock: ENOENT.*\nHint: pass --socket with a path in a directory that exists or can be created/);

@@ -29,7 +29,7 @@ describe('config/mkdir: mkdir -p', () => {
 
   it('a file in the way is an error, not a directory', () => {
     writeFileSync(join(dir, 'f'), 'x');
-    expect(() => mkdirsSync(join(dir, 'f'))).to.throw().with.property('code', 'EEXIST');
+    expect(() => mkdirsSync(join(dir, 'f'))).to.throw(/not a directory, mkdir/).with.property('code', 'ENOTDIR');
     expect(() => mkdirsSync(join(dir, 'f', 'g'))).to.throw().with.property('code', 'ENOTDIR');
   });
 });
