@@ -85,7 +85,7 @@ export function fileSystemError(err: unknown): DockerSignError | undefined {
   const e = err as (NodeJS.ErrnoException & { dest?: string }) | undefined;
   if (!(e instanceof Error) || typeof e.code !== 'string' || typeof e.syscall !== 'string' || typeof e.path !== 'string') return undefined;
   if (!/^E[A-Z]+$/.test(e.code)) return undefined;
-  const reason = e.message.replace(/^E[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+  const reason = e.message.replace(/^E[A-Z]+: /, '').replace(/, \w+(?: '.*')?$/, '');
   return new DockerSignError('FILE_SYSTEM_ERROR', `cannot ${e.syscall} '${e.path}'${e.dest ? ` → '${e.dest}'` : ''}: ${reason} (${e.code})`, {
     exitCode: EXIT.USAGE,
     cause: e,

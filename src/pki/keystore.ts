@@ -30,10 +30,18 @@ export function validateKeyName(name: string): void {
 }
 
 export function readSigningKeys(paths: ConfigPaths): SigningKeys {
-  if (!existsSync(paths.signingKeys)) return { keys: [] };
+  let text: string;
+  try {
+    text = readFileSync(paths.signingKeys, 'utf8');
+  } catch (e) {
+    // no file: no keys; a file we may not read (EACCES, …) is not "no keys": the error says which file and why
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { keys: [] };
+    (e as NodeJS.ErrnoException).path ??= paths.signingKeys; // a read of a directory (EISDIR) names no path
+    throw e;
+  }
   let v: unknown;
   try {
-    v = JSON.parse(readFileSync(paths.signingKeys, 'utf8'));
+    v = JSON.parse(text);
   } catch (e) {
     throw new ConfigError('INVALID_SIGNING_KEYS', `${paths.signingKeys} is not valid JSON: ${(e as Error).message}`);
   }

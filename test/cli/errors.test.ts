@@ -27,7 +27,14 @@ describe('cli: bad local input and file-system failures are reported, never an i
     const file = cli(['key', 'generate', 'k', '--type', 'ec-p256', '--config-dir', join(dir, 'file'), '-o', 'json']);
     expect(file.code, file.stderr).to.equal(2);
     expect(JSON.parse(file.stdout)).to.include({ error: 'FILE_SYSTEM_ERROR' });
-    expect(file.stderr).to.match(/cannot mkdir '.*\/file\/localkeys': not a directory \(ENOTDIR\)/);
+    expect(file.stderr).to.match(/cannot (mkdir|open) '.*\/file\/(localkeys|signingkeys\.json)': not a directory \(ENOTDIR\)/);
+  });
+
+  it('a signingkeys.json that cannot be read is an error naming it, not "no signing keys"', () => {
+    mkdirSync(join(dir, 'signingkeys.json')); // as root, permissions do not stop a read: a directory does
+    const r = cli(['key', 'ls', '--config-dir', dir]);
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stderr).to.match(/^Error: cannot read '.*signingkeys\.json': illegal operation on a directory \(EISDIR\)/);
   });
 
   it('key generate --subject must be a Notary Project DN; nothing is written otherwise', () => {
