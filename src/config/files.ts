@@ -4,8 +4,9 @@
  * ~/.bashrc -> ~/dotfiles/bashrc, a daemon.json kept by configuration management stays a link), with its mode, and
  * with its owner when we run as root. `mode` applies to a file that does not exist yet.
  */
-import { chmodSync, chownSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, chownSync, closeSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { mkdirsSync } from './mkdir.js';
 
 export function replaceFile(file: string, text: string, mode = 0o644): void {
@@ -28,5 +29,94 @@ export function replaceFile(file: string, text: string, mode = 0o644): void {
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
+  }
+}
+
+/** True while process `pid` (of this host) exists. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The lock could not be taken in time (another process holds it). */
+export class LockTimeoutError extends Error {
+  readonly code = 'LOCK_TIMEOUT';
+  constructor(readonly lock: string) {
+    super(`timed out waiting for the lock ${lock}`);
+  }
+}
+
+/**
+ * Lock files: `<file>.lock`, created with O_EXCL and holding the owner's pid. A lock whose owner is dead (same host)
+ * or that is older than 10 minutes is broken (renamed away first, so two breakers cannot both remove a fresh one).
+ * Returns true when it was broken (the caller tries again at once).
+ */
+function breakIfStale(lock: string): boolean {
+  try {
+    const pid = Number.parseInt(readFileSync(lock, 'utf8').trim(), 10);
+    const dead = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid);
+    const ancient = Date.now() - statSync(lock).mtimeMs > 10 * 60_000;
+    if (!dead && !ancient) return false;
+    const grave = join(dirname(lock), `.stale-lock.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      renameSync(lock, grave);
+      rmSync(grave, { force: true });
+    } catch { /* someone else broke it */ }
+    return true;
+  } catch {
+    return false; // vanished or being written: retry
+  }
+}
+
+function tryLock(lock: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(lock, 'wx', 0o644);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return false;
+  }
+  try {
+    writeSync(fd, `${process.pid}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/** Runs `fn` holding `<file>.lock`; waits with backoff while a live process holds it. LockTimeoutError after `timeoutMs`. */
+export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const lock = `${file}.lock`;
+  const start = Date.now();
+  for (let delay = 5; !tryLock(lock); delay = Math.min(delay * 2, 100)) {
+    if (breakIfStale(lock)) continue;
+    if (Date.now() - start > timeoutMs) throw new LockTimeoutError(lock);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** withFileLock for short synchronous read-modify-write cycles (small config files): the wait blocks. */
+export function withFileLockSync<T>(file: string, fn: () => T, timeoutMs = 30_000): T {
+  const lock = `${file}.lock`;
+  const start = Date.now();
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (let delay = 5; !tryLock(lock); delay = Math.min(delay * 2, 100)) {
+    if (breakIfStale(lock)) continue;
+    if (Date.now() - start > timeoutMs) throw new LockTimeoutError(lock);
+    Atomics.wait(cell, 0, 0, delay);
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(lock, { force: true });
   }
 }

@@ -38,6 +38,7 @@ import { MediaType, isManifestMediaType, isIndexMediaType } from './mediaTypes.j
 import { parseJsonObject, encodeJson, type ImageIndex } from './manifest.js';
 import type { ArtifactTarget, FetchedManifest } from './target.js';
 import { mkdirs } from '../config/mkdir.js';
+import { LockTimeoutError, pidAlive, withFileLock as lockFile } from '../config/files.js';
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 const LAYOUT_FILE = 'oci-layout';
@@ -94,61 +95,23 @@ export async function writeFileAtomic(file: string, data: Buffer | string, opts:
   }
 }
 
-/** True while process `pid` (of this host) exists. */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { pidAlive };
 
 /**
- * Runs `fn` while holding `<file>.lock` (created with O_EXCL, contains our pid). Waits with backoff while another
- * live process holds it; breaks locks whose owner is dead (same host) or that are older than 10 minutes.
+ * Runs `fn` while holding `<file>.lock` (src/config/files.ts: O_EXCL lock file with our pid, stale locks broken).
+ * A timeout is STORE_LOCKED.
  */
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const lock = `${file}.lock`;
-  const start = Date.now();
-  let delay = 5;
-  for (;;) {
-    try {
-      const fh = await fsp.open(lock, 'wx', 0o644);
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      // Someone holds it: break it only if stale.
-      try {
-        const [content, st] = await Promise.all([fsp.readFile(lock, 'utf8'), fsp.stat(lock)]);
-        const pid = Number.parseInt(content.trim(), 10);
-        const dead = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid);
-        const ancient = Date.now() - st.mtimeMs > 10 * 60_000;
-        if (dead || ancient) {
-          // Rename first so two breakers cannot both remove a fresh lock.
-          const grave = tmpName(dirname(lock), 'stale-lock');
-          await fsp.rename(lock, grave).then(() => fsp.rm(grave, { force: true }), () => undefined);
-          continue;
-        }
-      } catch {
-        /* lock vanished or is being written: retry */
-      }
-      if (Date.now() - start > timeoutMs) {
-        throw new LayoutError('STORE_LOCKED', `timed out waiting for the lock ${lock}`, {
-          hint: 'another docker-sign process is updating the store; if none is running, remove the lock file',
-          exitCode: EXIT.UNAVAILABLE,
-        });
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 100);
-    }
-  }
   try {
-    return await fn();
-  } finally {
-    await fsp.rm(lock, { force: true });
+    return await lockFile(file, fn, timeoutMs);
+  } catch (e) {
+    if (e instanceof LockTimeoutError) {
+      throw new LayoutError('STORE_LOCKED', e.message, {
+        hint: 'another docker-sign process is updating the store; if none is running, remove the lock file',
+        exitCode: EXIT.UNAVAILABLE,
+      });
+    }
+    throw e;
   }
 }
 

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { ConfigPaths } from '../config/dir.js';
 import { mkdirsSync } from '../config/mkdir.js';
-import { replaceFile } from '../config/files.js';
+import { LockTimeoutError, replaceFile, withFileLockSync } from '../config/files.js';
 
 /** One entry of notation's signingkeys.json (local keys; plugin-backed "externalKey" entries are kept as-is). */
 export interface KeyEntry {
@@ -63,9 +63,29 @@ export function writeSigningKeys(paths: ConfigPaths, sk: SigningKeys): void {
   replaceFile(paths.signingKeys, JSON.stringify(out, null, 4) + '\n', 0o600);
 }
 
+/**
+ * Runs a read-modify-write of signingkeys.json holding its lock, so concurrent key commands on one config dir
+ * (parallel CI jobs, say) do not drop each other's entries.
+ */
+function withKeysLock<T>(paths: ConfigPaths, fn: () => T): T {
+  mkdirsSync(dirname(paths.signingKeys), 0o700);
+  try {
+    return withFileLockSync(paths.signingKeys, fn);
+  } catch (e) {
+    if (e instanceof LockTimeoutError) {
+      throw new ConfigError('SIGNING_KEYS_LOCKED', e.message, { hint: `another docker-sign key command is running; if none is, remove ${e.lock}` });
+    }
+    throw e;
+  }
+}
+
 /** Writes <config>/localkeys/<name>.key (0600) and .crt, and registers the key. Refuses to overwrite a name. */
 export function addLocalKey(paths: ConfigPaths, name: string, keyPem: string, certPem: string, opts: { setDefault?: boolean } = {}): KeyEntry {
   validateKeyName(name);
+  return withKeysLock(paths, () => addLocalKeyLocked(paths, name, keyPem, certPem, opts));
+}
+
+function addLocalKeyLocked(paths: ConfigPaths, name: string, keyPem: string, certPem: string, opts: { setDefault?: boolean }): KeyEntry {
   const sk = readSigningKeys(paths);
   if (sk.keys.some((k) => k.name === name)) {
     throw new ConfigError('KEY_EXISTS', `a signing key named ${JSON.stringify(name)} already exists`, { hint: `remove it first with 'docker sign key rm ${name}' or pick another name` });
@@ -85,6 +105,10 @@ export function addLocalKey(paths: ConfigPaths, name: string, keyPem: string, ce
 
 /** Unregisters a key; deletes its files only when they live in our localkeys dir. */
 export function removeKey(paths: ConfigPaths, name: string): { removed: KeyEntry; deletedFiles: string[] } {
+  return withKeysLock(paths, () => removeKeyLocked(paths, name));
+}
+
+function removeKeyLocked(paths: ConfigPaths, name: string): { removed: KeyEntry; deletedFiles: string[] } {
   const sk = readSigningKeys(paths);
   const i = sk.keys.findIndex((k) => k.name === name);
   if (i < 0) throw new ConfigError('KEY_NOT_FOUND', `no signing key named ${JSON.stringify(name)}`, { hint: "list keys with 'docker sign key ls'" });
@@ -102,10 +126,12 @@ export function removeKey(paths: ConfigPaths, name: string): { removed: KeyEntry
 }
 
 export function setDefaultKey(paths: ConfigPaths, name: string): void {
-  const sk = readSigningKeys(paths);
-  if (!sk.keys.some((k) => k.name === name)) throw new ConfigError('KEY_NOT_FOUND', `no signing key named ${JSON.stringify(name)}`, { hint: "list keys with 'docker sign key ls'" });
-  sk.default = name;
-  writeSigningKeys(paths, sk);
+  withKeysLock(paths, () => {
+    const sk = readSigningKeys(paths);
+    if (!sk.keys.some((k) => k.name === name)) throw new ConfigError('KEY_NOT_FOUND', `no signing key named ${JSON.stringify(name)}`, { hint: "list keys with 'docker sign key ls'" });
+    sk.default = name;
+    writeSigningKeys(paths, sk);
+  });
 }
 
 export function findKey(paths: ConfigPaths, name?: string): KeyEntry {
