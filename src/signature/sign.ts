@@ -47,6 +47,9 @@ export interface SignResult {
 }
 
 /** Parses a duration like "24h", "30d", "1h30m", "90s", "2w" into milliseconds. */
+/** Go's longest time.Duration (2^63-1 ns), in ms. */
+const MAX_DURATION_MS = 9_223_372_036_854;
+
 export function parseDuration(s: string): number {
   const re = /(\d+)(ms|s|m|h|d|w)/g;
   if (!/^(\d+(ms|s|m|h|d|w))+$/.test(s)) {
@@ -56,6 +59,8 @@ export function parseDuration(s: string): number {
   let total = 0;
   for (const m of s.matchAll(re)) total += Number(m[1]) * unit[m[2]!]!;
   if (total <= 0 || !Number.isSafeInteger(total)) throw new InputError('INVALID_DURATION', `duration ${JSON.stringify(s)} must be positive`);
+  // notation parses --expiry as a Go time.Duration, which ends at 2^63-1 ns (~292 years); so do we
+  if (total > MAX_DURATION_MS) throw new InputError('INVALID_DURATION', `duration ${JSON.stringify(s)} is longer than ~292 years, the longest notation accepts`);
   return total;
 }
 

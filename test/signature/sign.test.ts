@@ -99,6 +99,10 @@ describe('signature/sign: signing flow into a real OCI layout', () => {
     expect(parseDuration('30d')).to.equal(30 * 86_400_000);
     expect(parseDuration('1h30m')).to.equal(5_400_000);
     for (const bad of ['', '3 days', '-1h', '10', 'h', '0s']) expect(() => parseDuration(bad), bad).to.throw().with.property('code', 'INVALID_DURATION');
+    // notation's --expiry is a Go time.Duration: up to 2^63-1 ns (~292 years); beyond it the expiry is refused up front
+    expect(parseDuration('106751d')).to.equal(106_751 * 86_400_000);
+    expect(() => parseDuration('106752d')).to.throw(/longer than ~292 years/).with.property('code', 'INVALID_DURATION');
+    expect(() => parseDuration('10000000d')).to.throw().with.property('code', 'INVALID_DURATION');
     expect(parseAnnotations(['a=b', 'c=d=e', 'empty='])).to.deep.equal({ a: 'b', c: 'd=e', empty: '' });
     expect(parseAnnotations([])).to.equal(undefined);
     expect(parseRequiredMetadata(['a=1,b=2', 'c=3'])).to.deep.equal({ a: '1', b: '2', c: '3' });
