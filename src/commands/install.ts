@@ -22,7 +22,7 @@ export default class InstallCommand extends BaseCommand {
     shell: Flags.boolean({ description: 'also install the `docker push --sign` shell wrapper', default: false }),
     hooks: Flags.boolean({ description: 'enable docker CLI hooks: a "What\'s next" hint after docker push/pull', default: false }),
     symlink: Flags.boolean({ description: 'symlink to bin/*.js instead of writing exec shims (node must then be on PATH)', default: false }),
-    rc: Flags.string({ description: 'shell rc file to source the wrapper from (repeatable; default ~/.bashrc and ~/.zshrc if present)', multiple: true }),
+    rc: Flags.string({ description: 'shell rc file to source the wrapper from (repeatable; default ~/.bashrc and ~/.zshrc if present)', multiple: true, multipleNonGreedy: true }),
     force: Flags.boolean({ description: 'replace existing docker-sign/docker-generate plug-ins not written by us', default: false }),
     uninstall: Flags.boolean({ description: 'remove the plug-ins, the shell wrapper and the hooks setting', default: false }),
   };

@@ -12,10 +12,10 @@ export default class PolicyInitCommand extends BaseCommand {
   ];
   static override flags = {
     name: Flags.string({ description: 'statement name', default: 'default' }),
-    scope: Flags.string({ description: 'registry scope (fully qualified repository, or * for all); repeatable', multiple: true }),
+    scope: Flags.string({ description: 'registry scope (fully qualified repository, or * for all); repeatable', multiple: true, multipleNonGreedy: true }),
     level: Flags.string({ description: 'signature verification level', options: ['strict', 'permissive', 'audit', 'skip'], default: 'strict' }),
-    store: Flags.string({ description: 'trust store TYPE:NAME; repeatable', multiple: true }),
-    identity: Flags.string({ description: 'trusted identity; repeatable', multiple: true }),
+    store: Flags.string({ description: 'trust store TYPE:NAME; repeatable', multiple: true, multipleNonGreedy: true }),
+    identity: Flags.string({ description: 'trusted identity; repeatable', multiple: true, multipleNonGreedy: true }),
     force: Flags.boolean({ description: 'replace an existing trust policy', default: false }),
   };
 
