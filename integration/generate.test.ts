@@ -190,6 +190,26 @@ describe('integration: docker generate manifest (real dockerd)', function () {
     expect(after).to.deep.equal(before.filter((l) => !l.startsWith('/oci-layout') && !l.startsWith('/index.json')));
   });
 
+  it('an image without layers (dockerd 20.10 cannot docker save it) → IMAGE_WITHOUT_LAYERS with the way out, store unchanged', () => {
+    const ctx = tempDir('ds-zero-');
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCMD ["/nothing"]\nLABEL docker-sign.test=zero\n');
+    const zero = `ds-zero-${uid()}:1`;
+    mustSh('docker', ['build', '-q', '-t', zero, ctx], { DOCKER_BUILDKIT: '0' });
+    try {
+      expect(mustSh('docker', ['image', 'inspect', '--format', '{{len .RootFS.Layers}}', zero]).trim()).to.equal('0');
+      const before = snapshot(join(cfg, 'store'));
+      const r = cli(['generate', 'manifest', '-o', 'json', zero], env());
+      expect(r.status, r.stderr).to.equal(2);
+      expect(JSON.parse(r.stdout).error).to.equal('IMAGE_WITHOUT_LAYERS');
+      expect(r.stderr).to.contain(`Hint: push it with \`docker push ${zero}\`, then sign what was pushed`);
+      const after = snapshot(join(cfg, 'store')).filter((l) => !l.startsWith('/oci-layout') && !l.startsWith('/index.json'));
+      expect(after).to.deep.equal(before.filter((l) => !l.startsWith('/oci-layout') && !l.startsWith('/index.json')));
+    } finally {
+      sh('docker', ['rmi', zero]);
+      rmSync(ctx, { recursive: true, force: true });
+    }
+  });
+
   it('engine not reachable → ENGINE_UNREACHABLE naming the endpoint, exit 3', () => {
     const r = cli(['generate', 'manifest', '-o', 'json', image], { ...env(), DOCKER_HOST: 'unix:///tmp/ds-no-such-dir/docker.sock' });
     expect(r.status).to.equal(3);

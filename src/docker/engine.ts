@@ -340,15 +340,29 @@ export async function saveImage(ref: string, env: NodeJS.ProcessEnv = process.en
     throw engineError(e, endpoint, `saving image ${ref}`, ref);
   }
   if (res) {
-    if (res.statusCode !== 200) throw await statusError(res, endpoint, `saving image ${ref}`, ref);
+    if (res.statusCode !== 200) throw withoutLayers(await statusError(res, endpoint, `saving image ${ref}`, ref), ref);
     return res;
   }
   const { docker } = await getEngine(env);
   try {
     return (await docker.getImage(ref).get()) as unknown as Readable;
   } catch (e) {
-    throw engineError(e, endpoint, `saving image ${ref}`, ref);
+    throw withoutLayers(engineError(e, endpoint, `saving image ${ref}`, ref), ref);
   }
+}
+
+/**
+ * dockerd 20.10 cannot `docker save` an image that has no layers (FROM scratch with only metadata): it answers 500
+ * "empty export - not implemented". Without the save stream the config's exact bytes cannot be had, so say so and
+ * what works instead (docker push uploads such an image; its pushed digest can be signed).
+ */
+function withoutLayers(e: DockerSignError, ref: string): DockerSignError {
+  if (e.code !== 'ENGINE_ERROR' || !/empty export/i.test(e.message)) return e;
+  return new EngineError('IMAGE_WITHOUT_LAYERS', `${ref} has no layers, and this engine cannot export such an image (docker save: "empty export - not implemented")`, {
+    exitCode: EXIT.USAGE,
+    hint: `push it with \`docker push ${ref}\`, then sign what was pushed: \`docker sign REPOSITORY@DIGEST\``,
+    cause: e,
+  });
 }
 
 /** Drops a `docker save` stream asked for but not read (the engine stops producing it when the socket closes). */
