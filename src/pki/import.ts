@@ -47,7 +47,8 @@ export interface ImportKeyOptions {
   certFile?: string;
   /** … or a PKCS#12 file holding key + chain. */
   p12File?: string;
-  p12Password?: string;
+  /** Password of the PKCS#12 file, or of an encrypted key file. */
+  password?: string;
   setDefault?: boolean;
   /** Check time for the certificate requirements (default now). */
   at?: Date;
@@ -62,13 +63,13 @@ export function importKey(paths: ConfigPaths, opts: ImportKeyOptions): KeyEntry 
   let chain;
   if (opts.p12File) {
     if (opts.keyFile || opts.certFile) throw new ConfigError('INVALID_ARGUMENTS', 'use either a PKCS#12 file or --key with --cert, not both');
-    const pem = p12ToPem(opts.p12File, opts.p12Password ?? '');
+    const pem = p12ToPem(opts.p12File, opts.password ?? '');
     const key = parsePrivateKey(Buffer.from(pem, 'latin1'), opts.p12File);
     chain = orderChain(key, parseCertificates(pem, opts.p12File));
     keyPem = key.export({ format: 'pem', type: 'pkcs8' }) as string;
   } else {
     if (!opts.keyFile || !opts.certFile) throw new ConfigError('INVALID_ARGUMENTS', 'both a key file and a certificate file are required', { hint: 'docker sign key import NAME --key key.pem --cert chain.pem' });
-    const key = parsePrivateKey(readInput(opts.keyFile, 'key file'), opts.keyFile);
+    const key = parsePrivateKey(readInput(opts.keyFile, 'key file'), opts.keyFile, opts.password);
     chain = parseCertificates(readInput(opts.certFile, 'certificate file'), opts.certFile);
     if (!keyMatchesCertificate(key, chain[0]!)) {
       const other = chain.findIndex((c) => keyMatchesCertificate(key, c));

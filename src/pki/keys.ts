@@ -42,21 +42,27 @@ export function parsePrivateKey(data: Buffer, source = 'key file', passphrase?: 
   const tries: Parameters<typeof createPrivateKey>[0][] = text.includes('-----BEGIN')
     ? [{ key: text, format: 'pem', ...(passphrase ? { passphrase } : {}) }]
     : [
-        { key: data, format: 'der', type: 'pkcs8' },
+        { key: data, format: 'der', type: 'pkcs8', ...(passphrase ? { passphrase } : {}) },
         { key: data, format: 'der', type: 'pkcs1' },
         { key: data, format: 'der', type: 'sec1' },
       ];
-  let last: unknown;
+  const errors: Error[] = [];
   for (const t of tries) {
     try {
       return createPrivateKey(t);
     } catch (e) {
-      last = e;
+      errors.push(e as Error);
     }
   }
-  const msg = (last as Error)?.message ?? 'unknown error';
-  throw new ConfigError('INVALID_KEY', `${source}: not a usable private key (${/passphrase|decrypt/i.test(msg) ? 'the key is encrypted' : 'unsupported format'})`, {
-    hint: 'supported: unencrypted PEM or DER in PKCS#8, PKCS#1 (RSA) or SEC1 (EC), or a PKCS#12 file with --p12',
+  // any of the tries may be the one that recognised an encrypted key (DER: the PKCS#8 one)
+  const encrypted = errors.some((e) => /passphrase|decrypt/i.test(e.message)) || /ENCRYPTED/.test(text);
+  if (encrypted) {
+    throw new ConfigError('INVALID_KEY', `${source}: ${passphrase ? 'the password does not decrypt the key' : 'the key is encrypted'}`, {
+      hint: passphrase ? 'check the password given with --password-stdin (or DOCKER_SIGN_KEY_PASSWORD)' : 'give its password with --password-stdin (or DOCKER_SIGN_KEY_PASSWORD)',
+    });
+  }
+  throw new ConfigError('INVALID_KEY', `${source}: not a usable private key (unsupported format)`, {
+    hint: 'supported: PEM or DER in PKCS#8 (also encrypted), PKCS#1 (RSA) or SEC1 (EC), or a PKCS#12 file with --p12',
   });
 }
 

@@ -173,6 +173,31 @@ describe('pki', () => {
     expect(signer.certificateChain.map((c) => c.fingerprint256)).to.deep.equal(ec.chain.map((c) => c.fingerprint256));
   });
 
+  it('imports encrypted keys (PKCS#8 PEM and DER, legacy PEM encryption) with their password; stored decrypted, 0600', () => {
+    const paths = configPaths(dir);
+    const ecChain = join(dir, 'ec.pem');
+    writeFileSync(ecChain, ec.chainPem);
+    const forms: [string, Buffer | string][] = [
+      ['p8pem', ec.privateKey.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'pw' })],
+      ['p8der', ec.privateKey.export({ format: 'der', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'pw' })],
+      ['sec1', ec.privateKey.export({ format: 'pem', type: 'sec1', cipher: 'aes-128-cbc', passphrase: 'pw' })],
+    ];
+    for (const [n, data] of forms) {
+      const kf = join(dir, `${n}.key`);
+      writeFileSync(kf, data);
+      const missing = (() => { try { importKey(paths, { name: `enc-${n}`, keyFile: kf, certFile: ecChain }); return undefined; } catch (e) { return e as { code?: string; message: string; hint?: string }; } })();
+      expect(missing?.code, n).to.equal('INVALID_KEY');
+      expect(missing?.message, n).to.match(/the key is encrypted/);
+      expect(missing?.hint).to.match(/--password-stdin/);
+      const wrong = (() => { try { importKey(paths, { name: `enc-${n}`, keyFile: kf, certFile: ecChain, password: 'nope' }); return undefined; } catch (e) { return e as { code?: string; message: string }; } })();
+      expect(wrong?.message, n).to.match(/the password does not decrypt the key/);
+      const e = importKey(paths, { name: `enc-${n}`, keyFile: kf, certFile: ecChain, password: 'pw' });
+      expect(statSync(e.keyPath!).mode & 0o777).to.equal(0o600);
+      expect(readFileSync(e.keyPath!, 'utf8')).to.match(/^-----BEGIN PRIVATE KEY-----/);
+      expect(loadSigner(paths, `enc-${n}`).algorithm).to.equal('ES384');
+    }
+  });
+
   it('import refuses a chain that is not leaf first, a mismatched key, and a duplicate name', () => {
     const paths = configPaths(dir);
     const kf = join(dir, 'k.pem');
@@ -203,11 +228,11 @@ describe('pki', () => {
     writeFileSync(rootF, ec.chain[1]!.toString());
     const p12 = join(dir, 'k.p12');
     execFileSync('openssl', ['pkcs12', '-export', '-inkey', kf, '-in', leafF, '-certfile', rootF, '-out', p12, '-passout', 'pass:s3cret']);
-    const e = importKey(paths, { name: 'p12', p12File: p12, p12Password: 's3cret' });
+    const e = importKey(paths, { name: 'p12', p12File: p12, password: 's3cret' });
     expect(e.chainSubjects[0]).to.match(/^CN=wabbit-ec, O=Notary/);
     const s = loadSigner(paths, 'p12');
     expect(s.certificateChain.map((c) => c.fingerprint256)).to.deep.equal(ec.chain.map((c) => c.fingerprint256));
-    expect(codeOf(() => importKey(paths, { name: 'p12b', p12File: p12, p12Password: 'wrong' }))).to.equal('INVALID_PKCS12');
+    expect(codeOf(() => importKey(paths, { name: 'p12b', p12File: p12, password: 'wrong' }))).to.equal('INVALID_PKCS12');
   });
 
   it('loadSigner: default key, missing key, key/cert mismatch; signs verifiable envelopes', async () => {
