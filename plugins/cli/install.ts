@@ -2,7 +2,7 @@ import { chmodSync, existsSync, lstatSync, readFileSync, readlinkSync, rmSync, s
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdirsSync } from '../../src/config/mkdir.js';
-import { replaceFile } from '../../src/config/files.js';
+import { readJsonObjectFile, replaceFile } from '../../src/config/files.js';
 
 /**
  * `docker sign install`: makes `docker sign` / `docker generate` work from the docker CLI.
@@ -112,17 +112,7 @@ function rcLine(shellFile: string): string {
 }
 
 function readJsonObject(file: string): Record<string, any> {
-  if (!existsSync(file)) return {};
-  const text = readFileSync(file, 'utf8');
-  if (text.trim() === '') return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file} is not valid JSON (${(e as Error).message}); fix it, nothing was changed`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${file} does not hold a JSON object`);
-  return v;
+  return readJsonObjectFile(file, 'DOCKER_CONFIG_INVALID');
 }
 
 export function install(o: InstallOptions): InstallResult {

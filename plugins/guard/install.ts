@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
 import { mkdirsSync } from '../../src/config/mkdir.js';
-import { replaceFile } from '../../src/config/files.js';
+import { readJsonObjectFile, replaceFile } from '../../src/config/files.js';
 
 /**
  * What dockerd needs to use the guard:
@@ -32,17 +32,7 @@ export function writeSpecFile(specDir: string, name: string, socket: string): st
 export const writeFileAtomic = replaceFile;
 
 export function readDaemonJson(file: string): Record<string, unknown> {
-  if (!existsSync(file)) return {};
-  const text = readFileSync(file, 'utf8');
-  if (text.trim() === '') return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError('DAEMON_JSON_INVALID', `${file} is not valid JSON: ${(e as Error).message}`, { hint: 'fix the file first; it was not changed' });
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError('DAEMON_JSON_INVALID', `${file} must hold a JSON object`, { hint: 'fix the file first; it was not changed' });
-  return v as Record<string, unknown>;
+  return readJsonObjectFile(file, 'DAEMON_JSON_INVALID');
 }
 
 /** Returns daemon.json with `name` added to (or, with remove, taken out of) "authorization-plugins". */

@@ -8,6 +8,7 @@ import { chmodSync, chownSync, closeSync, openSync, readFileSync, realpathSync, 
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { mkdirsSync } from './mkdir.js';
+import { ConfigError } from '../errors.js';
 
 export function replaceFile(file: string, text: string, mode = 0o644): void {
   let target = file;
@@ -30,6 +31,30 @@ export function replaceFile(file: string, text: string, mode = 0o644): void {
     rmSync(tmp, { force: true });
     throw e;
   }
+}
+
+/**
+ * The JSON object in a config file the user owns (docker's config.json, dockerd's daemon.json) that we are about to
+ * update: a missing or empty file is {}; anything that is not a JSON object is ConfigError `code` naming the file,
+ * so the update stops with the file as it was.
+ */
+export function readJsonObjectFile(file: string, code: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw e;
+  }
+  if (text.trim() === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(code, `${file} is not valid JSON (${(e as Error).message}); fix it, nothing was changed`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(code, `${file} must hold a JSON object; fix it, nothing was changed`);
+  return v as Record<string, unknown>;
 }
 
 /** True while process `pid` (of this host) exists. */
