@@ -46,7 +46,7 @@ const DIRECTIVE_NO_FILES = 4;
 type ValueKind = 'file' | 'key' | 'image' | 'none';
 
 /** Flags whose value is a path, by flag name (every command). */
-const FILE_FLAGS = new Set(['file', 'cert', 'p12', 'oci-layout', 'timestamp-root-cert', 'config-dir', 'audit-log', 'socket', 'spec-dir', 'dir', 'password-file']);
+const FILE_FLAGS = new Set(['file', 'cert', 'p12', 'oci-layout', 'timestamp-root-cert', 'config-dir', 'audit-log', 'socket', 'spec-dir', 'dir', 'daemon-json', 'pidfile', 'rc']);
 
 function flagValueKind(command: string, flag: string): ValueKind {
   if (flag === 'key') return command === 'key:import' ? 'file' : 'key';

@@ -50,7 +50,7 @@ describe('cli: shell completion (docker-sign __complete, cobra protocol)', () =>
     expect((await ask('sign', 'key', 'rm', 're')).values).to.deep.equal(['release']);
     expect((await ask('sign', 'key', 'default', 'dev', '')).values).to.deep.equal([]);
     // paths: no candidates, and the shell completes file names (directive 0)
-    for (const words of [['key', 'import', 'k', '--cert', ''], ['key', 'import', 'k', '--key', ''], ['cert', 'add', '--type', 'ca', '--store', 's', ''], ['policy', 'import', ''], ['verify', '--oci-layout', '']]) {
+    for (const words of [['guard', 'install', '--daemon-json', ''], ['guard', 'install', '--pidfile', ''], ['install', '--rc', ''], ['key', 'import', 'k', '--cert', ''], ['key', 'import', 'k', '--key', ''], ['cert', 'add', '--type', 'ca', '--store', 's', ''], ['policy', 'import', ''], ['verify', '--oci-layout', '']]) {
       const r = await ask('sign', ...words);
       expect([r.values, r.directive], words.join(' ')).to.deep.equal([[], ':0']);
     }
