@@ -81,15 +81,21 @@ export async function readStoredReferrer(store: OciLayout, d: Descriptor): Promi
   } catch (e) {
     return { damaged: (e as Error).message };
   }
+  const damaged = await damagedReferrerBlob(store, m);
+  return damaged ? { damaged } : { bytes: got.bytes, manifest: m };
+}
+
+/** What is wrong with the blobs of a (parsed) referrer manifest, checked as readStoredReferrer says; undefined if nothing. */
+export async function damagedReferrerBlob(store: OciLayout, m: Record<string, unknown>): Promise<string | undefined> {
   for (const b of referencedBlobsOf(m)) {
     if (b.size > CHECKED_REFERRER_BLOB) {
-      if (!(await store.hasBlob(b))) return { damaged: `blob ${b.digest} is missing` };
+      if (!(await store.hasBlob(b))) return `blob ${b.digest} is missing`;
     } else {
       const r = await readIntactBlob(store, b);
-      if ('damaged' in r) return r;
+      if ('damaged' in r) return r.damaged;
     }
   }
-  return { bytes: got.bytes, manifest: m };
+  return undefined;
 }
 
 /** A stored blob's bytes if it is there with its digest and size; else what is wrong (other errors, e.g. EACCES, throw). */

@@ -35,7 +35,7 @@ import { parseJsonObject, type ImageIndex } from '../oci/manifest.js';
 import { EngineError, listImages, usesContainerdImageStore, type EngineImage } from './engine.js';
 import { LAYER_CACHE_FILE, storeTagFor } from './generate.js';
 import { PUSHED_FILE } from './push.js';
-import { readIntactBlob, readStoredReferrer } from './local.js';
+import { damagedReferrerBlob, readIntactBlob } from './local.js';
 
 /** Blobs and temp files younger than this are never taken for unreferenced: a run may be about to list them. */
 export const PRUNE_GRACE_MS = 10 * 60_000;
@@ -375,7 +375,7 @@ async function describeEntry(store: OciLayout, d: Descriptor, ids: Set<string>, 
   const subject = (m.subject as { digest?: unknown } | undefined)?.digest;
   if (typeof subject === 'string') {
     // a signature whose envelope is damaged or gone could never be pushed or verified: a damaged entry
-    if ('damaged' in (await readStoredReferrer(store, d))) return { entry: { ...entry, kind: 'unreadable' }, needs: [] };
+    if (await damagedReferrerBlob(store, m)) return { entry: { ...entry, kind: 'unreadable' }, needs: [] };
     return { entry: { ...entry, kind: 'signature', subject: subject as Digest }, needs };
   }
   const config = m.config as { mediaType?: unknown; digest?: unknown } | undefined;
