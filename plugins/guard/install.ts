@@ -28,9 +28,6 @@ export function writeSpecFile(specDir: string, name: string, socket: string): st
   return file;
 }
 
-/** Replaces a file atomically, keeping what it was (symlink, mode, owner): src/config/files.ts. */
-export const writeFileAtomic = replaceFile;
-
 export function readDaemonJson(file: string): Record<string, unknown> {
   return readJsonObjectFile(file, 'DAEMON_JSON_INVALID');
 }

@@ -32,6 +32,7 @@ export default class GuardInstallCommand extends BaseCommand {
     const { flags } = await this.parseCommon(GuardInstallCommand);
     const { loadGuardConfig, guardConfigFile, defaultSocket, checkSocketPath } = await import('../../../plugins/guard/config.js');
     const inst = await import('../../../plugins/guard/install.js');
+    const { replaceFile } = await import('../../config/files.js');
     const { probeGuard } = await import('../../../plugins/guard/client.js');
     const { readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
@@ -52,7 +53,7 @@ export default class GuardInstallCommand extends BaseCommand {
       } catch {
         cur = {};
       }
-      inst.writeFileAtomic(file, JSON.stringify({ ...cur, name, socket }, null, 2) + '\n', 0o600);
+      replaceFile(file, JSON.stringify({ ...cur, name, socket }, null, 2) + '\n', 0o600);
       result.guardConfig = file;
     }
 
