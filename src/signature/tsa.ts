@@ -75,11 +75,20 @@ const stripZeros = (b: Buffer) => {
   return b.subarray(i);
 };
 
+/**
+ * 8 random bytes as the content of a DER INTEGER: positive (top bit clear) and minimal (first byte not zero; a
+ * leading zero byte before a byte below 0x80 is illegal padding, which OpenSSL-based TSAs reject: 1 request in 256).
+ */
+export function requestNonce(): Buffer {
+  const nonce = randomBytes(8);
+  nonce[0] = (nonce[0]! & 0x7f) || 0x01;
+  return nonce;
+}
+
 /** Asks the TSA for a token over `signature` and checks it; returns the DER TimeStampToken. */
 export async function timestampSignature(signature: Buffer, alg: SignatureAlgorithm, opts: TimestampOptions): Promise<Buffer> {
   const hash = timestampHash(alg);
-  const nonce = randomBytes(8);
-  nonce[0]! &= 0x7f; // a positive INTEGER
+  const nonce = requestNonce();
   const req = timestampRequest(createHash(hash).update(signature).digest(), hash, nonce);
   const { httpFetch } = await import('../trust/revocation-http.js');
   let resp: Buffer;

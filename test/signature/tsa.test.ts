@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { generateTestKey, type GeneratedKey } from '../../src/pki/generate.js';
 import { addLocalKey } from '../../src/pki/keystore.js';
 import { signLayout } from '../../src/signature/sign.js';
 import { parseEnvelope } from '../../src/signature/index.js';
-import { parseRootCertificates, timestampHash, tokenOfResponse } from '../../src/signature/tsa.js';
+import { parseRootCertificates, requestNonce, timestampHash, timestampRequest, tokenOfResponse } from '../../src/signature/tsa.js';
 import { parseTimestampToken, rfc3161TimestampVerifier } from '../../src/trust/timestamp.js';
 import { makeTsa, serveTsa, type Tsa } from '../support/tsa.js';
 import { makeLayout } from '../support/layout.js';
@@ -75,6 +75,23 @@ describe('signature/tsa: timestamping at signing time (openssl TSA over HTTP)', 
       expect(range.lower.getTime()).to.be.at.most(Date.now());
     });
   }
+
+  it('the request nonce is always a minimal positive DER INTEGER (a leading zero byte made OpenSSL TSAs refuse 1 request in 256)', () => {
+    for (let i = 0; i < 20_000; i++) {
+      const n = requestNonce();
+      expect(n.length).to.equal(8);
+      expect(n[0], n.toString('hex')).to.be.within(0x01, 0x7f);
+    }
+    // what openssl says of the two encodings
+    const digest = createHash('sha384').update('x').digest();
+    const parses = (nonce: Buffer) => {
+      const f = join(dir, 'q.tsq');
+      writeFileSync(f, timestampRequest(digest, 'sha384', nonce));
+      return spawnSync('openssl', ['ts', '-query', '-in', f, '-text'], { encoding: 'utf8' }).status === 0;
+    };
+    expect(parses(Buffer.from('0012030405060708', 'hex'))).to.equal(false);
+    expect(parses(requestNonce())).to.equal(true);
+  });
 
   it('a TSA that is not the given root: TIMESTAMP_FAILED and no signature is stored', async () => {
     const e = await signLayout({ configPaths: paths(), layoutPath: join(dir, 'layout'), reference: 'v1', timestamp: { url: server.url, roots: [otherTsa.root] } }).catch((x: unknown) => x);
