@@ -85,7 +85,7 @@ export default async function signBench(): Promise<BenchRow[]> {
         value: v,
         unit: 'ms',
         ...(reference ? {} : { goal: '<= floor + 60 ms', met: v <= floor + 60 }),
-        note: `floor + ${Math.round(v - floor)} ms${remote ? '; after writing the referrers tag-schema index the client waits ~1-1.5x its read-write cycle (>= 5 ms) and re-reads it, so a concurrent signer cannot silently drop ours (both registries: the Referrers API one sends no OCI-Subject header)' : ''}`,
+        note: `floor + ${Math.round(v - floor)} ms${remote ? '; after writing the referrers tag-schema index the client waits ~1-1.5x its read-to-write cycle (>= 5 ms) and re-reads it until it held our entry through a whole wait, so a concurrent signer does not drop ours unseen (both registries: the Referrers API one sends no OCI-Subject header)' : ''}`,
       });
     });
     return rows;

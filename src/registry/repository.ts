@@ -61,9 +61,6 @@ export function referrerDescriptor(desc: Descriptor, manifest: Record<string, un
   return out;
 }
 
-/** A read of the referrers tag-schema index with how long it took (it sets the settle delay). */
-type TimedIndexRead = { value: { raw: RawManifest; index: ImageIndex } | undefined; ms: number };
-
 interface RawManifest {
   bytes: Buffer;
   digest: Digest;
@@ -660,32 +657,22 @@ export class RemoteRepository implements ArtifactTarget {
     if (!subj || subj.digest !== subject.digest) {
       throw new InputError('INVALID_MANIFEST', `referrer manifest's subject is ${JSON.stringify(subj?.digest)}, not ${subject.digest}`);
     }
-    // Unless the registry is known to index referrers itself, read the tag-schema index while the manifest is
-    // written: if the registry does not acknowledge the subject, the first index round starts from this read.
-    const early = this.learnt.referrersApi === true ? undefined : this.timedIndexRead(subject.digest);
-    early?.catch(() => undefined); // unused when the registry indexes the referrer; a failed read is read again
     const headers = await this.putManifest(manifestDesc, manifestBytes, manifestDesc.digest);
     const ack = header(headers, 'oci-subject');
     if (ack === subject.digest) {
       this.learnt.referrersApi = true;
       return;
     }
-    await this.addToReferrersIndex(subject.digest, referrerDescriptor(manifestDesc, m), opts, early);
+    await this.addToReferrersIndex(subject.digest, referrerDescriptor(manifestDesc, m), opts);
   }
 
-  private async timedIndexRead(subject: Digest): Promise<TimedIndexRead> {
-    const t0 = performance.now();
-    const value = await this.readReferrersIndex(subject);
-    return { value, ms: performance.now() - t0 };
-  }
-
-  private async addToReferrersIndex(subject: Digest, entry: Descriptor, opts: PushReferrerOptions,
-    firstRead?: Promise<TimedIndexRead>): Promise<void> {
+  private async addToReferrersIndex(subject: Digest, entry: Descriptor, opts: PushReferrerOptions): Promise<void> {
     const tag = referrersTag(subject);
     const maxAttempts = opts.maxAttempts ?? 10;
+    const window = { ms: 0 };
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       try {
-        if (await this.referrersIndexRound(subject, tag, entry, opts, attempt === 0 ? firstRead : undefined)) return;
+        if (await this.referrersIndexRound(subject, tag, entry, opts, attempt > 0, window)) return;
       } catch (e) {
         // a concurrent writer's cleanup can make the registry fail a read for a moment: try again
         if (!(e instanceof RegistryError && (e.code === 'UNAVAILABLE' || e.code === 'MANIFEST_UNKNOWN')) || attempt === maxAttempts - 1) throw e;
@@ -698,45 +685,58 @@ export class RemoteRepository implements ArtifactTarget {
   }
 
   /**
-   * One read-merge-write-settle-confirm round; true when our entry was observed in the tagged index. `early`: an
-   * index read made while the referrer manifest was written (first round only); it is as recent as the tag check
-   * that otherwise precedes the write, so the write follows it directly.
+   * One read-merge-write round, then the wait for a quiet index; true when our entry is in the tagged index and no
+   * writer can still be about to drop it. `contended`: an earlier round lost a race, so the tag is checked again
+   * right before the write. `window`: the longest read-to-write cycle measured so far (kept across rounds).
+   *
+   * Registries without conditional PUT let a writer that merged an index without our entry overwrite ours. Such a
+   * writer read that index at most one read-to-write cycle before its write lands: after our write, once the tag has
+   * held an index with our entry for a whole cycle without any write, every writer that read an index without it
+   * has written already, and those that read since have read ours. So: settle one cycle (1-1.5x our own: the
+   * other writers' cycles are not known, ours is the estimate; 5 ms .. 1 s), re-read; our entry missing: merge
+   * again; there and the tag unchanged (still our index, or the index we found it in): done; there but the tag
+   * moved (a writer merged on top during the settle, while others may still hold an older read without our entry,
+   * as seen with 8 signers at once): settle again from that index. A writer slower than our cycle is caught only if
+   * it re-reads itself, as docker-sign does.
    */
   private async referrersIndexRound(subject: Digest, tag: string, entry: Descriptor, opts: PushReferrerOptions,
-    early?: Promise<TimedIndexRead>): Promise<boolean> {
-    let started = performance.now();
-    const prefetched = early ? await early.catch(() => undefined) : undefined;
-    // the cycle that sets the settle below counts a read either way (the early one's own duration)
-    if (prefetched) started -= prefetched.ms;
-    const cur = prefetched ? prefetched.value : await this.readReferrersIndex(subject);
+    contended: boolean, window: { ms: number }): Promise<boolean> {
+    // The read comes after the referrer manifest is written, right before our write, so the window in which a
+    // concurrent write gets lost is this read-to-write cycle. (Reading while the manifest is written would save the
+    // read's time but widen the window by the manifest write, which every settle then waits out.)
+    const started = performance.now();
+    const cur = await this.readReferrersIndex(subject);
     let cleanup: Promise<void> | undefined;
+    let quiet = cur?.raw.digest;
     if (!cur?.index.manifests.some((d) => d.digest === entry.digest)) {
       const others = cur?.index.manifests ?? [];
       const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [...dedupe(others), entry] };
       const bytes = encodeJson(index);
       const desc: Descriptor = { mediaType: MediaType.OCI_INDEX, digest: digestOf(bytes), size: bytes.length };
-      // Narrow the lost-update window on registries without conditional PUT: the tag must still be what we merged
-      // (an early read is that recent already).
-      if (!prefetched && (await this.currentTagDigest(tag)) !== cur?.raw.digest) return false;
+      // Under contention, narrow the lost-update window on registries without conditional PUT: the tag must still be
+      // what we merged.
+      if (contended && (await this.currentTagDigest(tag)) !== cur?.raw.digest) return false;
       try {
         await this.putManifest(desc, bytes, tag, cur?.raw.etag);
       } catch (e) {
         if (e instanceof RegistryError && e.code === 'PRECONDITION_FAILED') return false; // another writer changed the tag
         throw e;
       }
+      quiet = desc.digest;
       // The index we replaced is garbage now (ours holds all its entries): drop it while we settle.
       if (cur && opts.deleteSuperseded !== false) cleanup = this.deleteReplacedIndex(tag, cur.raw.digest);
     }
-    // Settle, then re-read: a writer that read the index before our PUT may still overwrite it. What it writes was
-    // read at its last read (docker-sign: the tag check right before its PUT; notation: its index read), so its
-    // PUT lands within about one read + write of ours after our PUT; our cycle (read, tag check, write) is longer
-    // than that. The wait is that cycle plus up to half of it again (jitter), within 5 ms .. 1 s: short on a
-    // local registry, longer on a slow one. A writer slower than that is caught only if it re-reads itself (we
-    // re-read and merge again whenever our entry is missing).
-    const cycle = performance.now() - started;
-    await Promise.all([sleep(Math.min(1000, Math.max(5, cycle + Math.random() * cycle / 2))), cleanup]);
-    const after = await this.readReferrersIndex(subject);
-    return after?.index.manifests.some((d) => d.digest === entry.digest) ?? false;
+    window.ms = Math.max(window.ms, performance.now() - started);
+    const settle = () => sleep(Math.min(1000, Math.max(5, window.ms * (1 + Math.random() / 2))));
+    await Promise.all([settle(), cleanup]);
+    for (let check = 0; check < 10; check++) {
+      const after = await this.readReferrersIndex(subject);
+      if (!after?.index.manifests.some((d) => d.digest === entry.digest)) return false;
+      if (after.raw.digest === quiet) return true;
+      quiet = after.raw.digest;
+      await settle();
+    }
+    return false; // never quiet: start a new round (its read finds our entry and waits for quiet again)
   }
 
   private async currentTagDigest(tag: string): Promise<Digest | undefined> {

@@ -332,8 +332,8 @@ describe('registry/repository against a misbehaving server', () => {
     });
     const r = repo();
     await r.pushReferrer(refDesc, refBytes, goodDesc);
-    // the tag-schema index may be read alongside (the registry's answer is not known yet), never written
-    expect(log.filter((l) => l.method !== 'GET' && l.method !== 'HEAD').map((l) => `${l.method} ${l.url}`)).to.deep.equal([`PUT /v2/app/manifests/${refDesc.digest}`]);
+    // the registry acknowledged the subject: the tag-schema index is neither read nor written
+    expect(log.map((l) => `${l.method} ${l.url}`)).to.deep.equal([`PUT /v2/app/manifests/${refDesc.digest}`]);
     // once the registry said it indexes referrers, nothing but the manifest PUT
     log.length = 0;
     await r.pushReferrer(refDesc, refBytes, goodDesc);
@@ -343,6 +343,49 @@ describe('registry/repository against a misbehaving server', () => {
     const e = await repo().pushReferrer(refDesc, refBytes, { ...goodDesc, digest: sha('other') }).catch((x: unknown) => x);
     expect(e).to.have.property('code', 'INVALID_MANIFEST');
     expect(log).to.have.length(0);
+  });
+
+  it('pushReferrer on the tag schema: done only once the index held our entry through a whole settle without a write', async () => {
+    // A writer that merged an index without our entry may land after another writer merged on top of ours: seeing
+    // our entry once is not enough while the tag keeps moving.
+    const refBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT, artifactType: 'application/x', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha('{}'), size: 2 }, layers: [], subject: goodDesc }));
+    const refDesc = { mediaType: MT, digest: sha(refBytes), size: refBytes.length };
+    const idx = (...digests: string[]) => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: digests.map((digest) => ({ mediaType: MT, digest, size: 10, artifactType: 'application/x' })) }));
+    const [x, y] = [sha('writer x'), sha('writer y')];
+    route('PUT', `/v2/app/manifests/${refDesc.digest}`, (_q, res) => {
+      res.writeHead(201, { 'docker-content-digest': refDesc.digest }); // no OCI-Subject: the tag schema it is
+      res.end();
+    });
+    const tag = `/v2/app/manifests/sha256-${goodDesc.digest.slice(7)}`;
+    // what the tag serves to successive GETs: nothing yet; after our write, x merged on top of ours; then y, who
+    // had read before our write, lands without it; from then on whatever was written last
+    const script: (Buffer | undefined)[] = [undefined, idx(refDesc.digest, x), idx(y)];
+    let state: Buffer | undefined;
+    const puts: Buffer[] = [];
+    const serve: Handler = (req, res) => {
+      if (req.method === 'GET' && script.length) state = script.shift() ?? state; // the other writers' writes
+      const bytes = state;
+      if (!bytes) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json', 'docker-content-digest': sha(bytes), 'content-length': String(bytes.length) });
+      res.end(req.method === 'HEAD' ? undefined : bytes);
+    };
+    route('GET', tag, serve);
+    route('HEAD', tag, serve);
+    route('PUT', tag, (_q, res, body) => {
+      puts.push(body);
+      state = body;
+      res.writeHead(201, { 'docker-content-digest': sha(body) });
+      res.end();
+    });
+    await repo().pushReferrer(refDesc, refBytes, goodDesc);
+    expect(puts).to.have.length(2);
+    const final = (JSON.parse(puts[1]!.toString()) as { manifests: { digest: string }[] }).manifests.map((d) => d.digest);
+    expect(final).to.deep.equal([y, refDesc.digest]);
+    expect(script).to.have.length(0);
   });
 
   it('openUpload: the POST goes out at once; put() completes it with one PUT, cancel() DELETEs an unused session', async () => {
