@@ -5,6 +5,7 @@ import type { ConfigPaths } from '../config/dir.js';
 import { algorithmForKey, signRaw } from '../signature/algorithms.js';
 import type { Signer } from '../signature/types.js';
 import { findKey } from './keystore.js';
+import { issuedBy, isSelfSigned } from '../trust/x509.js';
 import { checkSigningChain } from './requirements.js';
 
 const CERT_PEM_RE = /-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----/g;
@@ -84,8 +85,10 @@ export function orderChain(key: KeyObject, certs: X509Certificate[]): X509Certif
   const rest = certs.filter((c) => c !== leaf);
   for (;;) {
     const cur = chain[chain.length - 1]!;
-    if (cur.subject === cur.issuer && cur.verify(cur.publicKey)) break;
-    const i = rest.findIndex((c) => cur.checkIssued(c) && cur.verify(c.publicKey));
+    if (isSelfSigned(cur)) break;
+    // issuedBy: issuer Name = subject Name and the signature verifies (not checkIssued(), whose key-identifier match
+    // Go, and so notation, does not make).
+    const i = rest.findIndex((c) => issuedBy(cur, c));
     if (i < 0) break;
     chain.push(rest.splice(i, 1)[0]!);
   }

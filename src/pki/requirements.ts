@@ -1,7 +1,8 @@
 import type { X509Certificate } from 'node:crypto';
 import { DockerSignError, EXIT } from '../errors.js';
 import { keySpecOf } from '../signature/algorithms.js';
-import { OID, certificateExtensions, parseBasicConstraints, parseExtKeyUsage, parseKeyUsage, signatureAlgorithmOid } from './der.js';
+import { certInfo, issuedBy, isSelfSigned } from '../trust/x509.js';
+import { OID, certificateExtensions, parseBasicConstraints, parseExtKeyUsage, parseKeyUsage } from './der.js';
 
 /** A certificate does not meet the Notary Project certificate requirements (signature-specification.md). */
 export class CertificateRequirementError extends DockerSignError {
@@ -14,21 +15,27 @@ function label(c: X509Certificate, i: number): string {
   return `certificate #${i + 1} (${c.subject.replace(/\n/g, ', ')})`;
 }
 
-const SHA1_SIG_OIDS = new Set(['1.2.840.113549.1.1.5', '1.2.840.10045.4.1', '1.3.14.3.2.29']);
+/**
+ * Extended key usages a signing certificate must not have: notation's list (serverAuth, clientAuth, emailProtection,
+ * timeStamping, OCSPSigning) plus anyExtendedKeyUsage, which notation lets through at verification but the
+ * specification's certificate requirements exclude, so we refuse to sign with it.
+ */
 const FORBIDDEN_SIGNING_EKU: Record<string, string> = {
   [OID.anyExtendedKeyUsage]: 'anyExtendedKeyUsage',
   [OID.serverAuth]: 'serverAuth',
   [OID.clientAuth]: 'clientAuth',
   [OID.emailProtection]: 'emailProtection',
   [OID.timeStamping]: 'timeStamping',
+  [OID.ocspSigning]: 'OCSPSigning',
 };
 
 /**
  * Checks a leaf-first chain against the spec's certificate requirements for a signing chain, at time `at`:
  * leaf keyUsage (critical, digitalSignature, none of the forbidden bits), basicConstraints cA=false if present,
- * EKU (no anyEKU/serverAuth/clientAuth/emailProtection/timeStamping), key type/size (RSA ≥ 2048, EC P-256/384/521),
+ * EKU (no anyEKU/serverAuth/clientAuth/emailProtection/timeStamping/OCSPSigning), key type/size (RSA ≥ 2048, EC P-256/384/521),
  * CA certs (basicConstraints critical cA=true, pathLen, keyUsage critical keyCertSign), no SHA-1 signatures,
- * validity at `at`, each cert issued and signed by the next, and the chain ends in a self-signed root.
+ * validity at `at`, each cert issued and signed by the next (issuedBy: names and signature, not OpenSSL's key
+ * identifier match), no self-signed certificate but the last, and the chain ends in a self-signed root.
  * Throws CertificateRequirementError naming the certificate and the problem.
  */
 export function checkSigningChain(chain: X509Certificate[], at: Date = new Date()): void {
@@ -38,7 +45,10 @@ export function checkSigningChain(chain: X509Certificate[], at: Date = new Date(
     const isLeaf = i === 0;
     const exts = certificateExtensions(c.raw);
     const get = (oid: string) => exts.find((e) => e.oid === oid);
-    if (SHA1_SIG_OIDS.has(signatureAlgorithmOid(c.raw))) throw new CertificateRequirementError(`${who} is signed with SHA-1, which is not allowed`);
+    // SHA-1 (and MD5 / MD2, also RSASSA-PSS over SHA-1) signatures are refused on every certificate, a lone
+    // self-signed one included: stricter than notation's verification, which accepts a SHA-1 self-signature there.
+    const weak = certInfo(c).weakSignatureHash;
+    if (weak) throw new CertificateRequirementError(`${who} is signed with ${weak}, which is not allowed`);
     const from = new Date(c.validFrom);
     const to = new Date(c.validTo);
     if (at < from) throw new CertificateRequirementError(`${who} is not valid yet (valid from ${from.toISOString()})`);
@@ -75,7 +85,10 @@ export function checkSigningChain(chain: X509Certificate[], at: Date = new Date(
     }
     const issuer = chain[i + 1];
     if (issuer) {
-      if (!c.checkIssued(issuer) || !c.verify(issuer.publicKey)) {
+      if (isSelfSigned(c)) {
+        throw new CertificateRequirementError(`${who} is self-signed; only the last certificate of the chain may be`, 'the certificate file must list the leaf first, then each issuer in order, ending with the root');
+      }
+      if (!issuedBy(c, issuer)) {
         throw new CertificateRequirementError(`${who} is not issued and signed by the next certificate in the chain (${issuer.subject.replace(/\n/g, ', ')})`, 'the certificate file must list the leaf first, then each issuer in order');
       }
     } else {
@@ -83,7 +96,7 @@ export function checkSigningChain(chain: X509Certificate[], at: Date = new Date(
       // Self-signed: issuer name = subject name and the signature verifies with its own key. (Not checkIssued():
       // OpenSSL's check also demands keyCertSign, which a single self-signed leaf, e.g. `notation cert
       // generate-test`'s, does not have; the spec allows such a one-certificate chain if it meets the leaf rules.)
-      if (!(c.subject === c.issuer && c.verify(c.publicKey))) {
+      if (!isSelfSigned(c)) {
         throw new CertificateRequirementError(`the chain does not end in a self-signed root certificate (last: ${c.subject.replace(/\n/g, ', ')})`, 'include the intermediate and root certificates in the certificate file, leaf first');
       }
     }

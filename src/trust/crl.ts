@@ -1,11 +1,14 @@
 /**
  * CRLs (RFC 5280 section 5) for one certificate, checked the way notation-core-go checks them:
  *
- *  - the CRL (DER, or PEM "X509 CRL") is issued by the certificate's issuer (same Name) and signed with its key; an
- *    issuer whose keyUsage lacks cRLSign, or that is not a CA, cannot sign one;
+ *  - the CRL is DER (Go's x509.ParseRevocationList; a PEM CRL is refused) and signed with the issuer's key; an issuer
+ *    whose keyUsage lacks cRLSign, or that is not a CA, cannot sign one. Like notation (crl.CheckSignatureFrom), the
+ *    CRL's issuer Name is not compared with the certificate's: the signature by the issuer is what counts;
  *  - nextUpdate must be present and not past; thisUpdate not in the future (5 minutes of skew);
- *  - delta CRLs (a deltaCRLIndicator on the CRL, or a freshestCRL pointer on the certificate) and indirect CRLs are
- *    refused (the answer is then 'unknown'); any other unknown critical extension is refused too;
+ *  - as in notation v1.3 (notation-core-go v1.2, before delta CRL support): a freshestCRL pointer on the certificate
+ *    is ignored (the base CRL is checked as usual), while a CRL that itself carries a freshestCRL extension is refused
+ *    ("delta CRL is not supported"), as are delta CRLs (deltaCRLIndicator) and indirect CRLs (the answer is then
+ *    'unknown'); any other unknown critical extension is refused too;
  *  - an entry for the serial number means revoked, except: when the signing time (signingAuthority) is before the
  *    entry's invalidityDate the entry is ignored; certificateHold counts as revoked unless a later removeFromCRL
  *    entry lifts it.
@@ -13,7 +16,6 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { certInfo, children, readTlv, type Tlv } from './x509.js';
-import { certificateExtensions } from '../pki/der.js';
 import { bytesOf, extensionsOf, fail, invalidityDateOf, rawOf, serialHex, signedParts, timeOf, verifySigned } from './pkix.js';
 import { CLOCK_SKEW_MS } from './ocsp.js';
 
@@ -42,19 +44,6 @@ export interface VerifiedCrl {
   entries: Map<string, CrlEntry[]>;
 }
 
-/** True when the certificate points to delta CRLs (freshestCRL), which this checker does not fetch. */
-export function hasFreshestCrl(cert: X509Certificate): boolean {
-  return certificateExtensions(cert.raw).some((e) => e.oid === OID_FRESHEST_CRL);
-}
-
-function derOf(bytes: Buffer): Buffer {
-  const head = bytes.subarray(0, 64).toString('latin1');
-  if (!head.includes('-----BEGIN')) return bytes;
-  const m = /-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/.exec(bytes.toString('latin1'));
-  if (!m) fail('the CRL is PEM but holds no X509 CRL block');
-  return Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
-}
-
 function parseEntry(b: Buffer, e: Tlv): [string, CrlEntry] {
   const [serial, when, exts] = children(b, e);
   if (!serial || serial.tag !== 0x02) fail('malformed CRL entry');
@@ -72,9 +61,12 @@ function parseEntry(b: Buffer, e: Tlv): [string, CrlEntry] {
   return [serialHex(bytesOf(b, serial)), entry];
 }
 
-/** Parses `bytes` as the CRL of `issuer` for `cert` and checks it at `now`. Throws PkixError when unusable. */
-export function verifyCrl(bytes: Buffer, cert: X509Certificate, issuer: X509Certificate, now: Date): VerifiedCrl {
-  const b = derOf(bytes);
+/**
+ * Parses `bytes` (DER) as the CRL of `issuer` for `cert` and checks it at `now`. Throws PkixError when unusable.
+ * `cert` is not consulted beyond the signature: which certificate the CRL is for shows only in crlStatus.
+ */
+export function verifyCrl(b: Buffer, _cert: X509Certificate, issuer: X509Certificate, now: Date): VerifiedCrl {
+  if (b.subarray(0, 64).toString('latin1').includes('-----BEGIN')) fail('the CRL is PEM; only DER CRLs are accepted (as by notation)');
   let top: Tlv;
   try {
     top = readTlv(b, 0);
@@ -90,9 +82,6 @@ export function verifyCrl(bytes: Buffer, cert: X509Certificate, issuer: X509Cert
   if (!innerAlg || !rawOf(b, innerAlg).equals(rawOf(b, alg))) fail('the CRL signature algorithms disagree');
   const issuerName = f[i++];
   if (!issuerName || issuerName.tag !== 0x30) fail('malformed CRL issuer');
-  if (!rawOf(b, issuerName).equals(certInfo(cert).issuerDer) || !certInfo(issuer).subjectDer.equals(certInfo(cert).issuerDer)) {
-    fail('the CRL is not issued by the certificate issuer (indirect CRLs are not supported)');
-  }
   const thisUpdate = timeOf(b, f[i++], 'CRL thisUpdate');
   let nextUpdate: Date | undefined;
   if (f[i] && (f[i]!.tag === 0x17 || f[i]!.tag === 0x18)) nextUpdate = timeOf(b, f[i++], 'CRL nextUpdate');
@@ -103,7 +92,8 @@ export function verifyCrl(bytes: Buffer, cert: X509Certificate, issuer: X509Cert
 
   const ii = certInfo(issuer);
   if (ii.keyUsage && !ii.keyUsage.has('cRLSign')) fail(`the issuer "${ii.subject}" may not sign CRLs (keyUsage without cRLSign)`);
-  if (ii.basicConstraints && !ii.basicConstraints.ca) fail(`the issuer "${ii.subject}" is not a CA`);
+  // Go's RevocationList.CheckSignatureFrom: a v3 issuer needs basicConstraints with cA=true.
+  if (!ii.basicConstraints?.ca) fail(`the issuer "${ii.subject}" is not a CA`);
   if (!verifySigned(b, tbs, alg, sig, issuer.publicKey)) fail(`the CRL signature does not verify with the key of "${ii.subject}"`);
 
   if (!nextUpdate) fail('the CRL has no nextUpdate');
@@ -113,6 +103,7 @@ export function verifyCrl(bytes: Buffer, cert: X509Certificate, issuer: X509Cert
   if (extWrap) {
     for (const x of extensionsOf(b, children(b, extWrap)[0]!)) {
       if (x.oid === OID_DELTA_INDICATOR) fail('the CRL is a delta CRL (not supported)');
+      if (x.oid === OID_FRESHEST_CRL) fail('delta CRL is not supported (the CRL carries a freshestCRL extension)');
       if (x.oid === OID_ISSUING_DP) {
         // IssuingDistributionPoint: indirectCRL is [4] BOOLEAN
         const idp = readTlv(x.value, 0);

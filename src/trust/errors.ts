@@ -8,7 +8,7 @@ import { DockerSignError, EXIT, type ErrorOptions } from '../errors.js';
  *   POLICY_UNREADABLE    the file exists but cannot be read (permissions, symlink, directory)
  *   POLICY_MALFORMED     not JSON / wrong JSON types
  *   POLICY_VERSION       missing or unsupported "version"
- *   POLICY_UNKNOWN_FIELD a field the 1.0 schema does not define
+ *   POLICY_UNKNOWN_FIELD (no longer raised: unknown fields are warnings, as notation ignores them; kept for callers)
  *   POLICY_INVALID       breaks a rule of the trust policy spec (message names the statement and the rule)
  *   NO_APPLICABLE_POLICY no statement's registryScopes covers the artifact
  *   TRUST_STORE_MISSING  a named store referenced by the policy does not exist

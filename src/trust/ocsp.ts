@@ -5,16 +5,18 @@
  *  - the CertID uses SHA-1 (notation's choice: several large public CAs answer only SHA-1 CertIDs), no nonce;
  *  - the request goes as GET `<url>/<url-escaped base64>` when that is shorter than 255 characters, else as POST
  *    `application/ocsp-request` (RFC 6960 A.1; the network part lives in revocation-http.ts);
- *  - the response must be `successful` and id-pkix-ocsp-basic; its signature verifies with the issuer's key, or with
- *    a responder certificate from the response that the responderID names, that the issuer signed, that has the
- *    id-kp-OCSPSigning extended key usage and is valid now (a delegated responder, RFC 6960 4.2.2.2);
- *  - the SingleResponse whose CertID matches the certificate is the answer; thisUpdate must not be in the future
- *    (5 minutes of clock skew allowed) and a nextUpdate, when present, must not be in the past.
+ *  - the response must be `successful` and id-pkix-ocsp-basic, and at most 20480 bytes (the fetch limit, see
+ *    revocation.ts); who signed it is decided as golang.org/x/crypto/ocsp (notation's parser) decides it, see
+ *    `responderOf`;
+ *  - the SingleResponse whose CertID matches the certificate is the answer; it must carry no critical extension
+ *    (x/crypto/ocsp: "unsupported critical extension"); thisUpdate must not be in the future (5 minutes of clock
+ *    skew allowed); nextUpdate must be present and not past (notation compares the time with nextUpdate, so a
+ *    response without one, Go's zero time, counts as expired).
  * Anything wrong throws a PkixError whose message says what; the caller turns it into 'unknown'.
  */
-import { createHash, type X509Certificate } from 'node:crypto';
+import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
 import { X509Certificate as X509 } from 'node:crypto';
-import { certInfo, children, decodeOid, readTlv, EKU, type Tlv } from './x509.js';
+import { certInfo, children, decodeOid, issuedBy, isSelfSigned, readTlv, EKU, type Tlv } from './x509.js';
 import { bytesOf, expectTag, extensionsOf, fail, invalidityDateOf, oidDer, rawOf, serialHex, sha1, signedParts, timeOf, tlv, verifySigned } from './pkix.js';
 
 const OID_SHA1 = '1.3.14.3.2.26';
@@ -64,14 +66,6 @@ export interface OcspAnswer {
   signer: string;
 }
 
-function responderMatches(b: Buffer, rid: Tlv, cert: X509Certificate): boolean {
-  const inner = children(b, rid)[0];
-  if (!inner) return false;
-  if (rid.tag === 0xa1) return certInfo(cert).subjectDer.equals(rawOf(b, inner));
-  if (rid.tag === 0xa2 && inner.tag === 0x04) return sha1(certInfo(cert).publicKeyBits).equals(bytesOf(b, inner));
-  return false;
-}
-
 function certIdMatches(b: Buffer, id: Tlv, cert: X509Certificate, issuer: X509Certificate): boolean {
   const [alg, nameHash, keyHash, serial] = children(b, expectTag(id, 0x30, 'CertID'));
   if (!alg || !nameHash || !keyHash || !serial || nameHash.tag !== 0x04 || keyHash.tag !== 0x04 || serial.tag !== 0x02) fail('malformed CertID');
@@ -87,6 +81,43 @@ function certIdMatches(b: Buffer, id: Tlv, cert: X509Certificate, issuer: X509Ce
 
 function validAt(c: X509Certificate, now: Date): boolean {
   return new Date(c.validFrom) <= now && now <= new Date(c.validTo);
+}
+
+/**
+ * The key the response must verify with, and who that is. golang.org/x/crypto/ocsp (what notation parses responses
+ * with) does not look at the responderID: when the response embeds certificates it takes the FIRST one as the signer
+ * and requires the issuer's key to verify that certificate's signature; with no embedded certificate the response must
+ * verify with the issuer's key. So a response signed by the issuing CA that embeds the CA's own certificate (`openssl
+ * ocsp` does that when -rsigner is the CA) passes only when the CA is self-signed (its key verifies its own
+ * certificate); from an intermediate CA notation refuses it, and so do we. Any other first certificate is a delegated
+ * responder, and on top of Go's check we keep RFC 6960 4.2.2.2's: it is issued by the issuer (issuer Name and
+ * signature), has the id-kp-OCSPSigning extended key usage and is valid now.
+ */
+function responderOf(b: Buffer, certsWrap: Tlv | undefined, issuer: X509Certificate, now: Date): { key: KeyObject; signer: string } {
+  const included: X509Certificate[] = [];
+  if (certsWrap) {
+    const seq = expectTag(children(b, expectTag(certsWrap, 0xa0, 'OCSP certs'))[0], 0x30, 'OCSP certs');
+    for (const c of children(b, seq)) {
+      try {
+        included.push(new X509(rawOf(b, c)));
+      } catch {
+        fail('the OCSP response carries a certificate that does not parse');
+      }
+    }
+  }
+  const responder = included[0];
+  if (!responder) return { key: issuer.publicKey, signer: 'issuer' };
+  const subj = certInfo(responder).subject;
+  if (responder.raw.equals(issuer.raw)) {
+    if (!isSelfSigned(issuer)) {
+      fail(`the OCSP response embeds the issuer's own certificate "${subj}" as its signer, which is accepted only when the issuer is self-signed`);
+    }
+    return { key: issuer.publicKey, signer: 'issuer' };
+  }
+  if (!issuedBy(responder, issuer)) fail(`the OCSP responder certificate "${subj}" is not issued by the certificate's issuer`);
+  if (!(certInfo(responder).extKeyUsage ?? []).includes(EKU.ocspSigning)) fail(`the OCSP responder certificate "${subj}" lacks the OCSPSigning extended key usage`);
+  if (!validAt(responder, now)) fail(`the OCSP responder certificate "${subj}" is not valid now`);
+  return { key: responder.publicKey, signer: subj };
 }
 
 /** Parses and checks an OCSPResponse for `cert` (issued by `issuer`) at `now`. Throws PkixError when unusable. */
@@ -124,30 +155,8 @@ export function parseOcspResponse(bytes: Buffer, cert: X509Certificate, issuer: 
   timeOf(b, f[i++], 'OCSP producedAt');
   const responses = expectTag(f[i++], 0x30, 'OCSP responses');
 
-  // who signed
-  let signerKey = issuer.publicKey;
-  let signer = 'issuer';
-  if (!responderMatches(b, rid, issuer)) {
-    const included: X509Certificate[] = [];
-    if (certsWrap) {
-      const seq = expectTag(children(b, expectTag(certsWrap, 0xa0, 'OCSP certs'))[0], 0x30, 'OCSP certs');
-      for (const c of children(b, seq)) {
-        try {
-          included.push(new X509(rawOf(b, c)));
-        } catch {
-          fail('the OCSP response carries a certificate that does not parse');
-        }
-      }
-    }
-    const responder = included.find((c) => responderMatches(b, rid, c));
-    if (!responder) fail('the OCSP response is signed by neither the issuer nor a responder certificate it includes');
-    const subj = certInfo(responder).subject;
-    if (!responder.checkIssued(issuer) || !responder.verify(issuer.publicKey)) fail(`the OCSP responder certificate "${subj}" is not issued by the certificate's issuer`);
-    if (!(certInfo(responder).extKeyUsage ?? []).includes(EKU.ocspSigning)) fail(`the OCSP responder certificate "${subj}" lacks the OCSPSigning extended key usage`);
-    if (!validAt(responder, now)) fail(`the OCSP responder certificate "${subj}" is not valid now`);
-    signerKey = responder.publicKey;
-    signer = subj;
-  }
+  // who signed (the responderID is parsed but, as in x/crypto/ocsp, not used to pick the signer)
+  const { key: signerKey, signer } = responderOf(b, certsWrap, issuer, now);
   if (!verifySigned(b, tbs, alg, sig, signerKey)) fail(`the OCSP response signature does not verify with the ${signer === 'issuer' ? "issuer's key" : `key of responder "${signer}"`}`);
 
   // the SingleResponse for this certificate
@@ -172,11 +181,14 @@ export function parseOcspResponse(bytes: Buffer, cert: X509Certificate, issuer: 
     if (x.tag === 0xa0) answer.nextUpdate = timeOf(b, children(b, x)[0], 'OCSP nextUpdate');
     else if (x.tag === 0xa1) {
       for (const ext of extensionsOf(b, children(b, x)[0]!)) {
+        // x/crypto/ocsp refuses every critical single extension, even one it knows
+        if (ext.critical) fail(`unsupported critical extension ${ext.oid} in the OCSP single response`);
         if (ext.oid === OID_INVALIDITY_DATE) answer.invalidityDate = invalidityDateOf(ext.value);
       }
     }
   }
   if (answer.thisUpdate.getTime() > now.getTime() + CLOCK_SKEW_MS) fail(`the OCSP response is not yet valid (thisUpdate ${answer.thisUpdate.toISOString()})`);
-  if (answer.nextUpdate && now > answer.nextUpdate) fail(`expired OCSP response (nextUpdate ${answer.nextUpdate.toISOString()})`);
+  if (!answer.nextUpdate) fail('expired OCSP response (it has no nextUpdate, which notation reads as expired)');
+  if (now > answer.nextUpdate) fail(`expired OCSP response (nextUpdate ${answer.nextUpdate.toISOString()})`);
   return answer;
 }

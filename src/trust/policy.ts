@@ -1,10 +1,13 @@
 /**
  * Trust policy (`trustpolicy.json`, version 1.0) as defined by the Notary Project "Trust Store and Trust Policy"
- * specification, validated the way notation validates it, plus selection of the statement for an artifact.
+ * specification, validated the way notation v1.3 validates it, plus selection of the statement for an artifact.
  *
  * Files: `<config>/trustpolicy.oci.json` is read when present (notation >= 1.2 layout), else `<config>/trustpolicy.json`.
- * Stricter than notation in one respect, on purpose: fields the 1.0 schema does not define are an error
- * (POLICY_UNKNOWN_FIELD) instead of being ignored, so a typo like "trustedIdentites" cannot silently widen trust.
+ * The JSON is read the way notation's Go encoding/json decoder reads it (see decodeDocument): keys match the field
+ * names case-insensitively, `null` is the same as an absent field, fields the 1.0 schema does not define are ignored
+ * and data after the JSON document is ignored. Ignored fields and trailing data are reported as warnings (so that
+ * a typo like "trustedIdentites" is visible), not as errors. One deliberate difference: a field given twice in one
+ * object (e.g. "level" and "Level") is an error, where Go would merge or overwrite the values in document order.
  */
 import { promises as fsp } from 'node:fs';
 import type { ConfigPaths } from '../config/dir.js';
@@ -58,7 +61,10 @@ export interface TrustPolicy {
   document: TrustPolicyDocument;
   /** File it was read from, if any. */
   source?: string;
-  /** Non-fatal remarks (e.g. a `skip` statement with the global scope, which the spec discourages). */
+  /**
+   * Non-fatal remarks: fields notation ignores (unknown or misspelled ones), data after the JSON document, a `skip`
+   * statement with the global scope (which the spec discourages).
+   */
   warnings: string[];
 }
 
@@ -97,27 +103,285 @@ function malformed(message: string, statement?: string): never {
   throw new PolicyError('POLICY_MALFORMED', `malformed trust policy: ${message}`, { statement });
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/* ------------------------------------------------------------------------------------------------------------- */
+/* JSON as notation reads it (Go's encoding/json)                                                                  */
+/* ------------------------------------------------------------------------------------------------------------- */
+
+/** A JSON object read from a policy file, with its members in document order and duplicates kept. */
+class JsonObject {
+  constructor(readonly members: [string, unknown][]) {}
 }
 
-function rejectUnknown(o: Record<string, unknown>, allowed: readonly string[], where: string, statement?: string): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) {
-      throw new PolicyError('POLICY_UNKNOWN_FIELD', `${where} has unknown field "${k}" (allowed: ${allowed.join(', ')})`, {
-        statement,
-        hint: 'check the spelling; unknown fields are rejected so that a typo cannot change what is trusted',
-      });
+class JsonSyntaxError extends Error {}
+
+const JSON_WHITESPACE = ' \t\n\r';
+const JSON_NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const JSON_ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+/** Deeper nesting is refused (Go allows 10000; no policy comes near either). */
+const MAX_JSON_DEPTH = 1000;
+
+/** "line L, column C" of an offset in `text`, for messages. */
+function textPosition(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  return `line ${before.split('\n').length}, column ${offset - before.lastIndexOf('\n')}`;
+}
+
+/**
+ * Reads the first JSON value of `text` (RFC 8259 syntax, as Go's json.Decoder does). Objects become JsonObject so
+ * that repeated members stay visible; a lone surrogate escape becomes U+FFFD as in Go. Returns the value and the
+ * offset just after it: what follows is not read, as Go's Decoder.Decode does not read it.
+ */
+function readJsonValue(text: string): { value: unknown; end: number } {
+  let i = 0;
+  const fail = (what: string): never => {
+    throw new JsonSyntaxError(`${what} at ${textPosition(text, i)}`);
+  };
+  const found = (): string => (i >= text.length ? 'unexpected end of JSON input' : `invalid character ${JSON.stringify(text[i])}`);
+  const skipSpace = (): void => {
+    while (i < text.length && JSON_WHITESPACE.includes(text[i]!)) i++;
+  };
+  const hex4 = (at: number): number => (/^[0-9a-fA-F]{4}$/.test(text.slice(at, at + 4)) ? parseInt(text.slice(at, at + 4), 16) : -1);
+  const readString = (): string => {
+    i++; // the opening quote
+    let out = '';
+    for (;;) {
+      const c = text[i];
+      if (c === undefined) return fail('unexpected end of JSON input in a string');
+      if (c === '"') {
+        i++;
+        return out;
+      }
+      if (c < ' ') fail(`invalid control character ${JSON.stringify(c)} in a string`);
+      if (c !== '\\') {
+        out += c;
+        i++;
+        continue;
+      }
+      const e = text[i + 1];
+      if (e !== undefined && JSON_ESCAPES[e] !== undefined) {
+        out += JSON_ESCAPES[e];
+        i += 2;
+        continue;
+      }
+      if (e !== 'u') {
+        i++;
+        fail(`${found()} in string escape code`);
+      }
+      const u = hex4(i + 2);
+      if (u < 0) {
+        i += 2;
+        fail('invalid \\u escape in a string');
+      }
+      i += 6;
+      if (u >= 0xd800 && u <= 0xdbff && text[i] === '\\' && text[i + 1] === 'u') {
+        const low = hex4(i + 2);
+        if (low >= 0xdc00 && low <= 0xdfff) {
+          out += String.fromCharCode(u, low);
+          i += 6;
+          continue;
+        }
+      }
+      out += u >= 0xd800 && u <= 0xdfff ? '\ufffd' : String.fromCharCode(u);
+    }
+  };
+  const readValue = (depth: number): unknown => {
+    if (depth > MAX_JSON_DEPTH) fail(`exceeded max depth ${MAX_JSON_DEPTH}`);
+    skipSpace();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const members: [string, unknown][] = [];
+      skipSpace();
+      if (text[i] === '}') {
+        i++;
+        return new JsonObject(members);
+      }
+      for (;;) {
+        skipSpace();
+        if (text[i] !== '"') fail(`${found()} looking for beginning of object key string`);
+        const key = readString();
+        skipSpace();
+        if (text[i] !== ':') fail(`${found()} after object key`);
+        i++;
+        members.push([key, readValue(depth + 1)]);
+        skipSpace();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return new JsonObject(members);
+        }
+        fail(`${found()} after object key:value pair`);
+      }
+    }
+    if (c === '[') {
+      i++;
+      const items: unknown[] = [];
+      skipSpace();
+      if (text[i] === ']') {
+        i++;
+        return items;
+      }
+      for (;;) {
+        items.push(readValue(depth + 1));
+        skipSpace();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return items;
+        }
+        fail(`${found()} after array element`);
+      }
+    }
+    if (c === '"') return readString();
+    for (const [literal, value] of [['true', true], ['false', false], ['null', null]] as const) {
+      if (text.startsWith(literal, i)) {
+        i += literal.length;
+        return value;
+      }
+    }
+    JSON_NUMBER.lastIndex = i;
+    const m = c === '-' || (c !== undefined && c >= '0' && c <= '9') ? JSON_NUMBER.exec(text) : null;
+    if (m) {
+      i += m[0].length;
+      return Number(m[0]);
+    }
+    if (c === 't' || c === 'f' || c === 'n') fail(`invalid literal starting with ${JSON.stringify(c)} (expecting true, false or null)`);
+    if (c === '\ufeff') fail('invalid character U+FEFF (a byte order mark, which notation does not accept either) looking for beginning of value');
+    return fail(`${found()} looking for beginning of value`);
+  };
+  const value = readValue(0);
+  return { value, end: i };
+}
+
+/** The members of a JSON object, either read by readJsonValue or a plain JavaScript object; undefined otherwise. */
+function membersOf(v: unknown): [string, unknown][] | undefined {
+  if (v instanceof JsonObject) return v.members;
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) return Object.entries(v);
+  return undefined;
+}
+
+/**
+ * Key comparison of Go's encoding/json (bytes.EqualFold): ASCII letters ignoring case, plus the two non-ASCII
+ * letters that fold into ASCII ones ("ſ" is s, the Kelvin sign is k).
+ */
+function foldKey(k: string): string {
+  return k.replace(/[A-Z]/g, (c) => c.toLowerCase()).replace(/\u017f/g, 's').replace(/\u212a/g, 'k');
+}
+
+/** Go types of the policy's fields: string, []string, a struct, map[string]string, []struct. */
+type FieldKind = 'string' | 'strings' | 'struct' | 'stringMap' | 'structs';
+
+/**
+ * Decodes one JSON object into the fields of a Go struct as encoding/json does: a member goes to the field whose
+ * name equals its key, else equals it ignoring case; `null` leaves the field absent; a member no field takes is
+ * ignored (reported in `warnings`); a JSON type that does not fit the field is malformed (Go's UnmarshalTypeError).
+ * A field set by two members (e.g. "level" and "Level") is refused: Go would overwrite or merge them in order, and
+ * other readers of the file may take the first.
+ */
+function decodeStruct(v: unknown, fields: Readonly<Record<string, FieldKind>>, where: string, statement: string | undefined, warnings: string[]): Record<string, unknown> {
+  const names = Object.keys(fields);
+  const out: Record<string, unknown> = {};
+  const seen = new Map<string, string>();
+  for (const [key, value] of membersOf(v) ?? []) {
+    // A JavaScript caller's undefined is an absent member (JSON.stringify would drop it).
+    if (value === undefined) continue;
+    const field = names.find((f) => f === key) ?? names.find((f) => foldKey(f) === foldKey(key));
+    if (field === undefined) {
+      warnings.push(`${where} has unknown field "${key}", which is ignored as notation ignores it (known fields: ${names.join(', ')}); check its spelling`);
+      continue;
+    }
+    const prev = seen.get(field);
+    if (prev !== undefined) {
+      malformed(`${where} sets the field "${field}" more than once (${prev === key ? `"${key}" twice` : `as "${prev}" and as "${key}"`}), keep only one`, statement);
+    }
+    seen.set(field, key);
+    if (value === null) continue;
+    const kind = fields[field]!;
+    const what = `"${field}" of ${where}`;
+    switch (kind) {
+      case 'string':
+        if (typeof value !== 'string') malformed(`${what} must be a string`, statement);
+        out[field] = value;
+        break;
+      case 'strings':
+        // A null element is Go's zero value, the empty string (which validation then refuses with its own reason).
+        if (!Array.isArray(value) || value.some((x) => typeof x !== 'string' && x !== null)) malformed(`${what} must be an array of strings`, statement);
+        out[field] = (value as (string | null)[]).map((x) => x ?? '');
+        break;
+      case 'struct':
+        if (membersOf(value) === undefined) malformed(`${what} must be an object`, statement);
+        out[field] = value;
+        break;
+      case 'structs':
+        if (!Array.isArray(value) || value.some((x) => x !== null && membersOf(x) === undefined)) malformed(`${what} must be an array of objects`, statement);
+        out[field] = value;
+        break;
+      case 'stringMap': {
+        const members = membersOf(value);
+        if (members === undefined) return malformed(`${what} must be an object`, statement);
+        // A null-prototype object: keys are data (validation refuses any key but a validation type).
+        const map: Record<string, string> = Object.create(null) as Record<string, string>;
+        for (const [k, x] of members) {
+          if (typeof x !== 'string' && x !== null) malformed(`${what} must map names to strings, but "${k}" is ${JSON.stringify(x)}`, statement);
+          if (Object.prototype.hasOwnProperty.call(map, k)) malformed(`${what} sets "${k}" more than once, keep only one`, statement);
+          map[k] = x ?? '';
+        }
+        out[field] = map;
+        break;
+      }
     }
   }
+  return out;
 }
 
-function stringArray(v: unknown, field: string, statement: string): string[] | undefined {
-  if (v === undefined) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
-    malformed(`"${field}" of trust policy statement "${statement}" must be an array of strings`, statement);
-  }
-  return v as string[];
+/** One statement as decoded from JSON, before validation. */
+interface DecodedStatement {
+  name: string;
+  registryScopes?: string[];
+  trustStores?: string[];
+  trustedIdentities?: string[];
+  level: string;
+  override?: Record<string, string>;
+  verifyTimestamp: string;
+}
+
+/** Decodes the document into notation's Go structs (OCIDocument, OCITrustPolicy, SignatureVerification). */
+function decodeDocument(v: unknown, warnings: string[]): { version: string; trustPolicies: DecodedStatement[] } {
+  // A top-level null decodes into nothing, leaving an empty document (which validation then refuses).
+  if (v !== null && membersOf(v) === undefined) malformed('the document must be a JSON object');
+  const doc = decodeStruct(v, { version: 'string', trustPolicies: 'structs' }, 'trust policy document', undefined, warnings);
+  const list = (doc.trustPolicies ?? []) as unknown[];
+  const trustPolicies = list.map((raw, idx): DecodedStatement => {
+    const nameMember = (membersOf(raw) ?? []).find(([k, x]) => foldKey(k) === 'name' && typeof x === 'string' && x !== '');
+    const label = nameMember ? (nameMember[1] as string) : `#${idx + 1}`;
+    const st = decodeStruct(
+      raw,
+      { name: 'string', registryScopes: 'strings', signatureVerification: 'struct', trustStores: 'strings', trustedIdentities: 'strings' },
+      `trust policy statement "${label}"`,
+      label,
+      warnings,
+    );
+    const sv = decodeStruct(
+      st.signatureVerification,
+      { level: 'string', override: 'stringMap', verifyTimestamp: 'string' },
+      `signatureVerification of trust policy statement "${label}"`,
+      label,
+      warnings,
+    );
+    const out: DecodedStatement = { name: (st.name ?? '') as string, level: (sv.level ?? '') as string, verifyTimestamp: (sv.verifyTimestamp ?? '') as string };
+    if (st.registryScopes !== undefined) out.registryScopes = st.registryScopes as string[];
+    if (st.trustStores !== undefined) out.trustStores = st.trustStores as string[];
+    if (st.trustedIdentities !== undefined) out.trustedIdentities = st.trustedIdentities as string[];
+    if (sv.override !== undefined) out.override = sv.override as Record<string, string>;
+    return out;
+  });
+  return { version: (doc.version ?? '') as string, trustPolicies };
 }
 
 /** Checks a registry scope's format (not "*"); returns an error message or undefined. */
@@ -214,46 +478,36 @@ function parseIdentities(name: string, tis: string[]): { raw: string; dn: DnMap 
 
 /**
  * Validates a parsed JSON value as a trust policy document (version 1.0). Throws PolicyError with the first
- * problem, naming the statement; rule order follows notation's so the first message is the same problem.
+ * problem, naming the statement; rule order follows notation's so the first message is the same problem. The value
+ * is decoded as notation decodes the file (decodeDocument); what notation ignores is reported in `warnings`.
  */
 export function validateTrustPolicy(v: unknown, source?: string): TrustPolicy {
-  if (!isObject(v)) malformed('the document must be a JSON object');
-  rejectUnknown(v, ['version', 'trustPolicies'], 'trust policy document');
-  if (v.version === undefined || v.version === '') {
+  return validateDocument(v, source, []);
+}
+
+function validateDocument(v: unknown, source: string | undefined, warnings: string[]): TrustPolicy {
+  const decoded = decodeDocument(v, warnings);
+  if (decoded.version === '') {
     throw new PolicyError('POLICY_VERSION', 'trust policy document is missing or has empty version, it must be specified', { hint: 'set "version": "1.0"' });
   }
-  if (typeof v.version !== 'string' || !(SUPPORTED_POLICY_VERSIONS as readonly string[]).includes(v.version)) {
-    throw new PolicyError('POLICY_VERSION', `trust policy document uses unsupported version ${JSON.stringify(v.version)}`, { hint: 'the supported version is "1.0"' });
+  if (!(SUPPORTED_POLICY_VERSIONS as readonly string[]).includes(decoded.version)) {
+    throw new PolicyError('POLICY_VERSION', `trust policy document uses unsupported version ${JSON.stringify(decoded.version)}`, { hint: 'the supported version is "1.0"' });
   }
-  if (v.trustPolicies !== undefined && !Array.isArray(v.trustPolicies)) malformed('"trustPolicies" must be an array');
-  const list = (v.trustPolicies ?? []) as unknown[];
-  if (list.length === 0) invalid('trust policy document can not have zero trust policy statements');
-  const warnings: string[] = [];
+  if (decoded.trustPolicies.length === 0) invalid('trust policy document can not have zero trust policy statements');
   const names = new Set<string>();
   const statements: TrustPolicyStatement[] = [];
-  list.forEach((raw, idx) => {
-    if (!isObject(raw)) malformed(`trust policy statement #${idx + 1} must be a JSON object`);
-    const label = typeof raw.name === 'string' && raw.name !== '' ? raw.name : `#${idx + 1}`;
-    rejectUnknown(raw, ['name', 'registryScopes', 'signatureVerification', 'trustStores', 'trustedIdentities'], `trust policy statement "${label}"`, label);
-    if (raw.name !== undefined && typeof raw.name !== 'string') malformed(`"name" of trust policy statement #${idx + 1} must be a string`);
-    const name = (raw.name ?? '') as string;
+  for (const d of decoded.trustPolicies) {
+    const { name, trustStores, trustedIdentities } = d;
+    const registryScopes = d.registryScopes ?? [];
     if (names.has(name)) invalid(`multiple trust policy statements use the same name "${name}", statement names must be unique`, name);
     if (name === '') invalid('a trust policy statement is missing a name, every statement requires a name');
     names.add(name);
-    const registryScopes = stringArray(raw.registryScopes, 'registryScopes', name) ?? [];
-    const trustStores = stringArray(raw.trustStores, 'trustStores', name);
-    const trustedIdentities = stringArray(raw.trustedIdentities, 'trustedIdentities', name);
-    if (raw.signatureVerification !== undefined && !isObject(raw.signatureVerification)) {
-      malformed(`"signatureVerification" of trust policy statement "${name}" must be an object`, name);
+    // An empty verifyTimestamp is Go's zero value: the default, "always".
+    if (d.verifyTimestamp !== '' && d.verifyTimestamp !== 'always' && d.verifyTimestamp !== 'afterCertExpiry') {
+      invalid(`trust policy statement "${name}" has invalid signatureVerification: verifyTimestamp ${JSON.stringify(d.verifyTimestamp)} is not supported, supported values are "always" and "afterCertExpiry"`, name);
     }
-    const svRaw = (raw.signatureVerification ?? {}) as Record<string, unknown>;
-    rejectUnknown(svRaw, ['level', 'override', 'verifyTimestamp'], `signatureVerification of trust policy statement "${name}"`, name);
-    if (svRaw.level !== undefined && typeof svRaw.level !== 'string') malformed(`signatureVerification.level of "${name}" must be a string`, name);
-    if (svRaw.override !== undefined && !isObject(svRaw.override)) malformed(`signatureVerification.override of "${name}" must be an object`, name);
-    if (svRaw.verifyTimestamp !== undefined && svRaw.verifyTimestamp !== 'always' && svRaw.verifyTimestamp !== 'afterCertExpiry') {
-      invalid(`trust policy statement "${name}" has invalid signatureVerification: verifyTimestamp ${JSON.stringify(svRaw.verifyTimestamp)} is not supported, supported values are "always" and "afterCertExpiry"`, name);
-    }
-    const sv = svRaw as unknown as SignatureVerification;
+    const sv: SignatureVerification = { level: d.level as VerificationLevelName };
+    if (d.override) sv.override = d.override as Partial<Record<ValidationType, ValidationAction>>;
     const { level } = resolveEnforcement(sv, name);
     if (level === 'skip') {
       if ((trustStores?.length ?? 0) > 0 || (trustedIdentities?.length ?? 0) > 0) {
@@ -269,13 +523,13 @@ export function validateTrustPolicy(v: unknown, source?: string): TrustPolicy {
       for (const ts of trustStores) parseTrustStoreRef(ts, name);
       parseIdentities(name, trustedIdentities);
     }
-    const st: TrustPolicyStatement = { name, registryScopes, signatureVerification: { level: sv.level } };
+    const st: TrustPolicyStatement = { name, registryScopes, signatureVerification: { level } };
     if (sv.override && Object.keys(sv.override).length > 0) st.signatureVerification.override = { ...sv.override };
-    if (sv.verifyTimestamp) st.signatureVerification.verifyTimestamp = sv.verifyTimestamp;
+    if (d.verifyTimestamp !== '') st.signatureVerification.verifyTimestamp = d.verifyTimestamp as VerifyTimestampOption;
     if (trustStores) st.trustStores = [...trustStores];
     if (trustedIdentities) st.trustedIdentities = [...trustedIdentities];
     statements.push(st);
-  });
+  }
   // registry scopes, across statements
   const owner = new Map<string, string>();
   for (const st of statements) {
@@ -307,18 +561,28 @@ export function validateTrustPolicy(v: unknown, source?: string): TrustPolicy {
   return policy;
 }
 
-/** Parses bytes/text of a trustpolicy.json. */
+/**
+ * Parses bytes/text of a trustpolicy.json as notation reads the file: the first JSON value is the document and
+ * anything after it is ignored (reported in `warnings`), as Go's json.Decoder does.
+ */
 export function parseTrustPolicy(input: string | Uint8Array, source?: string): TrustPolicy {
   const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
-  let v: unknown;
+  let read: { value: unknown; end: number };
   try {
-    v = JSON.parse(text);
+    read = readJsonValue(text);
   } catch (e) {
-    throw new PolicyError('POLICY_MALFORMED', `malformed trust policy${source ? ` ${source}` : ''}: ${(e as Error).message}`, {
+    if (!(e instanceof JsonSyntaxError)) throw e;
+    throw new PolicyError('POLICY_MALFORMED', `malformed trust policy${source ? ` ${source}` : ''}: ${e.message}`, {
       hint: 'the trust policy must be a JSON document',
     });
   }
-  return validateTrustPolicy(v, source);
+  const warnings: string[] = [];
+  let at = read.end;
+  while (at < text.length && JSON_WHITESPACE.includes(text[at]!)) at++;
+  if (at < text.length) {
+    warnings.push(`the data after the JSON document (from ${textPosition(text, at)}) is ignored, as notation ignores it; remove it`);
+  }
+  return validateDocument(read.value, source, warnings);
 }
 
 /** Which file holds the policy: trustpolicy.oci.json when it exists, else trustpolicy.json (notation's order). */

@@ -5,14 +5,15 @@
  * `networkRevocationChecker` (the Verifier's default) does what notation v1.2+ does: for each certificate but the
  * root, OCSP first (ocsp.ts) when it has an AIA OCSP URL; CRL (crl.ts) when it has CRL distribution points and OCSP
  * is absent or gave no answer ("OCSP then CRL fallback"); neither pointer → nonRevokable, with no network I/O and no
- * OCSP/CRL code loaded; the root is not checked (nonRevokable). Every network call is bounded in time (2 s default)
- * and size, a whole check in time (10 s), the caller's AbortSignal is honoured, and any failure is 'unknown' with the
- * reason in `detail`, which fails closed when revocation is enforced. Good / revoked answers are cached in process
- * until their nextUpdate (OCSP per issuer + serial, CRLs per URL + issuer).
+ * OCSP/CRL code loaded; the root is not checked (nonRevokable). Every network call is bounded in time (notation's
+ * 2 s for OCSP, 5 s for a CRL download) and size (OCSP 20 KiB, CRL 32 MiB), a whole check in time (10 s), the
+ * caller's AbortSignal is honoured, and any failure is 'unknown' with the reason in `detail`, which fails closed when
+ * revocation is enforced. Good / revoked answers are cached in process until their nextUpdate (OCSP per issuer +
+ * serial, CRLs per URL + issuer).
  * `offlineRevocationChecker` does no network I/O: a certificate with OCSP or CRL pointers is "unknown".
  */
 import type { X509Certificate } from 'node:crypto';
-import { certInfo } from './x509.js';
+import { certInfo, issuedBy } from './x509.js';
 import { httpFetch, type RevocationFetch } from './revocation-http.js';
 import type { OcspAnswer } from './ocsp.js';
 import type { VerifiedCrl } from './crl.js';
@@ -83,11 +84,13 @@ export function revocationFinalResult(chain: X509Certificate[], results: CertRev
 }
 
 export interface NetworkRevocationOptions {
-  /** Time limit of each network call, connection to last byte (default 2000 ms, notation's). */
+  /** Time limit of each OCSP call, connection to last byte (default 2000 ms, notation's). */
   timeoutMs?: number;
+  /** Time limit of each CRL download, connection to last byte (default 5000 ms, notation's). */
+  crlTimeoutMs?: number;
   /** Time limit of one check() over a whole chain (default 10000 ms). */
   totalTimeoutMs?: number;
-  /** Largest OCSP response read (default 1 MiB). */
+  /** Largest OCSP response read (default 20480 bytes, notation's; a larger one is an error, so 'unknown'). */
   maxOcspResponseBytes?: number;
   /** Largest CRL read (default 32 MiB). */
   maxCrlBytes?: number;
@@ -99,8 +102,9 @@ export interface NetworkRevocationOptions {
 
 export const REVOCATION_DEFAULTS = {
   timeoutMs: 2000,
+  crlTimeoutMs: 5000,
   totalTimeoutMs: 10_000,
-  maxOcspResponseBytes: 1 << 20,
+  maxOcspResponseBytes: 20_480,
   maxCrlBytes: 32 << 20,
 } as const;
 
@@ -179,11 +183,8 @@ export function networkRevocationChecker(options: NetworkRevocationOptions = {})
   }
 
   async function viaCrl(m: CrlModule, cert: X509Certificate, issuer: X509Certificate, urls: string[], opts: RevocationCheckOptions, signal: AbortSignal): Promise<CertRevocationResult> {
-    try {
-      if (m.hasFreshestCrl(cert)) return { status: 'unknown', detail: 'CRL: the certificate points to delta CRLs (freshestCRL), which are not supported' };
-    } catch (e) {
-      return { status: 'unknown', detail: `CRL: ${message(e)}` };
-    }
+    // A freshestCRL (delta CRL) pointer on the certificate is ignored and the base CRL checked as usual, as notation
+    // v1.3 does; a base CRL that itself announces delta CRLs is refused by verifyCrl.
     const said: string[] = [];
     // every distribution point is checked (a CRL may be partitioned), the first failure makes the answer unknown
     for (const url of urls) {
@@ -192,7 +193,7 @@ export function networkRevocationChecker(options: NetworkRevocationOptions = {})
         const key = `${url}\n${issuer.fingerprint256}`;
         let crl = useCache ? crlCache.get(key, opts.now) : undefined;
         if (!crl) {
-          const body = await fetch({ url, method: 'GET', maxBytes: cfg.maxCrlBytes, timeoutMs: cfg.timeoutMs, signal });
+          const body = await fetch({ url, method: 'GET', maxBytes: cfg.maxCrlBytes, timeoutMs: cfg.crlTimeoutMs, signal });
           crl = m.verifyCrl(body, cert, issuer, opts.now);
           if (useCache) crlCache.set(key, crl, crl.nextUpdate);
         }
@@ -208,7 +209,7 @@ export function networkRevocationChecker(options: NetworkRevocationOptions = {})
 
   async function checkOne(mods: [OcspModule, CrlModule], cert: X509Certificate, issuer: X509Certificate, opts: RevocationCheckOptions, signal: AbortSignal): Promise<CertRevocationResult> {
     const info = certInfo(cert);
-    if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) {
+    if (!issuedBy(cert, issuer)) {
       return { status: 'unknown', detail: 'the certificate is not issued by the next certificate of the chain' };
     }
     let ocsp: CertRevocationResult | undefined;

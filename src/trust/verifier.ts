@@ -40,8 +40,8 @@ import {
   VALIDATION_TYPES,
 } from './policy.js';
 import { loadStores, type TrustStore } from './truststore.js';
-import { certInfo, EKU } from './x509.js';
-import { isSubsetDn, type DnMap } from './dn.js';
+import { certInfo, EKU, issuedBy, isSelfSigned } from './x509.js';
+import { DnError, isSubsetDn, leafSubjectDn, type DnMap } from './dn.js';
 import { defaultRevocationChecker, revocationFinalResult, type RevocationChecker } from './revocation.js';
 import { rfc3161TimestampVerifier } from './timestamp.js';
 
@@ -439,7 +439,9 @@ export class Verifier {
     const st = env.signedAttributes.signingTime ?? env.signedAttributes.authenticSigningTime;
     if (st) out.signingTime = fmtTime(st);
     if (env.signedAttributes.expiry) out.expiry = fmtTime(env.signedAttributes.expiry);
-    validateSigningChain(chain, st);
+    // No signing-time check here: notation validates the chain without a time; certificate validity is the
+    // authenticTimestamp check's business (at the verification time, or at the timestamp's time).
+    validateSigningChain(chain);
     if (!manifest.subject || !sameContent(manifest.subject, artifact)) {
       throw new CheckFailure('CONTENT_MISMATCH', `signature manifest subject ${manifest.subject?.digest ?? '(none)'} is not the artifact ${artifact.digest}`);
     }
@@ -586,19 +588,17 @@ function toRetrieval(e: unknown, what: string): unknown {
 }
 
 /**
- * The leaf subject as notation reads it: Go prints the subject with one attribute per RDN (multi-valued RDNs come
- * out flattened), then the DN must have unique attribute types and C, ST and O; otherwise the reason.
+ * The leaf subject as notation reads it: Go's pkix.Name.String() prints it and ParseDistinguishedName parses that
+ * string (leafSubjectDn), so a subject notation cannot parse (an emailAddress or DC attribute printed as "OID=#hex",
+ * two values of one type, C, ST or O missing) fails the identity check here too; otherwise the reason.
  */
 function leafSubjectMap(rdns: { type: string; value: string }[][]): DnMap | string {
-  const m: DnMap = new Map();
-  for (const rdn of rdns) {
-    for (const a of rdn) {
-      if (m.get(a.type)) return `the subject has a duplicate RDN attribute for "${a.type}"`;
-      m.set(a.type, a.value);
-    }
+  try {
+    return leafSubjectDn(rdns);
+  } catch (e) {
+    if (e instanceof DnError) return e.message;
+    throw e;
   }
-  for (const f of ['C', 'ST', 'O']) if (!m.get(f)) return `the subject has no mandatory RDN attribute for "${f}"`;
-  return m;
 }
 
 const FORBIDDEN_LEAF_EKU: Record<string, string> = {
@@ -609,23 +609,55 @@ const FORBIDDEN_LEAF_EKU: Record<string, string> = {
   [EKU.ocspSigning]: 'OCSPSigning',
 };
 
+/** Leaf keyUsage bits notation refuses (validateLeafKeyUsage: the key usage must be "Digital Signature" only). */
+const FORBIDDEN_LEAF_KEY_USAGE = ['keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly'] as const;
+
 /**
- * The signing chain must be complete and well-formed (signature-specification.md "Certificate Requirements"):
- * leaf first, each certificate issued and signed by the next, intermediates/root are CAs allowed to sign
- * certificates, the last one is a self-signed root; the leaf is not a CA, has keyUsage digitalSignature and no
- * EKU other than code signing's; with a signing time, every certificate was valid then.
+ * The signing chain must be complete and well-formed, as notation-core-go's ValidateCodeSigningCertChain checks it
+ * (signature-specification.md "Certificate Requirements"), with no time (validity belongs to authenticTimestamp):
+ *
+ *  - a single certificate must be self-issued and self-signed (its self-signature may use SHA-1: Go checks it with
+ *    Certificate.CheckSignature) and meet the leaf rules;
+ *  - otherwise leaf first, each certificate issued by the next (issuer Name = subject Name and the signature verifies
+ *    with the next one's key, see issuedBy), no certificate but the last self-signed, the last a self-signed root,
+ *    and no link signed with SHA-1 or MD5 (Go's CheckSignatureFrom refuses them);
+ *  - the leaf: not a CA, keyUsage present, critical, with digitalSignature and none of the encipherment / agreement /
+ *    certificate or CRL signing bits, no EKU of another purpose;
+ *  - every other certificate: basicConstraints cA=true with a pathLenConstraint the chain respects, keyUsage present,
+ *    critical, with keyCertSign.
  */
-export function validateSigningChain(chain: X509Certificate[], signingTime?: Date): void {
+export function validateSigningChain(chain: X509Certificate[]): void {
   if (chain.length === 0) throw new CheckFailure('INTEGRITY', 'the signature has an empty certificate chain');
   const infos = chain.map(certInfo);
+  const last = chain.length - 1;
   for (let i = 0; i < chain.length; i++) {
     const c = chain[i]!;
     const info = infos[i]!;
     const who = `certificate #${i + 1} with subject "${info.subject}"`;
+    const weak = info.weakSignatureHash;
+    if (chain.length === 1) {
+      if (!isSelfSigned(c)) throw new CheckFailure('INTEGRITY', `invalid certificate chain: the only certificate, ${who}, is not self-signed`);
+      if (weak && weak !== 'SHA-1') throw new CheckFailure('INTEGRITY', `invalid certificate chain: ${who} is signed with the insecure algorithm ${weak}`);
+    } else if (i === last) {
+      if (!isSelfSigned(c)) throw new CheckFailure('INTEGRITY', `invalid certificate chain: it must end with a self-signed root certificate, but the last is ${who}`);
+      if (weak) throw new CheckFailure('INTEGRITY', `invalid certificate chain: root ${who} is self-signed with the insecure algorithm ${weak}`);
+    } else {
+      if (isSelfSigned(c)) {
+        throw new CheckFailure('INTEGRITY', `invalid certificate chain: ${who} is self-signed; only the last certificate of the chain may be self-signed`);
+      }
+      if (!issuedBy(c, chain[i + 1]!)) throw new CheckFailure('INTEGRITY', `invalid certificate chain: ${who} is not issued by the next certificate "${infos[i + 1]!.subject}"`);
+      if (weak) throw new CheckFailure('INTEGRITY', `invalid certificate chain: ${who} is signed with the insecure algorithm ${weak}`);
+    }
     if (i === 0) {
       if (info.basicConstraints?.ca) throw new CheckFailure('INTEGRITY', `invalid signing certificate: ${who} is a CA certificate`);
-      if (!info.keyUsage || !info.keyUsage.has('digitalSignature')) {
+      if (!info.keyUsage) throw new CheckFailure('INTEGRITY', `invalid signing certificate: ${who} has no keyUsage extension`);
+      if (!info.keyUsageCritical) throw new CheckFailure('INTEGRITY', `invalid signing certificate: ${who} has a keyUsage extension that is not marked critical`);
+      if (!info.keyUsage.has('digitalSignature')) {
         throw new CheckFailure('INTEGRITY', `invalid signing certificate: ${who} must have keyUsage "digitalSignature"`);
+      }
+      const extra = FORBIDDEN_LEAF_KEY_USAGE.filter((k) => info.keyUsage!.has(k));
+      if (extra.length > 0) {
+        throw new CheckFailure('INTEGRITY', `invalid signing certificate: ${who} has keyUsage ${extra.join(', ')}; the keyUsage must be "digitalSignature" only`);
       }
       for (const oid of info.extKeyUsage ?? []) {
         const bad = FORBIDDEN_LEAF_EKU[oid];
@@ -633,33 +665,11 @@ export function validateSigningChain(chain: X509Certificate[], signingTime?: Dat
       }
     } else {
       if (!info.basicConstraints?.ca) throw new CheckFailure('INTEGRITY', `invalid certificate chain: ${who} is not a CA certificate but issues #${i}`);
-      if (info.keyUsage && !info.keyUsage.has('keyCertSign')) throw new CheckFailure('INTEGRITY', `invalid certificate chain: ${who} lacks keyUsage keyCertSign`);
       const pl = info.basicConstraints.pathLen;
       if (pl !== undefined && pl < i - 1) throw new CheckFailure('INTEGRITY', `invalid certificate chain: ${who} has pathLenConstraint ${pl}, exceeded by the chain`);
-    }
-    const issuer = chain[i + 1];
-    if (issuer) {
-      let ok = false;
-      try {
-        ok = c.checkIssued(issuer) && c.verify(issuer.publicKey);
-      } catch {
-        ok = false;
-      }
-      if (!ok) throw new CheckFailure('INTEGRITY', `invalid certificate chain: ${who} is not issued by the next certificate "${infos[i + 1]!.subject}"`);
-    } else {
-      let root = false;
-      try {
-        root = info.selfIssued && c.verify(c.publicKey);
-      } catch {
-        root = false;
-      }
-      if (!root) throw new CheckFailure('INTEGRITY', `invalid certificate chain: it must end with a self-signed root certificate, but the last is ${who}`);
-    }
-    if (signingTime && (signingTime < info.notBefore || signingTime > info.notAfter)) {
-      throw new CheckFailure(
-        'INTEGRITY',
-        `${who} was invalid at signing time of ${fmtTime(signingTime)}. Certificate is valid from [${fmtTime(info.notBefore)}] to [${fmtTime(info.notAfter)}]`,
-      );
+      if (!info.keyUsage) throw new CheckFailure('INTEGRITY', `invalid certificate chain: ${who} has no keyUsage extension (a CA needs keyUsage keyCertSign)`);
+      if (!info.keyUsageCritical) throw new CheckFailure('INTEGRITY', `invalid certificate chain: ${who} has a keyUsage extension that is not marked critical`);
+      if (!info.keyUsage.has('keyCertSign')) throw new CheckFailure('INTEGRITY', `invalid certificate chain: ${who} lacks keyUsage keyCertSign`);
     }
   }
 }

@@ -87,13 +87,29 @@ export interface CertInfo {
   /** Contents of the subjectPublicKey BIT STRING after its unused-bits byte (what OCSP key hashes are over). */
   publicKeyBits: Buffer;
   subjectKeyId?: Buffer;
+  /** Whether the keyUsage extension is marked critical (set only when the certificate has one). */
+  keyUsageCritical?: boolean;
+  /** Every extension of the certificate, in order, with its criticality. */
+  extensions: { oid: string; critical: boolean }[];
+  /** OID of the outer signatureAlgorithm (the algorithm the issuer signed this certificate with). */
+  signatureAlgorithm: string;
+  /**
+   * The hash of that signature when it is one Go's crypto/x509 calls insecure ('SHA-1', 'MD5', 'MD2'), else undefined.
+   * RSASSA-PSS counts by its hashAlgorithm parameter (SHA-1 when absent).
+   */
+  weakSignatureHash?: 'SHA-1' | 'MD5' | 'MD2';
 }
 
-function decodeString(b: Buffer, t: Tlv): string | undefined {
+/**
+ * The text of a DirectoryString-like value (UTF8, Printable, IA5, T61 as Latin-1, BMP, Numeric: the string types
+ * Go's certificate parser reads); undefined for any other ASN.1 type.
+ */
+export function decodeDirectoryString(b: Buffer, t: Tlv): string | undefined {
   const v = b.subarray(t.start, t.end);
   switch (t.tag) {
     case 0x0c: // UTF8String
       return v.toString('utf8');
+    case 0x12: // NumericString
     case 0x13: // PrintableString
     case 0x16: // IA5String
     case 0x14: // T61String (treated as latin1)
@@ -116,7 +132,7 @@ function parseName(b: Buffer, t: Tlv): SubjectAttribute[][] {
       if (!oidT || !valT) throw new DerError('bad AttributeTypeAndValue');
       const oid = decodeOid(b, oidT);
       const name = ATTR_NAMES[oid];
-      const s = decodeString(b, valT);
+      const s = decodeDirectoryString(b, valT);
       if (name && s !== undefined) return { type: name, value: s };
       return { type: oid, value: `#${b.subarray(valT.hdr, valT.end).toString('hex')}` };
     }),
@@ -148,6 +164,31 @@ function uriNames(b: Buffer, t: Tlv): string[] {
   return out;
 }
 
+/** Signature algorithm OIDs whose hash Go's crypto/x509 refuses in CheckSignatureFrom (and MD2/MD5 everywhere). */
+const WEAK_SIGNATURE_ALGORITHMS: Record<string, 'SHA-1' | 'MD5' | 'MD2'> = {
+  '1.2.840.113549.1.1.2': 'MD2', // md2WithRSAEncryption
+  '1.2.840.113549.1.1.4': 'MD5', // md5WithRSAEncryption
+  '1.2.840.113549.1.1.5': 'SHA-1', // sha1WithRSAEncryption
+  '1.3.14.3.2.29': 'SHA-1', // sha1WithRSASignature (OIW)
+  '1.2.840.10045.4.1': 'SHA-1', // ecdsa-with-SHA1
+  '1.2.840.10040.4.3': 'SHA-1', // dsa-with-sha1
+};
+const OID_RSA_PSS = '1.2.840.113549.1.1.10';
+const OID_SHA1 = '1.3.14.3.2.26';
+
+function weakHashOf(b: Buffer, algId: Tlv): 'SHA-1' | 'MD5' | 'MD2' | undefined {
+  const [oidT, params] = children(b, algId);
+  if (!oidT || oidT.tag !== 0x06) throw new DerError('malformed signatureAlgorithm');
+  const oid = decodeOid(b, oidT);
+  if (oid !== OID_RSA_PSS) return WEAK_SIGNATURE_ALGORITHMS[oid];
+  // RSASSA-PSS-params: hashAlgorithm [0] defaults to SHA-1 (RFC 4055).
+  const hashWrap = params?.tag === 0x30 ? children(b, params).find((p) => p.tag === 0xa0) : undefined;
+  if (!hashWrap) return 'SHA-1';
+  const hashAlg = children(b, hashWrap)[0];
+  const hashOid = hashAlg?.tag === 0x30 ? children(b, hashAlg)[0] : undefined;
+  return hashOid?.tag === 0x06 && decodeOid(b, hashOid) === OID_SHA1 ? 'SHA-1' : undefined;
+}
+
 const cache = new WeakMap<X509Certificate, CertInfo>();
 
 /** Reads the facts of a certificate (cached per X509Certificate object). Throws on malformed DER. */
@@ -156,8 +197,11 @@ export function certInfo(cert: X509Certificate): CertInfo {
   if (hit) return hit;
   const der = cert.raw;
   const top = readTlv(der, 0);
-  const [tbs] = children(der, top);
+  const [tbs, sigAlg] = children(der, top);
   if (!tbs) throw new DerError('certificate without tbsCertificate');
+  if (!sigAlg || sigAlg.tag !== 0x30) throw new DerError('certificate without signatureAlgorithm');
+  const sigAlgOid = children(der, sigAlg)[0];
+  if (!sigAlgOid || sigAlgOid.tag !== 0x06) throw new DerError('malformed signatureAlgorithm');
   const f = children(der, tbs);
   let i = 0;
   if (f[0]?.tag === 0xa0) i++;
@@ -185,17 +229,24 @@ export function certInfo(cert: X509Certificate): CertInfo {
     serial: der.subarray(serialT.start, serialT.end),
     subjectDer: der.subarray(subject.hdr, subject.end),
     publicKeyBits: der.subarray(bits.start + 1, bits.end),
+    extensions: [],
+    signatureAlgorithm: decodeOid(der, sigAlgOid),
   };
+  const weak = weakHashOf(der, sigAlg);
+  if (weak) info.weakSignatureHash = weak;
   const extWrap = f.slice(i + 6).find((x) => x.tag === 0xa3);
   if (extWrap) {
     const [seq] = children(der, extWrap);
     for (const ext of children(der, seq!)) {
       const parts = children(der, ext);
       const oid = decodeOid(der, parts[0]!);
+      const critical = parts.length === 3 && parts[1]!.tag === 0x01 && der[parts[1]!.start] !== 0;
+      info.extensions.push({ oid, critical });
       const octets = parts[parts.length - 1]!;
       const inner = readTlv(der, octets.start, octets.end);
       switch (oid) {
         case '2.5.29.15': {
+          info.keyUsageCritical = critical;
           const v = der.subarray(inner.start, inner.end);
           const set = new Set<KeyUsage>();
           for (let bit = 0; bit < KEY_USAGE_BITS.length; bit++) {
@@ -277,12 +328,24 @@ export function parseCertificates(bytes: Buffer): X509Certificate[] {
   return out;
 }
 
-export function isSelfSigned(c: X509Certificate): boolean {
+/**
+ * True when `parent` issued `child` the way Go's crypto/x509 (and so notation) decides it: the child's issuer Name
+ * is byte for byte the parent's subject Name, and the child's signature verifies with the parent's public key.
+ * Deliberately not node's checkIssued(): OpenSSL's check also matches the child's authorityKeyIdentifier against the
+ * parent's subjectKeyIdentifier (and the parent's keyUsage), which Go ignores; constraints on the parent (CA, key
+ * usage) and the signature hash are checked by the callers that need them.
+ */
+export function issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
   try {
-    return certInfo(c).selfIssued && c.verify(c.publicKey);
+    return certInfo(child).issuerDer.equals(certInfo(parent).subjectDer) && child.verify(parent.publicKey);
   } catch {
     return false;
   }
+}
+
+/** Self-issued (issuer Name = subject Name) and self-signed (verifies with its own key): issuedBy(c, c). */
+export function isSelfSigned(c: X509Certificate): boolean {
+  return issuedBy(c, c);
 }
 
 export { DerError, readTlv, children, decodeOid, type Tlv };

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { configPaths } from '../../src/config/dir.js';
 import { generateTestKey, type GeneratedKey } from '../../src/pki/generate.js';
-import { importKey, loadSigner, listKeys, readSigningKeys, removeKey, setDefaultKey, checkSigningChain, CertificateRequirementError, addLocalKey } from '../../src/pki/index.js';
+import { importKey, loadSigner, listKeys, readSigningKeys, removeKey, setDefaultKey, checkSigningChain, CertificateRequirementError, addLocalKey, orderChain } from '../../src/pki/index.js';
 import { certificateExtensions, OID, parseKeyUsage, parseBasicConstraints, parseExtKeyUsage } from '../../src/pki/der.js';
 import { createEnvelope, parseEnvelope, verifyIntegrity } from '../../src/signature/index.js';
 import { DockerSignError } from '../../src/errors.js';
@@ -108,6 +108,9 @@ describe('pki', () => {
     const cases: [x509.Extension[], RegExp][] = [
       [[ds, new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth])], /extendedKeyUsage serverAuth is not allowed/],
       [[ds, new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.timeStamping])], /timeStamping is not allowed/],
+      [[ds, new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.ocspSigning])], /extendedKeyUsage OCSPSigning is not allowed/],
+      [[ds, new x509.ExtendedKeyUsageExtension(['2.5.29.37.0'])], /extendedKeyUsage anyExtendedKeyUsage is not allowed/],
+      [[new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement | x509.KeyUsageFlags.decipherOnly, true)], /keyAgreement must not be set/],
       [[new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, false)], /keyUsage extension must be marked critical/],
       [[new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyEncipherment, true)], /keyUsage lacks digitalSignature/],
       [[new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign, true)], /keyCertSign must not be set/],
@@ -122,6 +125,32 @@ describe('pki', () => {
     }
     const ok = await issueLeaf(rootKeys, rootCert, [ds]); // no EKU at all is allowed
     expect(() => checkSigningChain([ok.cert, root])).not.to.throw();
+    // a repeated root: only the last certificate may be self-signed
+    expect(messageOf(() => checkSigningChain([ok.cert, root, root]))).to.match(/custom root.* is self-signed; only the last certificate of the chain may be/);
+  });
+
+  it('a CA whose subject key identifier is not the leaf\'s authority key identifier still issued it (names + signature, as Go)', async () => {
+    const rootKeys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const rootCert = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=root with ski',
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+      keys: rootKeys as never,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+        new x509.SubjectKeyIdentifierExtension('0102030405060708090a0b0c0d0e0f1011121314'),
+      ],
+    });
+    const root = new X509Certificate(Buffer.from(rootCert.rawData));
+    const { cert, key } = await issueLeaf(rootKeys, rootCert, [
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.AuthorityKeyIdentifierExtension('ffeeddccbbaa99887766554433221100ffeeddcc'),
+    ]);
+    expect(cert.checkIssued(root)).to.equal(false); // OpenSSL's AKID/SKID match fails
+    expect(() => checkSigningChain([cert, root])).not.to.throw();
+    expect(orderChain(key, [root, cert])).to.deep.equal([cert, root]);
   });
 
   it('accepts a single self-signed leaf-style certificate (what `notation cert generate-test` makes)', async () => {

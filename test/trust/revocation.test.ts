@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { networkRevocationChecker, offlineRevocationChecker, type NetworkRevocationOptions, type CertRevocationResult, type RevocationCheckOptions } from '../../src/trust/revocation.js';
+import { createServer, type Server } from 'node:http';
+import { networkRevocationChecker, REVOCATION_DEFAULTS, offlineRevocationChecker, type NetworkRevocationOptions, type CertRevocationResult, type RevocationCheckOptions } from '../../src/trust/revocation.js';
 import { httpFetch, type RevocationFetch } from '../../src/trust/revocation-http.js';
 import { ocspRequest, parseOcspResponse } from '../../src/trust/ocsp.js';
 import { crlStatus, verifyCrl } from '../../src/trust/crl.js';
@@ -12,13 +13,19 @@ import { MediaType } from '../../src/oci/mediaTypes.js';
 import { MemoryTarget } from './memory-target.js';
 import { RevocationPki, COMPROMISED_AT, type LeafName } from './revocation-pki.js';
 import { startProxy, type Proxy } from '../support/proxy.js';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 describe('revocation: OCSP and CRL against a real openssl PKI', function () {
   this.timeout(60_000);
   const pki = new RevocationPki();
   const calls: string[] = [];
+  /** The limits each request went out with, by URL. */
+  const limits = new Map<string, { maxBytes: number; timeoutMs: number }>();
   const counting: RevocationFetch = (req) => {
     calls.push(`${req.method} ${req.url}`);
+    limits.set(req.url, { maxBytes: req.maxBytes, timeoutMs: req.timeoutMs });
     return httpFetch(req);
   };
 
@@ -30,6 +37,7 @@ describe('revocation: OCSP and CRL against a real openssl PKI', function () {
   });
   beforeEach(() => {
     calls.length = 0;
+    limits.clear();
   });
 
   async function check(name: LeafName, opts: Partial<RevocationCheckOptions> = {}, cfg: NetworkRevocationOptions = {}): Promise<CertRevocationResult[]> {
@@ -48,8 +56,30 @@ describe('revocation: OCSP and CRL against a real openssl PKI', function () {
       expect(calls[0]).to.match(new RegExp(`^GET http://127\\.0\\.0\\.1:${pki.ports.delegated}/[A-Za-z0-9%]+$`));
     });
 
-    it('good signed by the CA itself → ok', async () => {
+    it('good signed by the CA itself → ok (openssl embeds the self-signed CA certificate, which the CA signed)', async () => {
       expect((await check('caSigned'))[0]).to.include({ status: 'ok' });
+    });
+
+    it('signed by an intermediate CA: refused when it embeds its own certificate (as notation), ok without it or from its delegated responder', async () => {
+      const [embedded, int, root] = await check('intCaSigned');
+      expect(embedded!.status).to.equal('unknown');
+      expect(embedded!.detail).to.match(/embeds the issuer's own certificate "CN=Revocation Test Intermediate,.*" as its signer, which is accepted only when the issuer is self-signed/);
+      expect(int).to.deep.equal({ status: 'nonRevokable' });
+      expect(root).to.deep.equal({ status: 'nonRevokable' });
+      expect((await check('intNoCerts'))[0]).to.include({ status: 'ok' });
+      const [delegated] = await check('intDelegated');
+      expect(delegated).to.include({ status: 'ok' });
+    });
+
+    it('the next certificate is the issuer by name and signature, whatever its subject key identifier (AKI/SKI mismatch → still ok)', async () => {
+      const { cert } = pki.leaf('good');
+      // caAltSki: the CA's name and key, another subjectKeyIdentifier; OpenSSL's checkIssued() would refuse the link
+      expect(cert.checkIssued(pki.caAltSki)).to.equal(false);
+      const r = await networkRevocationChecker({ cache: false, fetch: counting }).check([cert, pki.caAltSki], { purpose: 'codeSigning', now: new Date() });
+      expect(r[0]).to.include({ status: 'ok' });
+      // the delegated responder's certificate is issued by the CA the same way
+      const body = await httpFetch({ url: `http://127.0.0.1:${pki.ports.delegated}/`, method: 'POST', body: ocspRequest(cert, pki.caAltSki), contentType: 'application/ocsp-request', maxBytes: 1 << 20, timeoutMs: 2000 });
+      expect(parseOcspResponse(body, cert, pki.caAltSki, new Date()).signer).to.match(/Delegated OCSP Responder/);
     });
 
     it('revoked (openssl ca -revoke) → revoked, with time and reason', async () => {
@@ -98,7 +128,7 @@ describe('revocation: OCSP and CRL against a real openssl PKI', function () {
     it('response signed by another key under the issuer’s name (look-alike CA) → unknown, never ok', async () => {
       const [leaf] = await check('impostor');
       expect(leaf!.status).to.equal('unknown');
-      expect(leaf!.detail).to.match(/signature does not verify with the issuer's key/);
+      expect(leaf!.detail).to.match(/responder certificate "CN=Revocation Test CA,.*" is not issued by the certificate's issuer/);
     });
 
     it('responder certificate not issued by the CA → unknown; CA-issued responder without OCSPSigning → unknown', async () => {
@@ -114,6 +144,73 @@ describe('revocation: OCSP and CRL against a real openssl PKI', function () {
       const [leaf] = await check('good', { now: new Date(Date.now() + 2 * 86_400_000) });
       expect(leaf!.status).to.equal('unknown');
       expect(leaf!.detail).to.match(/expired OCSP response/);
+    });
+
+    it('a response without nextUpdate counts as expired → unknown (notation compares with Go\'s zero time)', () => {
+      const { cert } = pki.leaf('good');
+      const withNext = pki.ocspResponse(cert, pki.ca, pki.key('ca'));
+      expect(parseOcspResponse(withNext, cert, pki.ca, new Date())).to.include({ status: 'good', signer: 'issuer' });
+      const noNext = pki.ocspResponse(cert, pki.ca, pki.key('ca'), { nextUpdate: null });
+      expect(() => parseOcspResponse(noNext, cert, pki.ca, new Date())).to.throw(/expired OCSP response \(it has no nextUpdate/);
+    });
+
+    it('a critical single-response extension → refused (x/crypto/ocsp); a non-critical one is ignored', () => {
+      const { cert } = pki.leaf('good');
+      const ext = { oid: '1.3.6.1.4.1.55555.1', value: Buffer.from([0x05, 0x00]) };
+      expect(parseOcspResponse(pki.ocspResponse(cert, pki.ca, pki.key('ca'), { singleExtensions: [{ ...ext, critical: false }] }), cert, pki.ca, new Date()).status).to.equal('good');
+      const critical = pki.ocspResponse(cert, pki.ca, pki.key('ca'), { singleExtensions: [{ ...ext, critical: true }] });
+      expect(() => parseOcspResponse(critical, cert, pki.ca, new Date())).to.throw(/unsupported critical extension 1\.3\.6\.1\.4\.1\.55555\.1 in the OCSP single response/);
+    });
+
+    it('the first embedded certificate is the signer (x/crypto/ocsp), whatever the responderID says', () => {
+      const { cert } = pki.leaf('good');
+      const delegated = new X509Certificate(readFileSync(join(pki.dir, 'ocsp.pem')));
+      // signed by the delegated responder, which comes first: ok
+      const ok = pki.ocspResponse(cert, pki.ca, pki.key('ocsp'), { certs: [delegated, pki.ca] });
+      expect(parseOcspResponse(ok, cert, pki.ca, new Date()).signer).to.match(/Delegated OCSP Responder/);
+      // signed by the CA, but the first embedded certificate is the delegated responder's: refused
+      const bad = pki.ocspResponse(cert, pki.ca, pki.key('ca'), { certs: [delegated, pki.ca] });
+      expect(() => parseOcspResponse(bad, cert, pki.ca, new Date())).to.throw(/does not verify with the key of responder "CN=Delegated OCSP Responder/);
+    });
+
+    it('OCSP responses are limited to 20480 bytes (notation\'s limit): one byte more → unknown', async () => {
+      expect(REVOCATION_DEFAULTS.maxOcspResponseBytes).to.equal(20480);
+      const { cert } = pki.leaf('good');
+      // a good response padded with a non-critical extension to exactly `size` bytes
+      // (an ECDSA signature's DER length varies by a byte or two, hence the retries)
+      const padded = (size: number): Buffer => {
+        const ext = (n: number) => [{ oid: '1.3.6.1.4.1.55555.2', critical: false, value: Buffer.alloc(n, 0x41) }];
+        for (let i = 0; i < 50; i++) {
+          const base = pki.ocspResponse(cert, pki.ca, pki.key('ca'), { singleExtensions: ext(size - 600) }).length;
+          const out = pki.ocspResponse(cert, pki.ca, pki.key('ca'), { singleExtensions: ext(size - 600 + (size - base)) });
+          if (out.length === size) return out;
+        }
+        throw new Error(`could not make a ${size}-byte response`);
+      };
+      let body: Buffer = Buffer.alloc(0);
+      const server: Server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/ocsp-response' }).end(body));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      try {
+        const toServer: RevocationFetch = (req) => httpFetch({ ...req, url: `http://127.0.0.1:${port}/` });
+        body = padded(20480);
+        expect(body.length).to.equal(20480);
+        expect((await check('good', {}, { fetch: toServer }))[0]).to.include({ status: 'ok' });
+        body = padded(20481);
+        expect(body.length).to.equal(20481);
+        const [big] = await check('good', {}, { fetch: toServer });
+        expect(big!.status).to.equal('unknown');
+        expect(big!.detail).to.match(/response larger than 20480 bytes/);
+      } finally {
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    });
+
+    it('time limits: 2 s for an OCSP request, 5 s for a CRL download (notation\'s)', async () => {
+      expect((await check('fbGood'))[0]).to.include({ status: 'ok' });
+      const ocspUrl = [...limits.keys()].find((u) => u.includes(`:${pki.ports.dead}/`))!;
+      expect(limits.get(ocspUrl)).to.deep.equal({ maxBytes: 20480, timeoutMs: 2000 });
+      expect(limits.get(`http://127.0.0.1:${pki.ports.crl}/ca.crl`)).to.deep.equal({ maxBytes: 32 << 20, timeoutMs: 5000 });
     });
 
     it('responses bigger than the cap → unknown', async () => {
@@ -144,10 +241,14 @@ describe('revocation: OCSP and CRL against a real openssl PKI', function () {
       expect(revoked!.detail).to.match(/fallback to CRL .*: revoked at .*\(reason 1\)/);
     });
 
-    it('CRL only (PEM) → ok; stale (nextUpdate passed) → unknown; signed by a look-alike CA → unknown; 404 or garbage → unknown', async () => {
+    it('CRL only (DER) → ok; PEM → unknown (notation reads DER only); stale (nextUpdate passed) → unknown; signed by a look-alike CA → unknown; 404 or garbage → unknown', async () => {
       try {
-        pki.switchCrl = pki.crl.pem;
+        pki.switchCrl = pki.crl.der;
         expect((await check('crlOnly'))[0]).to.include({ status: 'ok' });
+        pki.switchCrl = pki.crl.pem;
+        const [pem] = await check('crlOnly');
+        expect(pem!.status).to.equal('unknown');
+        expect(pem!.detail).to.match(/the CRL is PEM; only DER CRLs are accepted/);
         pki.switchCrl = pki.crl.stale;
         const [stale] = await check('crlOnly');
         expect(stale!.status).to.equal('unknown');
@@ -165,7 +266,22 @@ describe('revocation: OCSP and CRL against a real openssl PKI', function () {
         expect(missing!.status).to.equal('unknown');
         expect(missing!.detail).to.match(/switch\.crl: HTTP 404$/);
       } finally {
-        pki.switchCrl = pki.crl.pem;
+        pki.switchCrl = pki.crl.der;
+      }
+    });
+
+    it('delta CRLs as in notation v1.3: a freshestCRL pointer on the certificate is ignored; a base CRL carrying freshestCRL → unknown', async () => {
+      const [leaf] = await check('freshest');
+      expect(leaf!.status).to.equal('ok');
+      expect(leaf!.detail).to.match(/ca\.crl: not listed$/);
+      expect(calls).to.deep.equal([`GET http://127.0.0.1:${pki.ports.crl}/ca.crl`]);
+      try {
+        pki.switchCrl = pki.crl.fresh;
+        const [fresh] = await check('crlOnly');
+        expect(fresh!.status).to.equal('unknown');
+        expect(fresh!.detail).to.match(/delta CRL is not supported \(the CRL carries a freshestCRL extension\)/);
+      } finally {
+        pki.switchCrl = pki.crl.der;
       }
     });
 
@@ -175,7 +291,11 @@ describe('revocation: OCSP and CRL against a real openssl PKI', function () {
       expect(crlStatus(crl, cert).status).to.equal('revoked');
       expect(crlStatus(crl, cert, new Date(COMPROMISED_AT.getTime() - 60_000)).status).to.equal('ok');
       expect(crlStatus(crl, pki.leaf('good').cert).status).to.equal('ok');
-      expect(() => verifyCrl(pki.crl.der, cert, pki.leaf('none').cert, new Date())).to.throw(/not issued by the certificate issuer/);
+      // the CRL is verified with the issuer's key (and the issuer must be a CA that may sign CRLs), as by notation
+      expect(() => verifyCrl(pki.crl.der, cert, pki.leaf('none').cert, new Date())).to.throw(/may not sign CRLs|is not a CA/);
+      expect(() => verifyCrl(pki.crl.rogue, cert, pki.ca, new Date())).to.throw(/CRL signature does not verify/);
+      // the same key under the same name with another subject key identifier is the same issuer
+      expect(crlStatus(verifyCrl(pki.crl.der, cert, pki.caAltSki, new Date()), cert).status).to.equal('revoked');
     });
   });
 

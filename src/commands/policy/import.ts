@@ -12,6 +12,7 @@ export default class PolicyImportCommand extends BaseCommand {
     const { args, flags } = await this.parseCommon(PolicyImportCommand);
     const { readFile } = await import('node:fs/promises');
     const { PolicyError } = await import('../../trust/errors.js');
+    const { parseTrustPolicy } = await import('../../trust/policy.js');
     const { writeTrustPolicy } = await import('../../trust/policyfile.js');
     let text: string;
     try {
@@ -19,14 +20,11 @@ export default class PolicyImportCommand extends BaseCommand {
     } catch (e) {
       throw new PolicyError('POLICY_UNREADABLE', `cannot read ${args.file}: ${(e as Error).message}`);
     }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch (e) {
-      throw new PolicyError('POLICY_MALFORMED', `malformed trust policy ${args.file}: ${(e as Error).message}`);
-    }
-    const r = await writeTrustPolicy(this.paths, doc, { force: flags.force });
-    for (const w of r.policy.warnings) this.info(`Warning: ${w}`);
+    // read as notation reads it (keys in any case, null = absent, unknown fields and trailing data warned about);
+    // what is installed is the normalized document
+    const parsed = parseTrustPolicy(text, args.file);
+    const r = await writeTrustPolicy(this.paths, parsed.document, { force: flags.force });
+    for (const w of new Set([...parsed.warnings, ...r.policy.warnings])) this.info(`Warning: ${w}`);
     this.emit({ path: r.path, replaced: r.replaced, statements: r.policy.document.trustPolicies.map((s) => s.name) }, () => `Trust policy imported to ${r.path}`);
   }
 }
