@@ -3,23 +3,29 @@
  * --timestamp-root-cert FILE` does: the signature value is hashed (the hash of the signing algorithm), a
  * TimeStampReq with a random nonce and certReq=true is POSTed to the TSA (`application/timestamp-query`), and the
  * TimeStampToken of a granted answer is checked before it goes into the envelope as
- * `io.cncf.notary.timestampSignature`: the same RFC 3161 verification the verifier runs (message imprint = hash of
- * this signature, TSA signature, timeStamping EKU, chain to the given root certificate), plus the nonce we sent.
- * Nothing is signed with a token that does not verify.
+ * `io.cncf.notary.timestampSignature`: the answer must be HTTP 200 with Content-Type application/timestamp-reply
+ * (tspclient-go; redirects are not followed), its token must be over the message imprint we asked for (same hash
+ * algorithm, same digest) and carry the nonce we sent, and it must pass the same RFC 3161 verification the verifier
+ * runs (TSA signature, the Notary Project timestamping certificate requirements, chain to the given root
+ * certificate). Nothing is signed with a token that does not verify.
  */
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { DockerSignError, EXIT } from '../errors.js';
 import type { SignatureAlgorithm } from './types.js';
-import { children, readTlv, type Tlv } from '../trust/x509.js';
+import { certInfo, children, readTlv, type Tlv } from '../trust/x509.js';
 import { oidDer, tlv } from '../trust/pkix.js';
+import { parseTimestampToken, rfc3161TimestampVerifier, rootCertificateProblem } from '../trust/timestamp.js';
 
 const HASH_OID = { sha256: '2.16.840.1.101.3.4.2.1', sha384: '2.16.840.1.101.3.4.2.2', sha512: '2.16.840.1.101.3.4.2.3' } as const;
 const PKI_STATUS = ['granted', 'grantedWithMods', 'rejection', 'waiting', 'revocationWarning', 'revocationNotification'];
+/** tspclient-go reads at most 1 MiB of answer and fails when it reaches that size. */
 const MAX_RESPONSE = 1 << 20;
+const REPLY_TYPE = 'application/timestamp-reply';
 
 export interface TimestampOptions {
   url: string;
-  /** The TSA's root certificate(s): the token must chain to one of them. */
+  /** The TSA's root certificate(s): the token must chain to one of them, a self-signed root CA. */
   roots: X509Certificate[];
   timeoutMs?: number;
   now?: Date;
@@ -85,38 +91,127 @@ export function requestNonce(): Buffer {
   return nonce;
 }
 
+class PostError extends Error {}
+
+/**
+ * POSTs the TimeStampReq once, as tspclient-go's HTTP timestamper does (a RoundTrip: no redirects followed), through
+ * the proxy the environment names for the URL; resolves with the status, the Content-Type and, for a 200 answer, the
+ * body (less than MAX_RESPONSE bytes). Network failures and timeouts reject with a PostError.
+ */
+async function postQuery(url: string, body: Buffer, timeoutMs: number): Promise<{ status: number; statusText: string; contentType?: string; body: Buffer }> {
+  const u = new URL(url);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new PostError(`unsupported URL scheme "${u.protocol}"`);
+  const { proxyFor, proxyAgent, describeProxy } = await import('../registry/proxy.js');
+  const proxy = proxyFor(u);
+  const [{ request }, agent] = await Promise.all([
+    u.protocol === 'https:' ? import('node:https') : import('node:http'),
+    proxy ? proxyAgent(u, proxy, { keepAlive: false }) : (false as const),
+  ]);
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (err: Error | undefined, value?: { status: number; statusText: string; contentType?: string; body: Buffer }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) {
+        r.destroy();
+        reject(err);
+      } else resolve(value!);
+    };
+    const timer = setTimeout(() => finish(new PostError(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    const headers = { 'content-type': 'application/timestamp-query', 'content-length': String(body.length), connection: 'close' };
+    const r = request(u, { method: 'POST', headers, agent }, (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      const contentType = res.headers['content-type'];
+      const head = { status, statusText: res.statusMessage ?? '', ...(contentType === undefined ? {} : { contentType }) };
+      if (status !== 200 || contentType !== REPLY_TYPE) {
+        res.resume();
+        return finish(undefined, { ...head, body: Buffer.alloc(0) });
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size >= MAX_RESPONSE) return finish(new PostError(`the answer is larger than the ${MAX_RESPONSE / (1 << 20)} MiB allowed`));
+        chunks.push(c);
+      });
+      res.on('end', () => finish(undefined, { ...head, body: Buffer.concat(chunks) }));
+      res.on('error', (e) => finish(new PostError(e.message)));
+      res.on('aborted', () => finish(new PostError('connection closed before the response ended')));
+    });
+    r.on('error', (e) => finish(new PostError(proxy ? `${e.message} (through the proxy ${describeProxy(proxy)})` : e.message)));
+    r.end(body);
+  });
+}
+
 /** Asks the TSA for a token over `signature` and checks it; returns the DER TimeStampToken. */
 export async function timestampSignature(signature: Buffer, alg: SignatureAlgorithm, opts: TimestampOptions): Promise<Buffer> {
   const hash = timestampHash(alg);
   const nonce = requestNonce();
-  const req = timestampRequest(createHash(hash).update(signature).digest(), hash, nonce);
-  const { httpFetch } = await import('../trust/revocation-http.js');
-  let resp: Buffer;
+  const digest = createHash(hash).update(signature).digest();
+  const req = timestampRequest(digest, hash, nonce);
+  const reachable = 'is the timestamp authority reachable? (--timestamp-url)';
+  let resp: Awaited<ReturnType<typeof postQuery>>;
   try {
-    resp = await httpFetch({ url: opts.url, method: 'POST', body: req, contentType: 'application/timestamp-query', maxBytes: MAX_RESPONSE, timeoutMs: opts.timeoutMs ?? 15_000 });
+    resp = await postQuery(opts.url, req, opts.timeoutMs ?? 15_000);
   } catch (e) {
-    bad(`timestamp request to ${opts.url} failed: ${(e as Error).message}`, 'is the timestamp authority reachable? (--timestamp-url)', EXIT.UNAVAILABLE);
+    bad(`timestamp request to ${opts.url} failed: ${(e as Error).message}`, reachable, EXIT.UNAVAILABLE);
   }
-  const token = tokenOfResponse(resp);
-  const { rfc3161TimestampVerifier, parseTimestampToken } = await import('../trust/timestamp.js');
+  if (resp.status !== 200) {
+    const redirect = resp.status >= 300 && resp.status < 400 ? ' (redirects are not followed: give the final URL)' : '';
+    bad(`timestamp request to ${opts.url} failed: HTTP ${resp.status}${resp.statusText ? ` ${resp.statusText}` : ''}${redirect}`, reachable, EXIT.UNAVAILABLE);
+  }
+  if (resp.contentType !== REPLY_TYPE) {
+    bad(`the timestamp authority at ${opts.url} answered with content type ${resp.contentType === undefined ? '(none)' : JSON.stringify(resp.contentType)}, not ${REPLY_TYPE}`, 'is --timestamp-url the RFC 3161 endpoint of the timestamp authority?');
+  }
+  const token = tokenOfResponse(resp.body);
+  // the answer against the request first (tspclient-go Response.Validate): message imprint and nonce
+  let parsed: ReturnType<typeof parseTimestampToken>;
+  try {
+    parsed = parseTimestampToken(token);
+  } catch (e) {
+    bad(`the timestamp from ${opts.url} does not verify: ${(e as Error).message}`);
+  }
+  if (parsed.hashAlg !== HASH_OID[hash]) {
+    const names: Record<string, string> = Object.fromEntries(Object.entries(HASH_OID).map(([k, v]) => [v, k]));
+    bad(`the timestamp from ${opts.url} is over a ${names[parsed.hashAlg] ?? parsed.hashAlg} message imprint, the request was for ${hash}`);
+  }
+  if (!parsed.hashedMessage.equals(digest)) bad(`the message imprint of the timestamp from ${opts.url} is not the one of the request`);
+  const got = tokenNonce(parsed.tstInfoDer);
+  if (!got || !stripZeros(got).equals(stripZeros(nonce))) bad(`the timestamp from ${opts.url} does not carry the nonce of the request`);
   try {
     await rfc3161TimestampVerifier.verify(token, signature, opts.roots, { now: opts.now ?? new Date() });
   } catch (e) {
     bad(`the timestamp from ${opts.url} does not verify: ${(e as Error).message}`, 'is --timestamp-root-cert the root of this TSA?');
   }
-  const got = tokenNonce(parseTimestampToken(token).tstInfoDer);
-  if (!got || !stripZeros(got).equals(stripZeros(nonce))) bad(`the timestamp from ${opts.url} does not carry the nonce of the request`);
   return token;
 }
 
-/** Reads --timestamp-root-cert: PEM (one or more certificates) or DER. */
+/**
+ * Reads --timestamp-root-cert as notation does (NewRootCertPool): PEM or DER holding exactly one certificate, a
+ * self-signed root CA certificate.
+ */
 export function parseRootCertificates(bytes: Buffer, file: string): X509Certificate[] {
   const text = bytes.toString('latin1');
   const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
+  const invalid: (msg: string) => never = (msg) => {
+    throw new DockerSignError('INVALID_TIMESTAMP_ROOT', msg, { exitCode: EXIT.USAGE, hint: '--timestamp-root-cert takes the self-signed root CA certificate of the timestamp authority, alone in its file' });
+  };
+  let certs: X509Certificate[];
   try {
-    return pems ? pems.map((p) => new X509Certificate(p)) : [new X509Certificate(bytes)];
+    certs = pems ? pems.map((p) => new X509Certificate(p)) : [new X509Certificate(bytes)];
   } catch (e) {
-    throw new DockerSignError('INVALID_TIMESTAMP_ROOT', `${file} is not a certificate (PEM or DER): ${(e as Error).message}`, { exitCode: EXIT.USAGE });
+    invalid(`${file} is not a certificate (PEM or DER): ${(e as Error).message}`);
   }
+  if (certs.length !== 1) invalid(`${file} holds ${certs.length} certificates: expecting a single x509 root certificate in PEM or DER format`);
+  const root = certs[0]!;
+  let problem: string | undefined;
+  try {
+    problem = rootCertificateProblem(root);
+  } catch (e) {
+    problem = (e as Error).message;
+  }
+  if (problem) invalid(`the certificate with subject "${certInfo(root).subject}" in ${file} is not a root certificate: ${problem}`);
+  return certs;
 }
 

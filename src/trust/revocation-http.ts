@@ -1,5 +1,5 @@
 /**
- * The one network call revocation checking (and signing with a timestamp authority, src/signature/tsa.ts) makes:
+ * The one network call revocation checking makes (the timestamp authority request, src/signature/tsa.ts, has its own):
  * fetch a URL (GET, or POST with a body) with a time limit, a size
  * cap and an AbortSignal, following at most 3 redirects and only to http(s). Errors are thrown with a message fit
  * for a verification report ("timed out after 2000 ms", "HTTP 404", "response larger than 1048576 bytes", …).

@@ -6,8 +6,9 @@
  * A file holds one or more certificates, PEM or DER. Rules (as notation applies them, failing closed):
  * the named store must be a real directory (no symlink); every entry in it must be a regular file (no
  * sub-directories, no symlinks); every file must hold at least one certificate; every certificate must be a CA
- * certificate or a self-signed one; a store without certificates is an error. A store the policy names but that
- * does not exist is TRUST_STORE_MISSING.
+ * certificate or a self-signed one, and in a `tsa` store a self-signed root CA certificate (notation-go's
+ * isRootCACertificate); a store without certificates is an error. A store the policy names but that does not
+ * exist is TRUST_STORE_MISSING.
  */
 import { promises as fsp } from 'node:fs';
 import { join, basename } from 'node:path';
@@ -15,6 +16,7 @@ import type { X509Certificate } from 'node:crypto';
 import { PolicyError } from './errors.js';
 import { TRUST_STORE_TYPES, type TrustStoreType, type TrustStoreRef } from './policy.js';
 import { certInfo, isSelfSigned, parseCertificates } from './x509.js';
+import { rootCertificateProblem } from './timestamp.js';
 import { mkdirs } from '../config/mkdir.js';
 
 const STORE_NAME_RE = /^[a-zA-Z0-9_.-]+$/;
@@ -37,8 +39,13 @@ function checkStoreArgs(type: string, name: string): asserts type is TrustStoreT
   }
 }
 
-/** Validates the certificates of one trust store file. */
-export function validateStoreCertificates(certs: X509Certificate[], file: string): void {
+/**
+ * Validates the certificates of one trust store file: CA or self-signed certificates; for a `tsa` store (`type`),
+ * self-signed root CA certificates only, as notation-go requires: the subject and issuer are the same bytes, the
+ * signature verifies with the certificate's own key, basic constraints say CA (or it is a v1 certificate) and a key
+ * usage, when present, allows keyCertSign.
+ */
+export function validateStoreCertificates(certs: X509Certificate[], file: string, type?: TrustStoreType): void {
   if (certs.length === 0) {
     throw new PolicyError('TRUST_STORE_INVALID', `could not parse a certificate from "${file}", every file in a trust store must have a PEM or DER certificate in it`);
   }
@@ -47,11 +54,20 @@ export function validateStoreCertificates(certs: X509Certificate[], file: string
     if (!bc?.ca && !isSelfSigned(c)) {
       throw new PolicyError('TRUST_STORE_INVALID', `certificate with subject "${certInfo(c).subject}" from file "${file}" is not a CA certificate or self-signed signing certificate`);
     }
+    const notRoot = type === 'tsa' ? rootCertificateProblem(c) : undefined;
+    if (notRoot) {
+      throw new PolicyError('TRUST_STORE_INVALID', `certificate with subject "${certInfo(c).subject}" from file "${file}" is not a root CA certificate: ${notRoot}`, {
+        hint: 'a tsa trust store holds the self-signed root CA certificates of timestamp authorities only',
+      });
+    }
   }
 }
 
-/** The certificates of a file meant for a trust store (PEM or DER; CA or self-signed), else TRUST_STORE_INVALID naming `file`. */
-export function parseStoreFile(bytes: Buffer, file: string): X509Certificate[] {
+/**
+ * The certificates of a file meant for a trust store (PEM or DER; CA or self-signed; root CA for a `tsa` store),
+ * else TRUST_STORE_INVALID naming `file`.
+ */
+export function parseStoreFile(bytes: Buffer, file: string, type?: TrustStoreType): X509Certificate[] {
   let certs: X509Certificate[];
   try {
     certs = parseCertificates(bytes);
@@ -61,7 +77,7 @@ export function parseStoreFile(bytes: Buffer, file: string): X509Certificate[] {
       hint: 'a trust store file holds PEM ("-----BEGIN CERTIFICATE-----") or DER certificates',
     });
   }
-  validateStoreCertificates(certs, file);
+  validateStoreCertificates(certs, file, type);
   return certs;
 }
 
@@ -116,7 +132,7 @@ export class FileTrustStore implements TrustStore {
       } catch (e) {
         throw new PolicyError('TRUST_STORE_INVALID', `error while reading certificates from "${file}": ${(e as Error).message}`, { cause: e });
       }
-      validateStoreCertificates(certs, file);
+      validateStoreCertificates(certs, file, type);
       out.push(...certs);
     }
     if (out.length === 0) {
@@ -162,7 +178,7 @@ export class FileTrustStore implements TrustStore {
   /** Adds the certificates of `file` (the path the user gave: named in errors; stored under its base name). */
   async add(type: TrustStoreType, name: string, bytes: Buffer, file: string): Promise<{ path: string; certificates: X509Certificate[] }> {
     checkStoreArgs(type, name);
-    const certs = parseStoreFile(bytes, file);
+    const certs = parseStoreFile(bytes, file, type);
     const dir = this.dir(type, name);
     await mkdirs(dir, 0o755);
     const target = join(dir, basename(file));

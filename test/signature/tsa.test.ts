@@ -12,9 +12,9 @@ import { generateTestKey, type GeneratedKey } from '../../src/pki/generate.js';
 import { addLocalKey } from '../../src/pki/keystore.js';
 import { signLayout } from '../../src/signature/sign.js';
 import { parseEnvelope } from '../../src/signature/index.js';
-import { parseRootCertificates, requestNonce, timestampHash, timestampRequest, tokenOfResponse } from '../../src/signature/tsa.js';
+import { parseRootCertificates, requestNonce, timestampHash, timestampRequest, timestampSignature, tokenOfResponse } from '../../src/signature/tsa.js';
 import { parseTimestampToken, rfc3161TimestampVerifier } from '../../src/trust/timestamp.js';
-import { makeTsa, serveTsa, type Tsa } from '../support/tsa.js';
+import { EXT, makeOpensslTsa, makeTsa, opensslCert, serveTsa, type Tsa } from '../support/tsa.js';
 import { makeLayout } from '../support/layout.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}` as Descriptor['digest'];
@@ -145,6 +145,59 @@ describe('signature/tsa: timestamping at signing time (openssl TSA over HTTP)', 
     expect(shown.status, shown.stderr).to.equal(0);
     const sigs = JSON.parse(shown.stdout).signatures as { envelope: { mediaType: string; timestamped: boolean } }[];
     expect(sigs.map((x) => [x.envelope.mediaType, x.envelope.timestamped]).sort()).to.deep.equal([['application/cose', true], ['application/jose+json', true]]);
+  });
+
+  it('the TSA answer must be HTTP 200 (no redirect followed) with Content-Type application/timestamp-reply (tspclient-go)', async () => {
+    const sig = createHash('sha512').update('a signature value').digest();
+    expect(await timestampSignature(sig, 'ES384', { url: server.url, roots: [tsa.root] })).to.be.instanceOf(Buffer);
+    const cases: [typeof server.mode, RegExp, number][] = [
+      ['content-type', /answered with content type "text\/plain", not application\/timestamp-reply/, 1],
+      ['status', /failed: HTTP 203/, 3],
+      ['redirect', /failed: HTTP 307 .*redirects are not followed/, 3],
+    ];
+    for (const [mode, re, exitCode] of cases) {
+      server.mode = mode;
+      const e = await timestampSignature(sig, 'ES384', { url: server.url, roots: [tsa.root] }).catch((x: unknown) => x);
+      expect(e, mode).to.have.property('code', 'TIMESTAMP_FAILED');
+      expect((e as Error).message, mode).to.match(re);
+      expect(e, mode).to.have.property('exitCode', exitCode);
+    }
+  });
+
+  it('a token over another hash algorithm than the request\'s is refused, even with the right nonce and a matching imprint', async () => {
+    const sig = createHash('sha512').update('another signature value').digest();
+    server.mode = 'other-hash';
+    server.data = sig;
+    const e = await timestampSignature(sig, 'ES384', { url: server.url, roots: [tsa.root] }).catch((x: unknown) => x);
+    expect(e).to.have.property('code', 'TIMESTAMP_FAILED');
+    expect((e as Error).message).to.match(/is over a sha256 message imprint, the request was for sha384/);
+  });
+
+  it('--timestamp-root-cert: exactly one certificate, a self-signed root CA (notation NewRootCertPool)', () => {
+    const mid = makeOpensslTsa({ intermediates: [EXT.ca] });
+    try {
+      const selfSignedLeaf = opensslCert(mid.dir, 'self-signed-leaf', { subject: '/CN=Self-signed TSA', ext: EXT.tsa.filter((l) => !l.startsWith('authorityKeyIdentifier')) });
+      const bad: [Buffer, RegExp][] = [
+        [Buffer.from(tsa.root.toString() + otherTsa.root.toString()), /holds 2 certificates: expecting a single x509 root certificate/],
+        [Buffer.from(mid.cas[0]!.cert.toString()), /CN=Test TSA CA 1.*is not a root certificate: .*does not verify with its own key/],
+        [mid.leaf.cert.raw, /is not a root certificate: .*is not a CA certificate/],
+        [Buffer.from(selfSignedLeaf.cert.toString()), /is not a root certificate: .*is not a CA certificate/],
+      ];
+      for (const [bytes, re] of bad) {
+        let e: unknown;
+        try {
+          parseRootCertificates(bytes, 'tsa-root.pem');
+        } catch (x) {
+          e = x;
+        }
+        expect(e, String(re)).to.have.property('code', 'INVALID_TIMESTAMP_ROOT');
+        expect(e).to.have.property('exitCode', 2);
+        expect((e as Error).message).to.match(re);
+      }
+      expect(parseRootCertificates(Buffer.from(mid.root.toString()), 'root.pem')).to.have.length(1);
+    } finally {
+      rmSync(mid.dir, { recursive: true, force: true });
+    }
   });
 
   it('parses TSA answers and root files strictly', () => {

@@ -1,11 +1,12 @@
 import { expect } from 'chai';
-import { mkdtemp, mkdir, writeFile, symlink, readFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, writeFile, symlink, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileTrustStore, loadStores } from '../../src/trust/truststore.js';
 import { PolicyError } from '../../src/trust/errors.js';
 import { certInfo, parseCertificates } from '../../src/trust/x509.js';
 import { generateTestKey, type GeneratedKey } from '../../src/pki/generate.js';
+import { EXT, opensslCert, type PkiCert } from '../support/tsa.js';
 
 import { VECTORS } from './vectors.js';
 
@@ -112,4 +113,58 @@ describe('trust store (notation layout truststore/x509/<type>/<name>/*)', functi
     expect(root.basicConstraints?.ca).to.equal(true);
     expect(root.keyUsage?.has('keyCertSign')).to.equal(true);
   });
+});
+
+describe('tsa trust stores hold self-signed root CA certificates only (notation-go isRootCACertificate)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let certs: Record<string, PkiCert>;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ds-ts-tsa-'));
+    const root = opensslCert(dir, 'root', { subject: '/O=TSA Roots/CN=Root', ext: EXT.root });
+    certs = {
+      root,
+      // a v1 certificate has no basic constraints: Go's CheckSignatureFrom takes it as a CA
+      v1: opensslCert(dir, 'v1', { subject: '/O=TSA Roots/CN=V1 Root' }),
+      intermediate: opensslCert(dir, 'intermediate', { subject: '/O=TSA Roots/CN=Intermediate', issuer: root, ext: EXT.ca }),
+      // issuer name = subject name, but signed by the root's key
+      selfIssued: opensslCert(dir, 'self-issued', { subject: '/O=TSA Roots/CN=Root', issuer: root, ext: EXT.root }),
+      selfSignedLeaf: opensslCert(dir, 'self-signed-leaf', { subject: '/O=TSA Roots/CN=Self-signed TSA', ext: EXT.tsa.filter((l) => !l.startsWith('authorityKeyIdentifier')) }),
+      noCertSign: opensslCert(dir, 'no-cert-sign', { subject: '/O=TSA Roots/CN=Root Without keyCertSign', ext: ['basicConstraints = critical, CA:TRUE', 'keyUsage = critical, digitalSignature, cRLSign'] }),
+      sha1: opensslCert(dir, 'sha1', { subject: '/O=TSA Roots/CN=SHA-1 Root', ext: EXT.root, md: 'sha1' }),
+    };
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  async function storeWith(type: 'ca' | 'tsa', name: string, which: string[]): Promise<FileTrustStore> {
+    const root = join(dir, 'truststore');
+    await mkdir(join(root, 'x509', type, name), { recursive: true });
+    for (const w of which) await writeFile(join(root, 'x509', type, name, `${w}.pem`), certs[w]!.cert.toString());
+    return new FileTrustStore(root);
+  }
+
+  it('self-signed root CAs load, v3 and v1', async () => {
+    const ts = await storeWith('tsa', 'roots', ['root', 'v1']);
+    expect((await ts.getCertificates('tsa', 'roots')).map((c) => c.fingerprint256)).to.deep.equal([certs.root!.cert.fingerprint256, certs.v1!.cert.fingerprint256]);
+  });
+
+  const refusals: [string, RegExp][] = [
+    ['intermediate', /does not verify with its own key/],
+    ['selfIssued', /does not verify with its own key/],
+    ['selfSignedLeaf', /is not a CA certificate \(basic constraints CA is false\)/],
+    ['noCertSign', /does not allow signing certificates \(keyCertSign\)/],
+    ['sha1', /insecure algorithm ECDSA-SHA1/],
+  ];
+  for (const [which, why] of refusals) {
+    it(`${which}: refused in a tsa store (naming the file), loaded from a ca store`, async () => {
+      const ts = await storeWith('tsa', which, ['root', which]);
+      await expectPolicyError(ts.getCertificates('tsa', which), 'TRUST_STORE_INVALID', new RegExp(`from file ".*/tsa/${which}/${which}\\.pem" is not a root CA certificate: .*${why.source}`));
+      const ca = await storeWith('ca', which, ['root', which]);
+      expect(await ca.getCertificates('ca', which)).to.have.length(2);
+      // cert add: the same rule for the tsa type only
+      const fresh = new FileTrustStore(join(dir, `add-${which}`));
+      await expectPolicyError(fresh.add('tsa', 'x', Buffer.from(certs[which]!.cert.toString()), `${which}.pem`), 'TRUST_STORE_INVALID', /is not a root CA certificate/);
+      expect((await fresh.add('ca', 'x', Buffer.from(certs[which]!.cert.toString()), `${which}.pem`)).certificates).to.have.length(1);
+    });
+  }
 });

@@ -31,7 +31,7 @@ export default class CertAddCommand extends BaseCommand {
       } catch (e) {
         throw new PolicyError('TRUST_STORE_INVALID', `cannot read ${file}: ${(e as Error).message}`);
       }
-      parseStoreFile(files.at(-1)!.bytes, file);
+      parseStoreFile(files.at(-1)!.bytes, file, type);
       const name = basename(file);
       if (files.slice(0, -1).some((f) => basename(f.file) === name)) {
         throw new PolicyError('TRUST_STORE_INVALID', `two of the files are named "${name}": a store keeps files by name`, { hint: 'rename one of them' });
