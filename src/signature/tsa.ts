@@ -29,6 +29,8 @@ export interface TimestampOptions {
   roots: X509Certificate[];
   timeoutMs?: number;
   now?: Date;
+  /** Checks the TSA chain's revocation status after timestamping (default: OCSP/CRL over the network, as notation). */
+  revocation?: import('../trust/revocation.js').RevocationChecker;
 }
 
 /** The hash notation timestamps with: the signing algorithm's. */
@@ -179,11 +181,24 @@ export async function timestampSignature(signature: Buffer, alg: SignatureAlgori
   if (!parsed.hashedMessage.equals(digest)) bad(`the message imprint of the timestamp from ${opts.url} is not the one of the request`);
   const got = tokenNonce(parsed.tstInfoDer);
   if (!got || !stripZeros(got).equals(stripZeros(nonce))) bad(`the timestamp from ${opts.url} does not carry the nonce of the request`);
+  const now = opts.now ?? new Date();
+  let tsaChain: X509Certificate[];
   try {
-    await rfc3161TimestampVerifier.verify(token, signature, opts.roots, { now: opts.now ?? new Date() });
+    ({ tsaChain } = await rfc3161TimestampVerifier.verify(token, signature, opts.roots, { now }));
   } catch (e) {
     bad(`the timestamp from ${opts.url} does not verify: ${(e as Error).message}`, 'is --timestamp-root-cert the root of this TSA?');
   }
+  // As notation's signer does (a TSA revocation validator is always set with --timestamp-url): a timestamp whose
+  // TSA certificate is revoked, or whose status cannot be known, would fail every verifier's authenticTimestamp check.
+  const { defaultRevocationChecker, revocationFinalResult } = await import('../trust/revocation.js');
+  let r: ReturnType<typeof revocationFinalResult>;
+  try {
+    r = revocationFinalResult(tsaChain, await (opts.revocation ?? defaultRevocationChecker()).check(tsaChain, { purpose: 'timestamping', now }));
+  } catch (e) {
+    bad(`after timestamping: failed to check timestamping certificate chain revocation with error: ${(e as Error).message}`);
+  }
+  if (r.status === 'revoked') bad(`after timestamping: timestamping certificate with subject "${r.subject}" is revoked`, 'the timestamp authority uses a revoked certificate: use another TSA');
+  if (r.status === 'unknown') bad(`after timestamping: timestamping certificate with subject "${r.subject}" revocation status is unknown${r.detail ? ` (${r.detail})` : ''}`, 'are the TSA certificate\'s OCSP / CRL servers reachable?');
   return token;
 }
 

@@ -164,6 +164,25 @@ describe('signature/tsa: timestamping at signing time (openssl TSA over HTTP)', 
     }
   });
 
+  it('after timestamping, the TSA chain\'s revocation is checked (notation\'s signer): revoked or unknown fail the signing', async () => {
+    const sig = createHash('sha512').update('a signature value to revoke').digest();
+    const seen: { purpose: string; subjects: string[] }[] = [];
+    const checker = (status: 'ok' | 'revoked' | 'unknown') => ({
+      async check(chain: import('node:crypto').X509Certificate[], o: { purpose: string }) {
+        seen.push({ purpose: o.purpose, subjects: chain.map((c) => c.subject) });
+        return chain.map((_, i) => (i === chain.length - 1 ? { status: 'nonRevokable' as const } : { status, detail: `test ${status}` }));
+      },
+    });
+    expect(await timestampSignature(sig, 'ES384', { url: server.url, roots: [tsa.root], revocation: checker('ok') })).to.be.instanceOf(Buffer);
+    expect(seen[0]!.purpose).to.equal('timestamping');
+    expect(seen[0]!.subjects.at(-1)).to.equal(tsa.root.subject); // the whole TSA chain, up to the root
+    for (const [status, re] of [['revoked', /after timestamping: timestamping certificate with subject ".*" is revoked/], ['unknown', /after timestamping: .* revocation status is unknown \(test unknown\)/]] as const) {
+      const e = await timestampSignature(sig, 'ES384', { url: server.url, roots: [tsa.root], revocation: checker(status) }).catch((x: unknown) => x);
+      expect(e, status).to.have.property('code', 'TIMESTAMP_FAILED');
+      expect((e as Error).message, status).to.match(re);
+    }
+  });
+
   it('a token over another hash algorithm than the request\'s is refused, even with the right nonce and a matching imprint', async () => {
     const sig = createHash('sha512').update('another signature value').digest();
     server.mode = 'other-hash';
