@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireEnv, runCli, uniqueRepo, pushTestImage } from './verify-helpers.js';
@@ -99,5 +99,19 @@ describe('integration: multi-party signing and verification through the docker-s
     expect(j.policy.trustPolicies[0].signatureVerification.override).to.deep.equal({ revocation: 'skip' });
     const val = await ok(['policy', 'validate', '--config-dir', cfg, '-o', 'json']);
     expect(JSON.parse(val.stdout).statements[0].enforcement).to.deep.equal({ integrity: 'enforce', authenticity: 'enforce', authenticTimestamp: 'log', expiry: 'log', revocation: 'skip' });
+    // read as notation reads it (Go's encoding/json): key names in any case; unknown fields and data after the
+    // document are ignored, with a warning each
+    const lax = join(dir, 'lax.json');
+    await writeFile(lax, '{"Version":"1.0","TrustPolicies":[{"Name":"a","registryScopes":["*"],"signatureVerification":{"Level":"audit"},"trustStores":["ca:x"],"trustedIdentities":["*"],"comment":"x"}]}\n# notes\n');
+    const imp2 = await runCli(['policy', 'import', lax, '--config-dir', cfg, '--force']);
+    expect(imp2.code, imp2.stderr).to.equal(0);
+    expect(imp2.stderr).to.match(/Warning: .*unknown field "comment"/).and.match(/Warning: the data after the JSON document/);
+    const installed = JSON.parse(await readFile(join(cfg, 'trustpolicy.json'), 'utf8'));
+    expect(installed.trustPolicies[0]).to.include({ name: 'a' }).and.not.have.property('comment');
+    await writeFile(join(cfg, 'trustpolicy.json'), await readFile(lax)); // as written, for show
+    const show2 = JSON.parse((await ok(['policy', 'show', '--config-dir', cfg, '-o', 'json'])).stdout);
+    expect(show2.valid).to.equal(true);
+    expect(show2.policy.TrustPolicies[0].comment).to.equal('x');
+    expect(show2.warnings).to.have.length(2);
   });
 });

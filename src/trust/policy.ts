@@ -126,6 +126,16 @@ function textPosition(text: string, offset: number): string {
   return `line ${before.split('\n').length}, column ${offset - before.lastIndexOf('\n')}`;
 }
 
+/** The text of the first JSON document in `text` (what notation reads of a policy file), or undefined if malformed. */
+export function firstJsonDocument(text: string): string | undefined {
+  try {
+    return text.slice(0, readJsonValue(text).end);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) return undefined;
+    throw e;
+  }
+}
+
 /**
  * Reads the first JSON value of `text` (RFC 8259 syntax, as Go's json.Decoder does). Objects become JsonObject so
  * that repeated members stay visible; a lone surrogate escape becomes U+FFFD as in Go. Returns the value and the

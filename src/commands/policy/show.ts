@@ -8,7 +8,7 @@ export default class PolicyShowCommand extends BaseCommand {
   async run(): Promise<void> {
     await this.parseCommon(PolicyShowCommand);
     const { readFile } = await import('node:fs/promises');
-    const { locateTrustPolicy, parseTrustPolicy } = await import('../../trust/policy.js');
+    const { firstJsonDocument, locateTrustPolicy, parseTrustPolicy } = await import('../../trust/policy.js');
     const { PolicyError } = await import('../../trust/errors.js');
     const file = await locateTrustPolicy(this.paths);
     if (!file) {
@@ -26,9 +26,10 @@ export default class PolicyShowCommand extends BaseCommand {
       else throw e;
     }
     if (this.json) {
+      // the file's first JSON document as written (data after it is ignored, as notation ignores it)
       let doc: unknown = null;
       try {
-        doc = JSON.parse(text);
+        doc = JSON.parse(firstJsonDocument(text) ?? '');
       } catch {
         doc = null;
       }
