@@ -17,7 +17,7 @@ export const spec = {
       type: 'boolean', default: false, exclusive: ['oci-layout'], slowPath: true,
       description: 'verify the signatures kept in the local store for a local image (signed with docker sign IMAGE, not pushed yet), checked to be for the image the engine has now',
     },
-    'user-metadata': { type: 'string', char: 'm', description: 'key=value the signature must carry (signed with docker sign -a / notation sign -m); repeatable, or comma-separated', multiple: true },
+    'user-metadata': { type: 'string', char: 'm', description: 'key=value the signature must carry (signed with docker sign -a / notation sign -m); repeatable, one pair each', multiple: true },
   } as const satisfies FlagTable,
 } satisfies CommandSpec;
 

@@ -18,7 +18,7 @@ export default class PullCommand extends BaseCommand {
     verify: Flags.boolean({ description: 'verify before pulling', default: true, allowNo: true }),
     'insecure-registry': Flags.boolean({ description: 'use plain HTTP for the registry of REF (verification only; the engine uses its own settings)', default: false }),
     quiet: Flags.boolean({ char: 'q', description: 'no progress output', default: false }),
-    'user-metadata': Flags.string({ char: 'm', description: 'key=value the signature must carry (as for verify); repeatable, or comma-separated', multiple: true, multipleNonGreedy: true }),
+    'user-metadata': Flags.string({ char: 'm', description: 'key=value the signature must carry (as for verify); repeatable, one pair each', multiple: true, multipleNonGreedy: true }),
   };
 
   async run(): Promise<void> {

@@ -585,37 +585,42 @@ export class RemoteRepository implements ArtifactTarget {
   }
 
   /**
-   * Referrers of `subject` (optionally of one artifactType): the Referrers API's list (all pages; filtered here
-   * when the registry did not apply the filter) united with the referrers tag-schema index if one exists. The
-   * union keeps referrers written by tag-schema clients discoverable, and corrects registries that report a wrong
-   * artifactType (go-containerregistry reports config.mediaType even when the manifest sets artifactType).
+   * Referrers of `subject` (optionally of one artifactType), found as oras-go (so notation) finds them: the Referrers
+   * API's list (all pages; filtered here when the registry did not apply the filter) when the registry serves the
+   * API, else the referrers tag-schema index. A tag index left next to a working API (say, from before the registry
+   * gained it) is not read, as notation does not read it: what verifies here verifies there.
    * The entries are claims; callers that act on a referrer fetch it by digest and check its `subject`.
    */
   async referrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]> {
     this.checkDigest(subject.digest, 'referrers');
-    const all: Descriptor[] = [];
-    // The tag-schema index is read whatever the API says (the result is the union), so ask for both at once.
-    const indexRead = this.readReferrersIndex(subject.digest);
-    indexRead.catch(() => undefined); // awaited below; no unhandled rejection if the API path throws first
+    const byType = (list: Descriptor[]) => (artifactType ? list.filter((d) => d.artifactType === artifactType) : list);
     if (this.learnt.referrersApi !== false) {
+      // Until the registry has shown whether it serves the API, the tag index is asked for at the same time: it is
+      // the answer when the API turns out to be missing.
+      const indexRead = this.learnt.referrersApi === true ? undefined : this.readReferrersIndex(subject.digest);
+      indexRead?.catch(() => undefined); // used only without the API
+      const all: Descriptor[] = [];
       let url: string | undefined = this.url('referrers', subject.digest) + (artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '');
+      let api = false;
       for (let page = 0; url && page < 10_000; page++) {
         const p = await this.referrersPage(url);
-        if (p === 'unknown-repository') break;
+        if (p === 'unknown-repository') return [];
         if (!p) {
           if (page > 0) throw new RegistryError('PROTOCOL', `GET referrers ${this.location}: a later page was not an index`);
           this.learnt.referrersApi = false;
           break;
         }
+        api = true;
         this.learnt.referrersApi = true;
-        all.push(...(artifactType && !p.filtered ? p.manifests.filter((d) => d.artifactType === artifactType) : p.manifests));
+        all.push(...(p.filtered ? p.manifests : byType(p.manifests)));
         url = p.next;
       }
+      if (api) return dedupe(all);
+      const idx = await (indexRead ?? this.readReferrersIndex(subject.digest));
+      return dedupe(byType(idx?.index.manifests ?? []));
     }
-    const idx = await indexRead;
-    const list = idx?.index.manifests ?? [];
-    // tag-index entries first: on a duplicate, the entry we (or another client) wrote from the manifest itself wins
-    return dedupe([...(artifactType ? list.filter((d) => d.artifactType === artifactType) : list), ...all]);
+    const idx = await this.readReferrersIndex(subject.digest);
+    return dedupe(byType(idx?.index.manifests ?? []));
   }
 
   private async readReferrersIndex(subject: Digest): Promise<{ raw: RawManifest; index: ImageIndex } | undefined> {

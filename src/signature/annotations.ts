@@ -4,21 +4,25 @@
  */
 import { InputError } from '../errors.js';
 
-/** Parses repeated `key=value` flags (duplicates and empty keys are errors); undefined for none. */
+/**
+ * Parses repeated `key=value` flags as notation's ParseFlagMap does (notation sign / verify --user-metadata): split at
+ * the first "=", key and value both non-empty, no comma splitting (the value may contain commas and "="), a key given
+ * again takes the later value. Undefined for none.
+ */
 export function parseAnnotations(list: string[] | undefined, usage = '-a key=value'): Record<string, string> | undefined {
   if (!list || list.length === 0) return undefined;
   const out: Record<string, string> = {};
   for (const kv of list) {
     const i = kv.indexOf('=');
-    if (i <= 0) throw new InputError('INVALID_ANNOTATION', `invalid annotation ${JSON.stringify(kv)}`, { hint: `use ${usage}` });
-    const k = kv.slice(0, i);
-    if (Object.prototype.hasOwnProperty.call(out, k)) throw new InputError('INVALID_ANNOTATION', `annotation ${JSON.stringify(k)} is given twice`);
-    out[k] = kv.slice(i + 1);
+    if (i <= 0 || i === kv.length - 1) {
+      throw new InputError('INVALID_ANNOTATION', `invalid annotation ${JSON.stringify(kv)}: a key-value pair needs a key, "=" and a value`, { hint: `use ${usage}` });
+    }
+    out[kv.slice(0, i)] = kv.slice(i + 1);
   }
   return out;
 }
 
-/** The user metadata a verification requires (`-m key=value`, repeatable or comma-separated, as notation verify takes it). */
+/** The user metadata a verification requires (`-m key=value`, repeatable, as notation verify takes it). */
 export function parseRequiredMetadata(values: string[] | undefined): Record<string, string> | undefined {
-  return parseAnnotations(values?.flatMap((v) => v.split(',')), '-m key=value');
+  return parseAnnotations(values, '-m key=value');
 }

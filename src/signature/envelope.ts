@@ -24,8 +24,8 @@ export const H_EXPIRY = 'io.cncf.notary.expiry';
 export const H_SIGNING_AGENT = 'io.cncf.notary.signingAgent';
 export const H_TIMESTAMP_SIGNATURE = 'io.cncf.notary.timestampSignature';
 
-/** Largest envelope we parse (notation's limit for a signature blob is 2 MiB). */
-export const MAX_ENVELOPE_BYTES = 2 * 1024 * 1024;
+/** Largest envelope we fetch and parse: notation-go's limit for a signature blob (maxBlobSizeLimit, 32 MiB). */
+export const MAX_ENVELOPE_BYTES = 32 * 1024 * 1024;
 
 const KNOWN_SIGNED = new Set([H_SIGNING_SCHEME, H_SIGNING_TIME, H_AUTHENTIC_SIGNING_TIME, H_EXPIRY]);
 /** Registered JOSE header parameters that must not appear in a Notary protected header (they would change meaning). */

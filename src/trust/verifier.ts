@@ -580,7 +580,8 @@ function toRetrieval(e: unknown, what: string): unknown {
     if (e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH' || e.code === 'SIZE_INVALID') {
       return new RetrievalFailure('DIGEST_MISMATCH', `${what}: ${e.message}`);
     }
-    if (['MANIFEST_UNKNOWN', 'BLOB_UNKNOWN', 'NOT_FOUND', 'TOO_LARGE', 'INVALID_MANIFEST', 'INVALID_DESCRIPTOR', 'LAYOUT_NOT_FOUND', 'BLOB_NOT_FOUND', 'MANIFEST_NOT_FOUND'].includes(e.code)) {
+    // INVALID_MANIFEST / INVALID_DESCRIPTOR come from local layouts, MANIFEST_INVALID / PROTOCOL from registries
+    if (['MANIFEST_UNKNOWN', 'BLOB_UNKNOWN', 'NOT_FOUND', 'TOO_LARGE', 'INVALID_MANIFEST', 'MANIFEST_INVALID', 'PROTOCOL', 'INVALID_DESCRIPTOR', 'LAYOUT_NOT_FOUND', 'BLOB_NOT_FOUND', 'MANIFEST_NOT_FOUND'].includes(e.code)) {
       return new RetrievalFailure('SIGNATURE_RETRIEVAL', `${what}: ${e.message}`);
     }
   }

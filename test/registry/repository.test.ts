@@ -322,6 +322,24 @@ describe('registry/repository against a misbehaving server', () => {
     expect((await repo().referrers(subject, 'application/a')).map((d) => d.size)).to.deep.equal([14]);
   });
 
+  it('referrers: the API\'s answer when the registry serves it (a leftover tag-schema index is not read, as oras-go/notation), else the tag index', async () => {
+    const subject = goodDesc;
+    const entry = (i: number) => ({ mediaType: MT, digest: sha(`ref${i}`), size: 10 + i, artifactType: 'application/a' });
+    const tagIndex = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [entry(1)] }));
+    route('GET', `/v2/app/manifests/sha256-${subject.digest.slice(7)}`, (_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json', 'docker-content-digest': sha(tagIndex) });
+      res.end(tagIndex);
+    });
+    route('GET', `/v2/app/referrers/${subject.digest}`, (_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
+      res.end(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [entry(2)] }));
+    });
+    expect((await repo().referrers(subject)).map((d) => d.size)).to.deep.equal([12]);
+    // without the API (404, not NAME_UNKNOWN) the tag index is the list
+    routes.delete(`GET /v2/app/referrers/${subject.digest}`);
+    expect((await repo().referrers(subject)).map((d) => d.size)).to.deep.equal([11]);
+  });
+
   it('pushReferrer: an OCI-Subject answer means the registry indexes it (no tag-schema writes)', async () => {
     const refBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT, artifactType: 'application/x', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha('{}'), size: 2 }, layers: [], subject: goodDesc }));
     const refDesc = { mediaType: MT, digest: sha(refBytes), size: refBytes.length };
