@@ -32,8 +32,8 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
     configPaths: io.paths,
     keyName: flags.key,
     format: flags['signature-format'] as 'jws' | 'cose',
-    annotations: sign.parseAnnotations([...(flags.annotation ?? []), ...(flags['user-metadata'] ?? [])]),
-    expiry: flags.expiry ? sign.parseDuration(flags.expiry) : undefined,
+    annotations: sign.parseUserMetadata([...(flags.annotation ?? []), ...(flags['user-metadata'] ?? [])]),
+    expiry: flags.expiry ? sign.parseExpiry(flags.expiry) : undefined,
   };
   let mode: 'layout' | 'local' | 'remote';
   if (flags['oci-layout']) mode = 'layout';

@@ -47,8 +47,12 @@ export function checkSigningChain(chain: X509Certificate[], at: Date = new Date(
     const get = (oid: string) => exts.find((e) => e.oid === oid);
     // SHA-1 (and MD5 / MD2, also RSASSA-PSS over SHA-1) signatures are refused on every certificate, a lone
     // self-signed one included: stricter than notation's verification, which accepts a SHA-1 self-signature there.
-    const weak = certInfo(c).weakSignatureHash;
+    const info = certInfo(c);
+    const weak = info.weakSignatureHash;
     if (weak) throw new CertificateRequirementError(`${who} is signed with ${weak}, which is not allowed`);
+    // Go (so notation built with Go >= 1.23) refuses to parse a certificate with a negative serial number: a chain
+    // holding one could not be read by notation verify.
+    if (info.serial.length > 0 && (info.serial[0]! & 0x80) !== 0) throw new CertificateRequirementError(`${who} has a negative serial number, which Go's X.509 parser (so notation) refuses`);
     const from = new Date(c.validFrom);
     const to = new Date(c.validTo);
     if (at < from) throw new CertificateRequirementError(`${who} is not valid yet (valid from ${from.toISOString()})`);

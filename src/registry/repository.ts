@@ -53,11 +53,13 @@ export function referrerDescriptor(desc: Descriptor, manifest: Record<string, un
   const out: Descriptor = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
   const config = manifest.config as { mediaType?: unknown } | undefined;
   const at = typeof manifest.artifactType === 'string' ? manifest.artifactType : typeof config?.mediaType === 'string' ? config.mediaType : undefined;
-  if (at !== undefined) out.artifactType = at;
+  // members in the order of Go's ocispec.Descriptor (annotations before artifactType): the index entry oras-go
+  // (notation) writes for the same manifest has the same bytes
   const ann = manifest.annotations;
   if (ann && typeof ann === 'object' && !Array.isArray(ann) && Object.keys(ann).length > 0) {
     out.annotations = { ...(ann as Record<string, string>) };
   }
+  if (at !== undefined) out.artifactType = at;
   return out;
 }
 

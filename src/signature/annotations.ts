@@ -11,7 +11,8 @@ import { InputError } from '../errors.js';
  */
 export function parseAnnotations(list: string[] | undefined, usage = '-a key=value'): Record<string, string> | undefined {
   if (!list || list.length === 0) return undefined;
-  const out: Record<string, string> = {};
+  // no prototype: "__proto__" is a key like any other
+  const out = Object.create(null) as Record<string, string>;
   for (const kv of list) {
     const i = kv.indexOf('=');
     if (i <= 0 || i === kv.length - 1) {
@@ -25,4 +26,15 @@ export function parseAnnotations(list: string[] | undefined, usage = '-a key=val
 /** The user metadata a verification requires (`-m key=value`, repeatable, as notation verify takes it). */
 export function parseRequiredMetadata(values: string[] | undefined): Record<string, string> | undefined {
   return parseAnnotations(values, '-m key=value');
+}
+
+/** Signed user metadata (`docker sign -a` / `-m`): as parseAnnotations, and keys under notation's reserved prefix refused. */
+export function parseUserMetadata(list: string[] | undefined): Record<string, string> | undefined {
+  const out = parseAnnotations(list);
+  for (const k of Object.keys(out ?? {})) {
+    if (k.startsWith('io.cncf.notary')) {
+      throw new InputError('INVALID_ANNOTATION', `metadata key ${JSON.stringify(k)} has reserved prefix "io.cncf.notary"`, { hint: 'notation refuses it too; use another key' });
+    }
+  }
+  return out;
 }

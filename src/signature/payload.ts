@@ -61,7 +61,7 @@ export function encodePayload(payload: NotaryPayload, format: 'jws' | 'cose'): B
 }
 
 function sortObject(o: Record<string, string>): Record<string, string> {
-  const r: Record<string, string> = {};
+  const r = Object.create(null) as Record<string, string>; // "__proto__" is a key like any other
   for (const k of Object.keys(o).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))) r[k] = o[k]!;
   return r;
 }

@@ -11,7 +11,7 @@ import type { ArtifactTarget } from '../oci/target.js';
 import type { RegistryOptions } from '../registry/client.js';
 import { loadSigner } from '../pki/keys.js';
 import { createEnvelope } from './envelope.js';
-export { parseAnnotations } from './annotations.js';
+export { parseAnnotations, parseUserMetadata } from './annotations.js';
 import { buildSignatureManifest, certificateThumbprint, signatureConfigDescriptor, SIGNATURE_ARTIFACT_TYPE } from './manifest.js';
 import type { EnvelopeMediaType, SignatureAlgorithm, Signer } from './types.js';
 import type { X509Certificate } from 'node:crypto';
@@ -62,6 +62,13 @@ export function parseDuration(s: string): number {
   // notation parses --expiry as a Go time.Duration, which ends at 2^63-1 ns (~292 years); so do we
   if (total > MAX_DURATION_MS) throw new InputError('INVALID_DURATION', `duration ${JSON.stringify(s)} is longer than ~292 years, the longest notation accepts`);
   return total;
+}
+
+/** --expiry: a duration (parseDuration) of whole seconds, as notation requires of its --expiry. */
+export function parseExpiry(s: string): number {
+  const ms = parseDuration(s);
+  if (ms % 1000 !== 0) throw new InputError('INVALID_DURATION', `expiry duration ${JSON.stringify(s)} is not a whole number of seconds`, { hint: 'notation signs expiry times in whole seconds: use s, m, h, d or w' });
+  return ms;
 }
 
 /**

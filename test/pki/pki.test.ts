@@ -153,6 +153,24 @@ describe('pki', () => {
     expect(orderChain(key, [root, cert])).to.deep.equal([cert, root]);
   });
 
+  it('refuses a certificate with a negative serial number (Go, so notation, cannot parse it)', () => {
+    const d = mkdtempSync(join(tmpdir(), 'ds-negserial-'));
+    const o = (...a: string[]) => execFileSync('openssl', a, { cwd: d, stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFileSync(join(d, 'ext.cnf'), ['[ req ]', 'distinguished_name = dn', '[ dn ]', '[ root ]', 'basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign', '[ leaf ]', 'basicConstraints = critical, CA:FALSE', 'keyUsage = critical, digitalSignature', 'extendedKeyUsage = codeSigning', ''].join('\n'));
+    o('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'root.key', '-out', 'root.crt', '-subj', '/C=US/ST=WA/O=Neg/CN=root', '-days', '2', '-config', 'ext.cnf', '-extensions', 'root');
+    o('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/C=US/ST=WA/O=Neg/CN=leaf', '-config', 'ext.cnf');
+    const chain = (serial: string) => {
+      o('x509', '-req', '-in', 'leaf.csr', '-CA', 'root.crt', '-CAkey', 'root.key', '-set_serial', serial, '-days', '1', '-extfile', 'ext.cnf', '-extensions', 'leaf', '-out', 'leaf.crt');
+      return [new X509Certificate(readFileSync(join(d, 'leaf.crt'))), new X509Certificate(readFileSync(join(d, 'root.crt')))];
+    };
+    try {
+      expect(() => checkSigningChain(chain('4097'))).not.to.throw();
+      expect(messageOf(() => checkSigningChain(chain('-4097')))).to.match(/negative serial number/);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('accepts a single self-signed leaf-style certificate (what `notation cert generate-test` makes)', async () => {
     const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const c = await x509.X509CertificateGenerator.createSelfSigned({

@@ -7,8 +7,8 @@ import { configPaths } from '../../src/config/dir.js';
 import { OciLayout } from '../../src/oci/layout.js';
 import { generateTestKey, type GeneratedKey } from '../../src/pki/generate.js';
 import { addLocalKey } from '../../src/pki/keystore.js';
-import { parseRequiredMetadata } from '../../src/signature/annotations.js';
-import { parseAnnotations, parseDuration, signLayout, signTarget, signRemote, hasDigest, selectorOf } from '../../src/signature/sign.js';
+import { parseRequiredMetadata, parseUserMetadata } from '../../src/signature/annotations.js';
+import { parseAnnotations, parseDuration, parseExpiry, signLayout, signTarget, signRemote, hasDigest, selectorOf } from '../../src/signature/sign.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeConnections } from '../../src/registry/index.js';
@@ -110,6 +110,13 @@ describe('signature/sign: signing flow into a real OCI layout', () => {
     expect(parseRequiredMetadata(undefined)).to.equal(undefined);
     expect(parseAnnotations(['a=1', 'a=2'])).to.deep.equal({ a: '2' });
     for (const bad of ['=x', 'empty=', 'novalue']) expect(() => parseAnnotations([bad]), bad).to.throw().with.property('code', 'INVALID_ANNOTATION');
+    // "__proto__" is a key like any other; notation's reserved prefix is refused for signed metadata
+    expect(Object.entries(parseUserMetadata(['__proto__=x', 'b=2'])!)).to.deep.equal([['__proto__', 'x'], ['b', '2']]);
+    expect(() => parseUserMetadata(['io.cncf.notary.x=1'])).to.throw(/reserved prefix/).with.property('code', 'INVALID_ANNOTATION');
+    expect(parseRequiredMetadata(['io.cncf.notary.x=1'])).to.deep.equal({ 'io.cncf.notary.x': '1' });
+    // --expiry is whole seconds, as notation's
+    expect(parseExpiry('1h')).to.equal(3_600_000);
+    expect(() => parseExpiry('1500ms')).to.throw(/whole number of seconds/).with.property('code', 'INVALID_DURATION');
     expect(hasDigest(`h:5000/a@sha256:${'a'.repeat(64)}`)).to.equal(true);
     expect(hasDigest('h:5000/a:v1')).to.equal(false);
     expect(selectorOf({ tag: 'v1', digest: `sha256:${'a'.repeat(64)}` })).to.equal(`sha256:${'a'.repeat(64)}`);

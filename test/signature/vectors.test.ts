@@ -14,6 +14,9 @@ import {
   SignatureError,
 } from '../../src/signature/index.js';
 import { sameContent } from '../../src/oci/descriptor.js';
+import { encodeJson } from '../../src/oci/manifest.js';
+import { referrerDescriptor } from '../../src/registry/repository.js';
+import { createHash } from 'node:crypto';
 
 const V = '/work/shared/vectors/notation';
 const CASES = ['jws-valid', 'cose-valid', 'jws-tampered-payload', 'jws-wrong-digest', 'jws-untrusted-root'] as const;
@@ -27,6 +30,22 @@ function load(c: string) {
 }
 
 describe('signature: notation 1.3.2 interop vectors', () => {
+  it('the referrers tag-schema index we would write for notation\'s signature manifest is byte for byte the one notation (oras-go) wrote', () => {
+    let compared = 0;
+    for (const c of CASES) {
+      const written = readFileSync(join(V, c, 'referrers-index.json'));
+      const idx = JSON.parse(written.toString('utf8')) as { manifests: unknown[] };
+      if (idx.manifests.length !== 1) continue;
+      const mb = readFileSync(join(V, c, 'signature-manifest.json'));
+      const m = JSON.parse(mb.toString('utf8')) as Record<string, unknown>;
+      const desc = { mediaType: m.mediaType as string, digest: `sha256:${createHash('sha256').update(mb).digest('hex')}` as const, size: mb.length };
+      const ours = encodeJson({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [referrerDescriptor(desc, m)] });
+      expect(ours.toString('utf8'), c).to.equal(written.toString('utf8').trimEnd());
+      compared++;
+    }
+    expect(compared).to.be.greaterThan(0);
+  });
+
   for (const c of CASES) {
     it(`${c}: parses strictly`, () => {
       const { mt, bytes } = load(c);
