@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callGuard } from '../plugins/guard/client.js';
@@ -91,6 +92,20 @@ function freePort(): Promise<number> {
   });
 }
 
+/** One raw Docker API request to the guarded engine (what a client other than the docker CLI can send). */
+function api(method: string, path: string, body?: string, contentType = 'application/json'): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body ?? '') };
+    const req = httpRequest({ socketPath: DOCKER_SOCK, method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body ?? '');
+  });
+}
+
 function denied(r: { status: number | null; out: string }): string {
   expect(r.status, r.out).to.not.equal(0);
   expect(r.out).to.include(`authorization denied by plugin ${NAME}: docker-sign:`);
@@ -121,6 +136,8 @@ describe('integration: guard (authz plug-in of a second dockerd)', function () {
     signedDigest = pushDigest(`${repo()}:1`);
     buildImage(`${unsignedRepo()}:1`, `unsigned hello ${R}`);
     pushDigest(`${unsignedRepo()}:1`);
+    // a container of the unsigned image made before the guard: starting it later must be checked
+    expect(docker(['create', '--name', `pre-${R}`, `${unsignedRepo()}:1`]).status).to.equal(0);
     await startGuard();
     const inst = dsCli(['guard', 'install', '--name', NAME, '--daemon-json', join(BASE, 'dockerd', 'daemon.json'), '--reload', '--pidfile', join(BASE, 'dockerd', 'pid'), '--spec-dir', join(BASE, 'spec'), '-o', 'json']);
     expect(inst.status, inst.stderr).to.equal(0);
@@ -159,6 +176,22 @@ describe('integration: guard (authz plug-in of a second dockerd)', function () {
     expect(out).to.include(`pull of ${unsignedRepo()}:1 denied`);
     expect(out).to.include('trust policy "guard-it"');
     expect(out).to.match(/no signature is associated/);
+  });
+
+  it('a container created before the guard: docker start and docker restart are both denied', () => {
+    // (the test above removed the image with rmi -f: the stopped container still runs from its own layers)
+    expect(denied(docker(['start', `pre-${R}`]))).to.match(/start of .* denied/);
+    expect(denied(docker(['restart', `pre-${R}`]))).to.match(/start of .* denied/);
+  });
+
+  it('raw API tricks: a lookalike "image" member in containers/create, a form body overriding a pull\'s query', async () => {
+    const c = await api('POST', '/v1.41/containers/create', JSON.stringify({ Image: `${repo()}@${signedDigest}`, image: `${unsignedRepo()}:1` }));
+    expect(c.status).to.equal(403);
+    expect(c.text).to.include('reads as \\"Image\\"');
+    const q = `fromImage=${encodeURIComponent(repo())}&tag=${encodeURIComponent(signedDigest)}`;
+    const p = await api('POST', `/v1.41/images/create?${q}`, `fromImage=${encodeURIComponent(unsignedRepo())}&tag=1`, 'application/x-www-form-urlencoded');
+    expect(p.status).to.equal(403);
+    expect(p.text).to.include('form-encoded');
   });
 
   it('docker run of an unsigned local image is denied at containers/create', () => {

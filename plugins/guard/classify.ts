@@ -11,11 +11,13 @@ export type RequestKind =
   | 'pull' // POST /images/create?fromImage=…
   | 'import' // POST /images/create?fromSrc=…
   | 'create' // POST /containers/create
-  | 'start' // POST /containers/<id>/start
-  | 'build' // POST /build
+  | 'start' // POST /containers/<id>/start, /containers/<id>/restart (restart also starts a created or stopped one)
+  | 'build' // POST /build; BuildKit's POST /grpc and /session (docker buildx's docker driver)
   | 'load' // POST /images/load
   | 'commit' // POST /commit
   | 'push' // POST /images/<name>/push
+  | 'plugin' // POST /plugins/pull, /plugins/create, /plugins/<name>/upgrade, /plugins/<name>/enable: plug-in code runs as root
+  | 'service' // POST /services/create, /services/<id>/update: swarm pulls and runs the image itself, unseen by the guard
   | 'other';
 
 export interface Classified {
@@ -29,8 +31,10 @@ export interface Classified {
 const VERSION = '(?:/v[0-9][0-9.]*)?';
 const RE_IMAGES_CREATE = new RegExp(`^${VERSION}/images/create/?$`);
 const RE_CONTAINERS_CREATE = new RegExp(`^${VERSION}/containers/create/?$`);
-const RE_CONTAINER_START = new RegExp(`^${VERSION}/containers/([^/]+)/start/?$`);
-const RE_BUILD = new RegExp(`^${VERSION}/build/?$`);
+const RE_CONTAINER_START = new RegExp(`^${VERSION}/containers/([^/]+)/(?:start|restart)/?$`);
+const RE_BUILD = new RegExp(`^${VERSION}/(?:build|grpc|session)/?$`);
+const RE_PLUGIN = new RegExp(`^${VERSION}/plugins/(?:pull|create|[^/]+/upgrade|[^/]+/enable)/?$`);
+const RE_SERVICE = new RegExp(`^${VERSION}/services/(?:create|[^/]+/update)/?$`);
 const RE_LOAD = new RegExp(`^${VERSION}/images/load/?$`);
 const RE_COMMIT = new RegExp(`^${VERSION}/commit/?$`);
 const RE_PUSH = new RegExp(`^${VERSION}/images/(.+)/push/?$`);
@@ -86,6 +90,8 @@ export function classify(method: string | undefined, requestUri: string | undefi
   if (RE_BUILD.test(path)) return { kind: 'build', query };
   if (RE_LOAD.test(path)) return { kind: 'load', query };
   if (RE_COMMIT.test(path)) return { kind: 'commit', query };
+  if (RE_PLUGIN.test(path)) return { kind: 'plugin', query };
+  if (RE_SERVICE.test(path)) return { kind: 'service', query };
   m = RE_PUSH.exec(path);
   if (m) return { kind: 'push', query, target: safeDecode(m[1]) };
   return { kind: 'other', query };

@@ -15,6 +15,7 @@ import { DEFAULT_DECIDE_OPTIONS, type DecideOptions, type GatePolicy } from './d
  *   "registries": {"host:port": {"username": "u", "password": "p"} | {"dockerConfig": "/path/config.json"}},
  *   "insecureRegistries": ["127.0.0.1:5000"],      plain HTTP (loopback hosts are plain HTTP by default too)
  *   "onBuild": "allow", "onLoad": "allow", "onImport": "allow", "onCommit": "allow", "onPush": "allow",
+ *   "onPlugin": "deny", "onService": "deny",
  *   "checkStart": true, "pullByDigestOnly": false, "localStore": true
  * }
  * The guard needs its own registry credentials: dockerd strips X-Registry-Auth before calling plug-ins.
@@ -40,7 +41,7 @@ export function guardConfigFile(paths: ConfigPaths): string {
   return join(paths.guard, 'config.json');
 }
 
-const GATES = ['onBuild', 'onLoad', 'onImport', 'onCommit', 'onPush'] as const;
+const GATES = ['onBuild', 'onLoad', 'onImport', 'onCommit', 'onPush', 'onPlugin', 'onService'] as const;
 
 function bad(file: string, msg: string): never {
   throw new ConfigError('GUARD_CONFIG_INVALID', `${file}: ${msg}`, { hint: 'fix or remove the guard config file; every key is optional' });

@@ -79,6 +79,10 @@ export interface DecideOptions {
   onImport: GatePolicy;
   onCommit: GatePolicy;
   onPush: GatePolicy;
+  /** Plug-in install / create / upgrade / enable (the plug-in's code runs as root, unverified). */
+  onPlugin: GatePolicy;
+  /** Swarm service create / update (the swarm pulls and runs the image itself, unseen by the guard). */
+  onService: GatePolicy;
   /** Re-check the image at `containers/<id>/start`. */
   checkStart: boolean;
   /** Only allow pulls by digest (closes the tag TOCTOU window at pull time). */
@@ -96,6 +100,8 @@ export const DEFAULT_DECIDE_OPTIONS: DecideOptions = {
   onImport: 'allow',
   onCommit: 'allow',
   onPush: 'allow',
+  onPlugin: 'deny',
+  onService: 'deny',
   checkStart: true,
   pullByDigestOnly: false,
   localStore: true,
@@ -250,6 +256,10 @@ async function decideImage(kind: 'create' | 'start', image: string, deps: GuardD
   return withDeadline(opts.timeoutMs, async (signal) => {
     const img = await deps.inspectImage(image, signal);
     if (img === null) {
+      // create: dockerd answers 404 and the CLI pulls (checked) and retries. start/restart: the container exists and
+      // runs from its own layers even when its image record is gone (`docker rmi -f` of a stopped container's
+      // image), so nothing could be verified: deny.
+      if (kind === 'start') return deny(kind, 'image not in the engine', `start of a container whose image ${image} is no longer in the engine denied: it cannot be verified`, { image });
       return { allow: true, kind, image, reason: 'image not present locally (the engine refuses; a pull is checked separately)' };
     }
     if (typeof img.Id !== 'string' || !isDigestString(img.Id)) {
@@ -337,6 +347,8 @@ const GATE_TEXT: Record<string, string> = {
   import: 'docker import (imported images carry no registry digest)',
   commit: 'docker commit (committed images carry no registry digest)',
   push: 'docker push',
+  plugin: 'installing, upgrading or enabling a Docker plug-in (its code runs as root, unverified)',
+  service: 'creating or updating a swarm service (the swarm pulls and runs its image without the guard)',
 };
 
 function gateOption(kind: RequestKind, opts: DecideOptions): [GatePolicy, string] {
@@ -345,8 +357,26 @@ function gateOption(kind: RequestKind, opts: DecideOptions): [GatePolicy, string
     case 'load': return [opts.onLoad, 'onLoad'];
     case 'import': return [opts.onImport, 'onImport'];
     case 'commit': return [opts.onCommit, 'onCommit'];
+    case 'plugin': return [opts.onPlugin, 'onPlugin'];
+    case 'service': return [opts.onService, 'onService'];
     default: return [opts.onPush, 'onPush'];
   }
+}
+
+/**
+ * A member name folded the way Go's encoding/json compares them (any Go version): ASCII case, and the non-ASCII
+ * letters whose upper-then-lower case is ASCII (dotted/dotless i, long s, Kelvin sign).
+ */
+function goFold(name: string): string {
+  return name.replace(/[\u0130\u0131]/g, 'i').replace(/\u017f/g, 's').replace(/\u212a/g, 'k').toLowerCase();
+}
+
+/** Content-Type media type of the request, from dockerd's forwarded headers (names in any case). */
+function requestMediaType(headers: Record<string, string> | undefined): string {
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    if (k.toLowerCase() === 'content-type' && typeof v === 'string') return v.split(';')[0]!.trim().toLowerCase();
+  }
+  return '';
 }
 
 /** Decodes the base64 JSON body of containers/create and returns `.Image`, or a deny reason. */
@@ -362,6 +392,11 @@ export function createImageFromBody(body: unknown): { image: string } | { error:
     return { error: 'the request body is not valid base64 JSON' };
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { error: 'the request body is not a JSON object' };
+  // dockerd decodes the body with Go's encoding/json, which matches member names case-insensitively (the last
+  // matching member wins): {"Image": signed, "image": other} runs `other`. Any member but "Image" itself that Go
+  // could take for it is refused.
+  const lookalike = Object.keys(parsed).find((k) => k !== 'Image' && goFold(k) === 'image');
+  if (lookalike !== undefined) return { error: `the request body has a member ${JSON.stringify(lookalike)} that the engine reads as "Image"` };
   const image = (parsed as { Image?: unknown }).Image;
   if (typeof image !== 'string' || image.trim() === '') return { error: 'the request names no image' };
   return { image };
@@ -374,7 +409,7 @@ export function createImageFromBody(body: unknown): { image: string } | { error:
 export function quickDecision(c: Classified, opts: DecideOptions): Decision | null {
   switch (c.kind) {
     case 'other': return allowOther('other', 'not gated');
-    case 'build': case 'load': case 'import': case 'commit': case 'push': {
+    case 'build': case 'load': case 'import': case 'commit': case 'push': case 'plugin': case 'service': {
       const [p, name] = gateOption(c.kind, opts);
       if (p === 'allow') return allowOther(c.kind, `${name}=allow`);
       return deny(c.kind, `${name}=deny`, `${GATE_TEXT[c.kind]} is not allowed by the guard configuration (${name}=deny)`);
@@ -387,6 +422,12 @@ export function quickDecision(c: Classified, opts: DecideOptions): Decision | nu
 export async function decide(req: AuthZRequest, deps: GuardDeps, options: Partial<DecideOptions> = {}, caches?: GuardCaches): Promise<Decision> {
   const opts = { ...DEFAULT_DECIDE_OPTIONS, ...options };
   const c = classify(req.RequestMethod, req.RequestUri);
+  // dockerd reads its query parameters with Go's Request.ParseForm, which also reads a form-encoded body, and a body
+  // value wins over the query's: the guard would judge one image while the engine pulls another. No docker client
+  // sends such a body to these endpoints.
+  if (c.kind !== 'other' && requestMediaType(req.RequestHeaders) === 'application/x-www-form-urlencoded') {
+    return deny(c.kind, 'form-encoded body', `${verb(c.kind)} denied: a form-encoded request body can override the request's parameters`);
+  }
   const quick = quickDecision(c, opts);
   if (quick) return quick;
   try {

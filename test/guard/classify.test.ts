@@ -15,6 +15,16 @@ describe('guard: RequestUri classification', () => {
     ['POST', '/v1.41/containers//create', 'create'],
     ['POST', '/v1.41/containers%2Fcreate', 'create'],
     ['POST', '/v1.41/containers/abc123/start', 'start'],
+    ['POST', '/v1.41/containers/abc123/restart?t=1', 'start'], // restart starts a created or stopped container too
+    ['POST', '/grpc', 'build'], // BuildKit (docker buildx's docker driver) pulls and runs images over it
+    ['POST', '/v1.41/session', 'build'],
+    ['POST', '/v1.41/plugins/pull?remote=x', 'plugin'],
+    ['POST', '/v1.41/plugins/create?name=p', 'plugin'],
+    ['POST', '/v1.41/plugins/p:latest/enable', 'plugin'],
+    ['POST', '/v1.41/plugins/p/upgrade?remote=x', 'plugin'],
+    ['POST', '/v1.41/plugins/p/disable', 'other'],
+    ['POST', '/v1.41/services/create', 'service'],
+    ['POST', '/v1.41/services/abc/update?version=3', 'service'],
     ['POST', '/v1.41/build?dockerfile=Dockerfile&t=derived%3A1', 'build'],
     ['POST', '/v1.41/images/load?quiet=1', 'load'],
     ['POST', '/v1.41/commit?container=abc&repo=x&tag=1', 'commit'],
@@ -52,6 +62,13 @@ describe('guard: RequestUri classification', () => {
 
 describe('guard: containers/create body handling', () => {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
+  it('a member Go\'s case-insensitive JSON decoding would read as Image is refused (the engine would run that one)', () => {
+    for (const k of ['image', 'IMAGE', 'iMaGe', '\u0131mage', '\u0130MAGE']) {
+      expect(createImageFromBody(b64(JSON.stringify({ Image: 'localhost:5000/signed:1', [k]: 'localhost:5000/evil:1' }))), k).to.have.property('error').that.match(/reads as "Image"/);
+    }
+    expect(createImageFromBody(b64(JSON.stringify({ image: 'localhost:5000/evil:1' })))).to.have.property('error');
+    expect(createImageFromBody(b64(JSON.stringify({ Image: 'a:1', Images: 'b:1', Labels: { image: 'x' } })))).to.deep.equal({ image: 'a:1' });
+  });
   it('reads .Image as typed', () => {
     expect(createImageFromBody(b64(JSON.stringify({ Image: 'localhost:5000/busy:1', Cmd: ['x'] })))).to.deep.equal({ image: 'localhost:5000/busy:1' });
   });

@@ -56,7 +56,7 @@ function depsOf(w: World): GuardDeps {
     }) : Promise.resolve();
   return {
     async inspectImage(ref) { w.calls.push(`inspect ${ref}`); return w.images[ref] ?? (ref === ID ? w.images['localhost:5000/app:1'] : null); },
-    async containerImage(id) { w.calls.push(`container ${id}`); return id === 'c1' ? ID : null; },
+    async containerImage(id) { w.calls.push(`container ${id}`); return id === 'c1' ? ID : id === 'orphan' ? UNSIGNED : null; },
     async resolveTag(ref, signal) {
       w.calls.push(`resolve ${ref.registry}/${ref.repository}:${ref.tag}`);
       await wait(signal);
@@ -226,6 +226,41 @@ describe('guard: decide()', () => {
     expect((await decide({ RequestMethod: 'POST', RequestUri: '/images/load' }, deps, { onLoad: 'deny' })).allow).to.equal(false);
     expect((await decide({ RequestMethod: 'POST', RequestUri: '/images/create?fromSrc=-' }, deps, { onImport: 'deny' })).allow).to.equal(false);
     expect((await decide({ RequestMethod: 'POST', RequestUri: '/commit?container=a' }, deps, { onCommit: 'deny' })).allow).to.equal(false);
+    // onBuild=deny also closes BuildKit's endpoints; plug-ins and swarm services are denied unless allowed
+    expect((await decide({ RequestMethod: 'POST', RequestUri: '/grpc' }, deps, { onBuild: 'deny' })).allow).to.equal(false);
+    const plug = await decide({ RequestMethod: 'POST', RequestUri: '/v1.41/plugins/create?name=p' }, deps);
+    expect(plug.allow).to.equal(false);
+    expect(plug.msg).to.include('onPlugin=deny');
+    expect((await decide({ RequestMethod: 'POST', RequestUri: '/v1.41/plugins/create?name=p' }, deps, { onPlugin: 'allow' })).allow).to.equal(true);
+    expect((await decide({ RequestMethod: 'POST', RequestUri: '/v1.41/services/create' }, deps)).allow).to.equal(false);
+    expect((await decide({ RequestMethod: 'POST', RequestUri: '/v1.41/services/create' }, deps, { onService: 'allow' })).allow).to.equal(true);
+  });
+
+  it('restart is checked like start (it starts a created or stopped container)', async () => {
+    const w = world();
+    const d = await decide({ RequestMethod: 'POST', RequestUri: '/v1.41/containers/c1/restart?t=10' }, depsOf(w));
+    expect(w.calls[0]).to.equal('container c1');
+    expect(d.kind).to.equal('start');
+    expect(d.allow, d.msg).to.equal(true);
+    // a container whose image record is gone (docker rmi -f) still runs from its layers: nothing to verify, deny
+    const orphan = await decide({ RequestMethod: 'POST', RequestUri: '/v1.41/containers/orphan/restart' }, depsOf(world()));
+    expect(orphan.allow).to.equal(false);
+    expect(orphan.msg).to.match(/no longer in the engine/);
+  });
+
+  it('a form-encoded body (it overrides the query in dockerd) is denied on gated endpoints', async () => {
+    const w = world();
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' };
+    const d = await decide({ ...pull('localhost:5000/app', SIGNED), RequestHeaders: form, RequestBody: Buffer.from('fromImage=localhost:5000/bad&tag=1').toString('base64') }, depsOf(w));
+    expect(d.allow).to.equal(false);
+    expect(d.msg).to.match(/form-encoded/);
+    expect(w.calls).to.deep.equal([]);
+    for (const h of [{ 'content-type': 'Application/X-WWW-Form-Urlencoded' }]) {
+      expect((await decide({ ...create('localhost:5000/app:1'), RequestHeaders: h }, depsOf(world()))).allow).to.equal(false);
+    }
+    // the same pull without it is judged normally, and ungated requests do not care
+    expect((await decide(pull('localhost:5000/app', SIGNED), depsOf(world()))).allow).to.equal(true);
+    expect((await decide({ RequestMethod: 'POST', RequestUri: '/v1.41/containers/x/wait', RequestHeaders: form }, depsOf(world()))).allow).to.equal(true);
   });
 });
 
