@@ -184,6 +184,25 @@ describe('integration: guard (authz plug-in of a second dockerd)', function () {
     expect(denied(docker(['restart', `pre-${R}`]))).to.match(/start of .* denied/);
   });
 
+  it('a create whose container turns out to run an unverified image (the name moved after the check) is removed at AuthZRes', async () => {
+    const id = docker(['inspect', '-f', '{{.Id}}', `pre-${R}`]).out.trim();
+    expect(id).to.match(/^[0-9a-f]{64}$/);
+    // what dockerd sends after creating it: the request and the engine's 201 answer
+    const body = JSON.stringify({ RequestMethod: 'POST', RequestUri: `/v1.41/containers/create?name=pre-${R}`, ResponseStatusCode: 201, ResponseBody: Buffer.from(JSON.stringify({ Id: id, Warnings: [] })).toString('base64') });
+    const answer = await new Promise<{ Allow: boolean; Msg?: string }>((resolve, reject) => {
+      const req = httpRequest({ socketPath: SOCK, method: 'POST', path: '/AuthZPlugin.AuthZRes', headers: { 'Content-Type': 'application/json' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(answer.Allow).to.equal(false);
+    expect(answer.Msg).to.match(/name moved between the check and the create: container [0-9a-f]{12} removed/);
+    expect(docker(['inspect', `pre-${R}`]).status).to.not.equal(0);
+  });
+
   it('raw API tricks: a lookalike "image" member in containers/create, a form body overriding a pull\'s query', async () => {
     const c = await api('POST', '/v1.41/containers/create', JSON.stringify({ Image: `${repo()}@${signedDigest}`, image: `${unsignedRepo()}:1` }));
     expect(c.status).to.equal(403);

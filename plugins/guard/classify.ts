@@ -12,6 +12,7 @@ export type RequestKind =
   | 'import' // POST /images/create?fromSrc=…
   | 'create' // POST /containers/create
   | 'start' // POST /containers/<id>/start, /containers/<id>/restart (restart also starts a created or stopped one)
+  | 'rename' // POST /containers/<id>/rename: moves a name another request may be about to start
   | 'build' // POST /build; BuildKit's POST /grpc and /session (docker buildx's docker driver)
   | 'load' // POST /images/load
   | 'commit' // POST /commit
@@ -32,6 +33,7 @@ const VERSION = '(?:/v[0-9][0-9.]*)?';
 const RE_IMAGES_CREATE = new RegExp(`^${VERSION}/images/create/?$`);
 const RE_CONTAINERS_CREATE = new RegExp(`^${VERSION}/containers/create/?$`);
 const RE_CONTAINER_START = new RegExp(`^${VERSION}/containers/([^/]+)/(?:start|restart)/?$`);
+const RE_CONTAINER_RENAME = new RegExp(`^${VERSION}/containers/([^/]+)/rename/?$`);
 const RE_BUILD = new RegExp(`^${VERSION}/(?:build|grpc|session)/?$`);
 const RE_PLUGIN = new RegExp(`^${VERSION}/plugins/(?:pull|create|[^/]+/upgrade|[^/]+/enable)/?$`);
 const RE_SERVICE = new RegExp(`^${VERSION}/services/(?:create|[^/]+/update)/?$`);
@@ -87,6 +89,8 @@ export function classify(method: string | undefined, requestUri: string | undefi
   if (RE_CONTAINERS_CREATE.test(path)) return { kind: 'create', query };
   let m = RE_CONTAINER_START.exec(path);
   if (m) return { kind: 'start', query, target: safeDecode(m[1]) };
+  m = RE_CONTAINER_RENAME.exec(path);
+  if (m) return { kind: 'rename', query, target: safeDecode(m[1]) };
   if (RE_BUILD.test(path)) return { kind: 'build', query };
   if (RE_LOAD.test(path)) return { kind: 'load', query };
   if (RE_COMMIT.test(path)) return { kind: 'commit', query };

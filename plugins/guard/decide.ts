@@ -52,6 +52,8 @@ export interface GuardDeps {
   inspectImage(ref: string, signal: AbortSignal): Promise<EngineImage | null>;
   /** GET /containers/<id>/json -> image Id (`.Image`); null when unknown. */
   containerImage(id: string, signal: AbortSignal): Promise<string | null>;
+  /** DELETE /containers/<id>?force=1 (a container created against the verdict is removed before it can run). */
+  removeContainer?(id: string, signal: AbortSignal): Promise<void>;
   /** Resolves a tag at the registry to the manifest digest (HEAD with the manifest Accept headers). */
   resolveTag(ref: ImageRef, signal: AbortSignal): Promise<string>;
   /** Verifies signatures of `<registry>/<repo>@<digest>` against the trust policy. */
@@ -251,7 +253,8 @@ async function decidePull(c: Classified, deps: GuardDeps, opts: DecideOptions, c
 }
 
 /** Checks a local image (by whatever name the user typed, or its Id) — create and start. */
-async function decideImage(kind: 'create' | 'start', image: string, deps: GuardDeps, opts: DecideOptions, caches: GuardCaches | undefined): Promise<Decision> {
+async function decideImage(kind: 'create' | 'start' | 'rename', image: string, deps: GuardDeps, opts: DecideOptions, caches: GuardCaches | undefined,
+  mustExist = kind !== 'create'): Promise<Decision> {
   const hash = await deps.policyHash();
   return withDeadline(opts.timeoutMs, async (signal) => {
     const img = await deps.inspectImage(image, signal);
@@ -259,7 +262,7 @@ async function decideImage(kind: 'create' | 'start', image: string, deps: GuardD
       // create: dockerd answers 404 and the CLI pulls (checked) and retries. start/restart: the container exists and
       // runs from its own layers even when its image record is gone (`docker rmi -f` of a stopped container's
       // image), so nothing could be verified: deny.
-      if (kind === 'start') return deny(kind, 'image not in the engine', `start of a container whose image ${image} is no longer in the engine denied: it cannot be verified`, { image });
+      if (mustExist) return deny(kind, 'image not in the engine', `${verb(kind)} of a container whose image ${image} is no longer in the engine denied: it cannot be verified`, { image });
       return { allow: true, kind, image, reason: 'image not present locally (the engine refuses; a pull is checked separately)' };
     }
     if (typeof img.Id !== 'string' || !isDigestString(img.Id)) {
@@ -338,7 +341,7 @@ async function decideImage(kind: 'create' | 'start', image: string, deps: GuardD
 }
 
 function verb(kind: RequestKind): string {
-  return kind === 'start' ? 'start' : kind === 'create' ? 'container create' : kind;
+  return kind === 'start' ? 'start' : kind === 'create' ? 'container create' : kind === 'rename' ? 'container rename' : kind;
 }
 
 const GATE_TEXT: Record<string, string> = {
@@ -414,7 +417,7 @@ export function quickDecision(c: Classified, opts: DecideOptions): Decision | nu
       if (p === 'allow') return allowOther(c.kind, `${name}=allow`);
       return deny(c.kind, `${name}=deny`, `${GATE_TEXT[c.kind]} is not allowed by the guard configuration (${name}=deny)`);
     }
-    case 'start': return opts.checkStart ? null : allowOther('start', 'checkStart=false');
+    case 'start': case 'rename': return opts.checkStart ? null : allowOther(c.kind, 'checkStart=false');
     default: return null;
   }
 }
@@ -439,11 +442,14 @@ export async function decide(req: AuthZRequest, deps: GuardDeps, options: Partia
         if ('error' in b) return deny('create', b.error, `container create denied: ${b.error}; cannot tell which image would run`);
         return await decideImage('create', b.image, deps, opts, caches);
       }
-      case 'start': {
+      case 'start': case 'rename': {
+        // rename: a name may only move to a container whose image verifies, so that a start by name (checked
+        // before dockerd looks the name up again) cannot be pointed at an unverified container in between
+        const kind = c.kind;
         const id = c.target ?? '';
         const imageId = await withDeadline(opts.timeoutMs, (signal) => deps.containerImage(id, signal));
-        if (imageId === null) return { allow: true, kind: 'start', image: id, reason: 'container not found (the engine refuses)' };
-        return await decideImage('start', imageId, deps, opts, caches);
+        if (imageId === null) return { allow: true, kind, image: id, reason: 'container not found (the engine refuses)' };
+        return await decideImage(kind, imageId, deps, opts, caches);
       }
       default:
         return deny(c.kind, 'unhandled request kind', `request ${c.kind} denied (unhandled)`);
@@ -453,5 +459,46 @@ export async function decide(req: AuthZRequest, deps: GuardDeps, options: Partia
       return deny(c.kind, `verification timed out after ${opts.timeoutMs} ms`, `verification timed out after ${opts.timeoutMs} ms (fail closed); the registry or the engine is slow or unreachable`);
     }
     return deny(c.kind, `error: ${describeError(e)}`, `verification failed: ${describeError(e)} (fail closed)`);
+  }
+}
+
+/** What dockerd sends to AuthZPlugin.AuthZRes: the request plus the engine's response. */
+export interface AuthZResponse extends AuthZRequest {
+  ResponseStatusCode?: number;
+  /** base64 of the (buffered) response body */
+  ResponseBody?: string;
+}
+
+/**
+ * Response-time check of containers/create (null for anything else): the request named an image and dockerd looked
+ * that name up again after our AuthZReq answer, so a concurrent `docker tag` (or load, build -t…) can have pointed
+ * it at another image. The created container's own image is checked now; if it does not verify, the container is
+ * removed (it has not run: create runs nothing) and the response denied.
+ */
+export async function decideCreateResponse(res: AuthZResponse, deps: GuardDeps, options: Partial<DecideOptions> = {}, caches?: GuardCaches): Promise<Decision | null> {
+  const opts = { ...DEFAULT_DECIDE_OPTIONS, ...options };
+  if (classify(res.RequestMethod, res.RequestUri).kind !== 'create' || res.ResponseStatusCode !== 201) return null;
+  let id: unknown;
+  try {
+    id = (JSON.parse(Buffer.from(res.ResponseBody ?? '', 'base64').toString('utf8')) as { Id?: unknown }).Id;
+  } catch {
+    id = undefined;
+  }
+  try {
+    if (typeof id !== 'string' || id === '') throw new Error('the engine\'s create response names no container');
+    const cid = id;
+    const imageId = await withDeadline(opts.timeoutMs, (signal) => deps.containerImage(cid, signal));
+    const d: Decision = imageId === null
+      ? { allow: true, kind: 'create', image: cid, reason: 'container already gone' }
+      : await decideImage('create', imageId, deps, opts, caches, true); // the container exists: its image must too
+    if (d.allow) return d;
+    await withDeadline(opts.timeoutMs, (signal) => deps.removeContainer?.(cid, signal) ?? Promise.resolve()).catch(() => undefined);
+    return { ...d, msg: `${d.msg ?? 'docker-sign: denied'} (the image name moved between the check and the create: container ${cid.slice(0, 12)} removed)` };
+  } catch (e) {
+    if (typeof id === 'string' && id !== '') {
+      const cid = id;
+      await withDeadline(opts.timeoutMs, (signal) => deps.removeContainer?.(cid, signal) ?? Promise.resolve()).catch(() => undefined);
+    }
+    return deny('create', `response check: ${describeError(e)}`, `container create denied at response: ${describeError(e)} (fail closed)`);
   }
 }

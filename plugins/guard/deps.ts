@@ -143,6 +143,7 @@ export async function buildDeps(o: BuildDepsOptions): Promise<{ deps: GuardDeps;
   const deps: GuardDeps = {
     inspectImage: (ref, signal) => engine.inspectImage(ref, signal),
     containerImage: (id, signal) => engine.containerImage(id, signal),
+    removeContainer: (id, signal) => engine.removeContainer(id, signal),
     resolveTag: (ref, signal) => registry.resolveTag(ref, signal),
     configDigests: (ref, signal) => registry.configDigests(ref, signal),
     verify: (ref, signal) => verifier.verifyRemote(ref, signal),

@@ -38,12 +38,22 @@ export class EngineClient {
 
   /** GET <path> -> {status, json}; rejects on transport errors, abort, or non-JSON bodies. */
   getJson(path: string, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
+    return this.call('GET', path, signal);
+  }
+
+  /** Removes a container (force: also a running one); a container already gone is fine. */
+  async removeContainer(id: string, signal?: AbortSignal): Promise<void> {
+    const { status, body } = await this.call('DELETE', `/containers/${encodeURIComponent(id)}?force=1&v=1`, signal);
+    if (status !== 204 && status !== 404) throw new Error(`engine: DELETE /containers/${id} -> ${status} ${msg(body)}`);
+  }
+
+  private call(method: string, path: string, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
           ...this.endpoint,
           agent: this.agent,
-          method: 'GET',
+          method,
           path: `${this.apiPrefix}${path}`,
           headers: { Host: 'docker', 'User-Agent': 'docker-sign-guard' },
           signal,
@@ -64,7 +74,7 @@ export class EngineClient {
             try {
               resolve({ status: res.statusCode ?? 0, body: text.length ? JSON.parse(text) : null });
             } catch {
-              reject(new Error(`engine answered ${res.statusCode} with non-JSON for GET ${path}`));
+              reject(new Error(`engine answered ${res.statusCode} with non-JSON for ${method} ${path}`));
             }
           });
           res.on('error', reject);

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { chmodSync, unlinkSync, lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { classify } from './classify.js';
-import { decide, quickDecision, newCaches, type AuthZRequest, type Decision, type DecideOptions, type GuardCaches, type GuardDeps } from './decide.js';
+import { decide, decideCreateResponse, quickDecision, newCaches, type AuthZRequest, type AuthZResponse, type Decision, type DecideOptions, type GuardCaches, type GuardDeps } from './decide.js';
 import type { AuditLog } from './audit.js';
 import { mkdirsSync } from '../../src/config/mkdir.js';
 
@@ -11,7 +11,8 @@ import { mkdirsSync } from '../../src/config/mkdir.js';
  * The Docker Engine authorization plug-in endpoint: an HTTP server on a unix socket.
  *   POST /Plugin.Activate          -> {"Implements":["authz"]}
  *   POST /AuthZPlugin.AuthZReq     -> {"Allow":true} | {"Allow":false,"Msg":"…"}   (the only place we decide)
- *   POST /AuthZPlugin.AuthZRes     -> {"Allow":true}   (a response-time deny cannot undo anything)
+ *   POST /AuthZPlugin.AuthZRes     -> {"Allow":true}, except a containers/create whose container's image does not
+ *                                     verify (the name moved after AuthZReq): that container is removed and denied
  * Extra endpoints for our own tooling (dockerd never calls them):
  *   POST /DockerSign.Invalidate    -> drops every cached verdict (revocation hook), {"Invalidated":n}
  *   GET  /DockerSign.Status        -> counters, cache size, policy hash
@@ -138,11 +139,39 @@ export class GuardServer {
         req.resume();
         reply(res, 200, { Implements: ['authz'] });
         return;
-      case '/AuthZPlugin.AuthZRes':
-        // Response bodies can be large (buffered API responses): never parse them.
-        req.resume();
-        req.on('end', () => reply(res, 200, { Allow: true }));
+      case '/AuthZPlugin.AuthZRes': {
+        // Only a containers/create response is looked at (its body is small); others can be large buffered API
+        // responses and are answered without parsing.
+        const body = await readBody(req, MAX_REQ_BYTES);
+        if (body === null || !body.includes('create')) {
+          reply(res, 200, { Allow: true });
+          return;
+        }
+        let ar: AuthZResponse;
+        try {
+          ar = JSON.parse(body.toString('utf8')) as AuthZResponse;
+          if (typeof ar !== 'object' || ar === null) throw new Error('not an object');
+        } catch {
+          reply(res, 200, { Allow: false, Msg: 'docker-sign: malformed authorization response (fail closed)' });
+          return;
+        }
+        const d = await decideCreateResponse(ar, this.o.deps, this.o.options, this.caches);
+        if (!d) {
+          reply(res, 200, { Allow: true });
+          return;
+        }
+        reply(res, 200, d.allow ? { Allow: true } : { Allow: false, Msg: d.msg ?? 'docker-sign: denied' });
+        if (!d.allow) {
+          this.stats.denied++;
+          this.o.audit?.write({
+            time: new Date().toISOString(), method: ar.RequestMethod ?? '', uri: ar.RequestUri ?? '', kind: d.kind, image: d.image,
+            digest: d.digest, allow: false, reason: `at response: ${d.reason}`, policy: d.policy,
+            durationMs: Math.round((performance.now() - t0) * 1000) / 1000, cached: d.cached ?? false, ...(ar.User ? { user: ar.User } : {}),
+          });
+          this.o.log?.(`guard: DENY (response) ${ar.RequestMethod} ${ar.RequestUri}: ${d.msg}`);
+        }
         return;
+      }
       case '/AuthZPlugin.AuthZReq':
         break;
       case '/DockerSign.Invalidate': {

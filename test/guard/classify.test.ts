@@ -16,6 +16,7 @@ describe('guard: RequestUri classification', () => {
     ['POST', '/v1.41/containers%2Fcreate', 'create'],
     ['POST', '/v1.41/containers/abc123/start', 'start'],
     ['POST', '/v1.41/containers/abc123/restart?t=1', 'start'], // restart starts a created or stopped container too
+    ['POST', '/v1.41/containers/abc/rename?name=x', 'rename'],
     ['POST', '/grpc', 'build'], // BuildKit (docker buildx's docker driver) pulls and runs images over it
     ['POST', '/v1.41/session', 'build'],
     ['POST', '/v1.41/plugins/pull?remote=x', 'plugin'],

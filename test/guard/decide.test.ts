@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { decide, newCaches, type GuardDeps, type EngineImage, type VerifyOutcome } from '../../plugins/guard/decide.js';
+import { decide, decideCreateResponse, newCaches, type GuardDeps, type EngineImage, type VerifyOutcome } from '../../plugins/guard/decide.js';
 import { VerdictCache } from '../../plugins/guard/cache.js';
 import { AuditLog } from '../../plugins/guard/audit.js';
 import { GuardServer } from '../../plugins/guard/server.js';
@@ -56,7 +56,8 @@ function depsOf(w: World): GuardDeps {
     }) : Promise.resolve();
   return {
     async inspectImage(ref) { w.calls.push(`inspect ${ref}`); return w.images[ref] ?? (ref === ID ? w.images['localhost:5000/app:1'] : null); },
-    async containerImage(id) { w.calls.push(`container ${id}`); return id === 'c1' ? ID : id === 'orphan' ? UNSIGNED : null; },
+    async containerImage(id) { w.calls.push(`container ${id}`); return id === 'c1' ? ID : id === 'orphan' ? UNSIGNED : id === 'evil' ? OTHER_ID : null; },
+    async removeContainer(id) { w.calls.push(`remove ${id}`); },
     async resolveTag(ref, signal) {
       w.calls.push(`resolve ${ref.registry}/${ref.repository}:${ref.tag}`);
       await wait(signal);
@@ -246,6 +247,32 @@ describe('guard: decide()', () => {
     const orphan = await decide({ RequestMethod: 'POST', RequestUri: '/v1.41/containers/orphan/restart' }, depsOf(world()));
     expect(orphan.allow).to.equal(false);
     expect(orphan.msg).to.match(/no longer in the engine/);
+  });
+
+  it('rename: a name may only move to a container whose image verifies (else a start by name could be swapped)', async () => {
+    const w = world();
+    w.images[OTHER_ID] = w.images['localhost:5000/bad:1']!;
+    const bad = await decide({ RequestMethod: 'POST', RequestUri: '/v1.41/containers/evil/rename?name=good' }, depsOf(w));
+    expect(bad.allow).to.equal(false);
+    expect(bad.kind).to.equal('rename');
+    expect(bad.msg).to.match(/container rename of/);
+    expect((await decide({ RequestMethod: 'POST', RequestUri: '/v1.41/containers/c1/rename?name=tmp' }, depsOf(world()))).allow).to.equal(true);
+  });
+
+  it('create response: the container\'s own image is checked (the name may have moved); unverified -> removed and denied', async () => {
+    const res = (id: string, status = 201) => ({ RequestMethod: 'POST', RequestUri: '/v1.41/containers/create?name=x', ResponseStatusCode: status, ResponseBody: b64({ Id: id, Warnings: [] }) });
+    const w = world();
+    w.images[OTHER_ID] = w.images['localhost:5000/bad:1']!;
+    const d = await decideCreateResponse(res('evil'), depsOf(w));
+    expect(d?.allow).to.equal(false);
+    expect(d?.msg).to.match(/name moved between the check and the create: container evil removed/);
+    expect(w.calls).to.include('remove evil');
+    const ok = await decideCreateResponse(res('c1'), depsOf(world()));
+    expect(ok?.allow, ok?.msg).to.equal(true);
+    expect(await decideCreateResponse({ RequestMethod: 'POST', RequestUri: '/v1.41/containers/c1/start', ResponseStatusCode: 204 }, depsOf(world()))).to.equal(null);
+    expect(await decideCreateResponse(res('evil', 404), depsOf(world()))).to.equal(null);
+    const garbled = await decideCreateResponse({ ...res('x'), ResponseBody: 'not json' }, depsOf(world()));
+    expect(garbled?.allow).to.equal(false);
   });
 
   it('a form-encoded body (it overrides the query in dockerd) is denied on gated endpoints', async () => {
