@@ -10,7 +10,6 @@
  * certificate). Nothing is signed with a token that does not verify.
  */
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import { DockerSignError, EXIT } from '../errors.js';
 import type { SignatureAlgorithm } from './types.js';
 import { certInfo, children, readTlv, type Tlv } from '../trust/x509.js';
@@ -93,59 +92,6 @@ export function requestNonce(): Buffer {
   return nonce;
 }
 
-class PostError extends Error {}
-
-/**
- * POSTs the TimeStampReq once, as tspclient-go's HTTP timestamper does (a RoundTrip: no redirects followed), through
- * the proxy the environment names for the URL; resolves with the status, the Content-Type and, for a 200 answer, the
- * body (less than MAX_RESPONSE bytes). Network failures and timeouts reject with a PostError.
- */
-async function postQuery(url: string, body: Buffer, timeoutMs: number): Promise<{ status: number; statusText: string; contentType?: string; body: Buffer }> {
-  const u = new URL(url);
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new PostError(`unsupported URL scheme "${u.protocol}"`);
-  const { proxyFor, proxyAgent, describeProxy } = await import('../registry/proxy.js');
-  const proxy = proxyFor(u);
-  const [{ request }, agent] = await Promise.all([
-    u.protocol === 'https:' ? import('node:https') : import('node:http'),
-    proxy ? proxyAgent(u, proxy, { keepAlive: false }) : (false as const),
-  ]);
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const finish = (err: Error | undefined, value?: { status: number; statusText: string; contentType?: string; body: Buffer }) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (err) {
-        r.destroy();
-        reject(err);
-      } else resolve(value!);
-    };
-    const timer = setTimeout(() => finish(new PostError(`timed out after ${timeoutMs} ms`)), timeoutMs);
-    const headers = { 'content-type': 'application/timestamp-query', 'content-length': String(body.length), connection: 'close' };
-    const r = request(u, { method: 'POST', headers, agent }, (res: IncomingMessage) => {
-      const status = res.statusCode ?? 0;
-      const contentType = res.headers['content-type'];
-      const head = { status, statusText: res.statusMessage ?? '', ...(contentType === undefined ? {} : { contentType }) };
-      if (status !== 200 || contentType !== REPLY_TYPE) {
-        res.resume();
-        return finish(undefined, { ...head, body: Buffer.alloc(0) });
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size >= MAX_RESPONSE) return finish(new PostError(`the answer is larger than the ${MAX_RESPONSE / (1 << 20)} MiB allowed`));
-        chunks.push(c);
-      });
-      res.on('end', () => finish(undefined, { ...head, body: Buffer.concat(chunks) }));
-      res.on('error', (e) => finish(new PostError(e.message)));
-      res.on('aborted', () => finish(new PostError('connection closed before the response ended')));
-    });
-    r.on('error', (e) => finish(new PostError(proxy ? `${e.message} (through the proxy ${describeProxy(proxy)})` : e.message)));
-    r.end(body);
-  });
-}
-
 /** Asks the TSA for a token over `signature` and checks it; returns the DER TimeStampToken. */
 export async function timestampSignature(signature: Buffer, alg: SignatureAlgorithm, opts: TimestampOptions): Promise<Buffer> {
   const hash = timestampHash(alg);
@@ -153,9 +99,13 @@ export async function timestampSignature(signature: Buffer, alg: SignatureAlgori
   const digest = createHash(hash).update(signature).digest();
   const req = timestampRequest(digest, hash, nonce);
   const reachable = 'is the timestamp authority reachable? (--timestamp-url)';
-  let resp: Awaited<ReturnType<typeof postQuery>>;
+  // one POST, as tspclient-go's HTTP timestamper does (a RoundTrip: no redirect followed), through the proxy the
+  // environment names for the URL; tspclient-go fails an answer that reaches MAX_RESPONSE bytes
+  const { httpExchange } = await import('../trust/revocation-http.js');
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  let resp: Awaited<ReturnType<typeof httpExchange>>;
   try {
-    resp = await postQuery(opts.url, req, opts.timeoutMs ?? 15_000);
+    resp = await httpExchange(new URL(opts.url), 'POST', req, { contentType: 'application/timestamp-query', maxBytes: MAX_RESPONSE - 1, timeoutMs }, Date.now() + timeoutMs);
   } catch (e) {
     bad(`timestamp request to ${opts.url} failed: ${(e as Error).message}`, reachable, EXIT.UNAVAILABLE);
   }
@@ -166,7 +116,7 @@ export async function timestampSignature(signature: Buffer, alg: SignatureAlgori
   if (resp.contentType !== REPLY_TYPE) {
     bad(`the timestamp authority at ${opts.url} answered with content type ${resp.contentType === undefined ? '(none)' : JSON.stringify(resp.contentType)}, not ${REPLY_TYPE}`, 'is --timestamp-url the RFC 3161 endpoint of the timestamp authority?');
   }
-  const token = tokenOfResponse(resp.body);
+  const token = tokenOfResponse(resp.body ?? Buffer.alloc(0));
   // the answer against the request first (tspclient-go Response.Validate): message imprint and nonce
   let parsed: ReturnType<typeof parseTimestampToken>;
   try {

@@ -1,8 +1,9 @@
 /**
- * The one network call revocation checking makes (the timestamp authority request, src/signature/tsa.ts, has its own):
- * fetch a URL (GET, or POST with a body) with a time limit, a size
+ * The one network call revocation checking makes: fetch a URL (GET, or POST with a body) with a time limit, a size
  * cap and an AbortSignal, following at most 3 redirects and only to http(s). Errors are thrown with a message fit
  * for a verification report ("timed out after 2000 ms", "HTTP 404", "response larger than 1048576 bytes", …).
+ * `httpExchange` (one request, any status, no redirect followed) also serves the timestamp authority request
+ * (src/signature/tsa.ts).
  * node:http / node:https are imported on first use: a chain without revocation pointers never loads them.
  */
 import type { IncomingMessage } from 'node:http';
@@ -31,23 +32,38 @@ export const httpFetch: RevocationFetch = async (req) => {
   let method = req.method;
   let body = req.body;
   for (let hop = 0; ; hop++) {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchError(`unsupported URL scheme "${url.protocol}"`);
-    const res = await once(url, method, body, req, deadline);
-    if (res.redirect) {
+    const res = await httpExchange(url, method, body, req, deadline);
+    if (res.status >= 300 && res.status < 400 && res.location) {
       if (hop >= MAX_REDIRECTS) throw new FetchError(`more than ${MAX_REDIRECTS} redirects`);
-      url = new URL(res.redirect, url);
+      url = new URL(res.location, url);
       if (res.status !== 307 && res.status !== 308) {
         method = 'GET';
         body = undefined;
       }
       continue;
     }
-    return res.body!;
+    if (!res.body) throw new FetchError(`HTTP ${res.status}`);
+    return res.body;
   }
 };
 
-function once(url: URL, method: string, body: Buffer | undefined, req: RevocationFetchRequest, deadline: number): Promise<{ status: number; redirect?: string; body?: Buffer }> {
+/** One answer: status line, Content-Type and Location; the body only of a 2xx answer (within maxBytes). */
+export interface HttpAnswer {
+  status: number;
+  statusText: string;
+  contentType?: string;
+  location?: string;
+  body?: Buffer;
+}
+
+/**
+ * One request to an http(s) URL, through the proxy the environment names for it, within `deadline` (ms since the
+ * epoch) and `req.signal`; no redirect is followed. Rejects with a FetchError on transport failures, time-outs and
+ * a 2xx body over `req.maxBytes`.
+ */
+export function httpExchange(url: URL, method: string, body: Buffer | undefined, req: Omit<RevocationFetchRequest, 'url' | 'method' | 'body'>, deadline: number): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return reject(new FetchError(`unsupported URL scheme "${url.protocol}"`));
     const left = deadline - Date.now();
     if (left <= 0) return reject(new FetchError(`timed out after ${req.timeoutMs} ms`));
     if (req.signal?.aborted) return reject(new FetchError(`aborted (${abortReason(req.signal)})`));
@@ -59,7 +75,7 @@ function once(url: URL, method: string, body: Buffer | undefined, req: Revocatio
     ]);
     mod.then(([{ request }, agent]) => {
       let settled = false;
-      const finish = (err: Error | undefined, value?: { status: number; redirect?: string; body?: Buffer }) => {
+      const finish = (err: Error | undefined, value?: HttpAnswer) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -79,13 +95,15 @@ function once(url: URL, method: string, body: Buffer | undefined, req: Revocatio
       }
       const r = request(url, { method, headers, agent }, (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
-        if (status >= 300 && status < 400 && res.headers.location) {
-          res.resume();
-          return finish(undefined, { status, redirect: res.headers.location });
-        }
+        const head: HttpAnswer = {
+          status,
+          statusText: res.statusMessage ?? '',
+          ...(res.headers['content-type'] === undefined ? {} : { contentType: res.headers['content-type'] }),
+          ...(res.headers.location === undefined ? {} : { location: res.headers.location }),
+        };
         if (status < 200 || status >= 300) {
           res.resume();
-          return finish(new FetchError(`HTTP ${status}`));
+          return finish(undefined, head);
         }
         const declared = Number(res.headers['content-length'] ?? NaN);
         if (declared > req.maxBytes) return finish(new FetchError(`response larger than ${req.maxBytes} bytes`));
@@ -96,7 +114,7 @@ function once(url: URL, method: string, body: Buffer | undefined, req: Revocatio
           if (size > req.maxBytes) return finish(new FetchError(`response larger than ${req.maxBytes} bytes`));
           chunks.push(c);
         });
-        res.on('end', () => finish(undefined, { status, body: Buffer.concat(chunks) }));
+        res.on('end', () => finish(undefined, { ...head, body: Buffer.concat(chunks) }));
         res.on('error', (e) => finish(new FetchError(e.message)));
         res.on('aborted', () => finish(new FetchError('connection closed before the response ended')));
       });
