@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { DockerSignError, EXIT } from '../errors.js';
 import { keySpecOf } from '../signature/algorithms.js';
-import { certInfo, issuedBy, isSelfSigned } from '../trust/x509.js';
+import { certInfo, issuedBy, isSelfSigned, LEAF_FORBIDDEN_KEY_USAGE } from '../trust/x509.js';
 import { OID, certificateExtensions, parseBasicConstraints, parseExtKeyUsage, parseKeyUsage } from './der.js';
 
 /** A certificate does not meet the Notary Project certificate requirements (signature-specification.md). */
@@ -67,7 +67,7 @@ export function checkSigningChain(chain: X509Certificate[], at: Date = new Date(
       if (!ku.critical) throw new CertificateRequirementError(`${who}: the keyUsage extension must be marked critical`);
       const bits = parseKeyUsage(ku.value);
       if (!bits.has('digitalSignature')) throw new CertificateRequirementError(`${who}: keyUsage lacks digitalSignature`);
-      for (const b of ['keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'encipherOnly', 'decipherOnly', 'cRLSign']) {
+      for (const [b] of LEAF_FORBIDDEN_KEY_USAGE) {
         if (bits.has(b)) throw new CertificateRequirementError(`${who}: keyUsage ${b} must not be set on a signing certificate`);
       }
       const eku = get(OID.extKeyUsage);

@@ -25,7 +25,7 @@
  */
 import { createHash, verify as cryptoVerify, constants, type X509Certificate } from 'node:crypto';
 import { X509Certificate as X509 } from 'node:crypto';
-import { certInfo, children, decodeDerTime, decodeOid, readTlv, EKU, type Tlv } from './x509.js';
+import { certInfo, children, decodeDerTime, decodeOid, readTlv, EKU, LEAF_FORBIDDEN_KEY_USAGE, type Tlv } from './x509.js';
 import { certificateExtensions, signatureAlgorithmOid } from '../pki/der.js';
 import type { TimestampVerifier } from './verifier.js';
 
@@ -93,17 +93,6 @@ const INSECURE_CERT_SIG_ALGS: Record<string, string> = {
   '1.2.840.10045.4.1': 'ECDSA-SHA1',
   '1.2.840.10040.4.3': 'DSA-SHA1',
 };
-
-/** Key usage bits a timestamp signing certificate must not have (notation-core-go validateLeafKeyUsage). */
-const LEAF_FORBIDDEN_KEY_USAGE = [
-  ['keyEncipherment', 'KeyEncipherment'],
-  ['dataEncipherment', 'DataEncipherment'],
-  ['keyAgreement', 'KeyAgreement'],
-  ['keyCertSign', 'CertSign'],
-  ['cRLSign', 'CRLSign'],
-  ['encipherOnly', 'EncipherOnly'],
-  ['decipherOnly', 'DecipherOnly'],
-] as const;
 
 /** Longest TSA chain looked for (leaf, intermediates, root). */
 const MAX_CHAIN = 10;

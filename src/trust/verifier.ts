@@ -40,7 +40,7 @@ import {
   VALIDATION_TYPES,
 } from './policy.js';
 import { loadStores, type TrustStore } from './truststore.js';
-import { certInfo, EKU, issuedBy, isSelfSigned } from './x509.js';
+import { certInfo, EKU, issuedBy, isSelfSigned, LEAF_FORBIDDEN_KEY_USAGE } from './x509.js';
 import { DnError, isSubsetDn, leafSubjectDn, type DnMap } from './dn.js';
 import { defaultRevocationChecker, revocationFinalResult, type RevocationChecker } from './revocation.js';
 import { rfc3161TimestampVerifier } from './timestamp.js';
@@ -610,9 +610,6 @@ const FORBIDDEN_LEAF_EKU: Record<string, string> = {
   [EKU.ocspSigning]: 'OCSPSigning',
 };
 
-/** Leaf keyUsage bits notation refuses (validateLeafKeyUsage: the key usage must be "Digital Signature" only). */
-const FORBIDDEN_LEAF_KEY_USAGE = ['keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly'] as const;
-
 /**
  * The signing chain must be complete and well-formed, as notation-core-go's ValidateCodeSigningCertChain checks it
  * (signature-specification.md "Certificate Requirements"), with no time (validity belongs to authenticTimestamp):
@@ -656,7 +653,7 @@ export function validateSigningChain(chain: X509Certificate[]): void {
       if (!info.keyUsage.has('digitalSignature')) {
         throw new CheckFailure('INTEGRITY', `invalid signing certificate: ${who} must have keyUsage "digitalSignature"`);
       }
-      const extra = FORBIDDEN_LEAF_KEY_USAGE.filter((k) => info.keyUsage!.has(k));
+      const extra = LEAF_FORBIDDEN_KEY_USAGE.filter(([k]) => info.keyUsage!.has(k)).map(([k]) => k);
       if (extra.length > 0) {
         throw new CheckFailure('INTEGRITY', `invalid signing certificate: ${who} has keyUsage ${extra.join(', ')}; the keyUsage must be "digitalSignature" only`);
       }

@@ -56,6 +56,20 @@ const KEY_USAGE_BITS = [
 ] as const;
 export type KeyUsage = (typeof KEY_USAGE_BITS)[number];
 
+/**
+ * Key usage bits a signing or timestamping leaf certificate must not have (notation-core-go validateLeafKeyUsage:
+ * "Digital Signature" only, of the signing bits), with the names Go's messages use.
+ */
+export const LEAF_FORBIDDEN_KEY_USAGE: readonly (readonly [KeyUsage, string])[] = [
+  ['keyEncipherment', 'KeyEncipherment'],
+  ['dataEncipherment', 'DataEncipherment'],
+  ['keyAgreement', 'KeyAgreement'],
+  ['keyCertSign', 'CertSign'],
+  ['cRLSign', 'CRLSign'],
+  ['encipherOnly', 'EncipherOnly'],
+  ['decipherOnly', 'DecipherOnly'],
+];
+
 export interface SubjectAttribute {
   /** Short name (C, ST, O, …) or dotted OID for other types. */
   type: string;
