@@ -14,7 +14,7 @@ import { DockerSignError, EXIT } from '../errors.js';
 import type { SignatureAlgorithm } from './types.js';
 import { certInfo, children, readTlv, type Tlv } from '../trust/x509.js';
 import { oidDer, tlv } from '../trust/pkix.js';
-import { parseTimestampToken, rfc3161TimestampVerifier, rootCertificateProblem } from '../trust/timestamp.js';
+import { parseTimestampToken, rfc3161TimestampVerifier, rootCertificateProblem, stripZeros } from '../trust/timestamp.js';
 
 const HASH_OID = { sha256: '2.16.840.1.101.3.4.2.1', sha384: '2.16.840.1.101.3.4.2.2', sha512: '2.16.840.1.101.3.4.2.3' } as const;
 const PKI_STATUS = ['granted', 'grantedWithMods', 'rejection', 'waiting', 'revocationWarning', 'revocationNotification'];
@@ -75,12 +75,6 @@ function tokenNonce(tstInfo: Buffer): Buffer | undefined {
   }
   return undefined;
 }
-
-const stripZeros = (b: Buffer) => {
-  let i = 0;
-  while (i < b.length - 1 && b[i] === 0) i++;
-  return b.subarray(i);
-};
 
 /**
  * 8 random bytes as the content of a DER INTEGER: positive (top bit clear) and minimal (first byte not zero; a

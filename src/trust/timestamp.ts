@@ -25,8 +25,7 @@
  */
 import { createHash, verify as cryptoVerify, constants, type X509Certificate } from 'node:crypto';
 import { X509Certificate as X509 } from 'node:crypto';
-import { certInfo, children, decodeDerTime, decodeOid, readTlv, EKU, LEAF_FORBIDDEN_KEY_USAGE, type Tlv } from './x509.js';
-import { certificateExtensions, signatureAlgorithmOid } from '../pki/der.js';
+import { certInfo, children, decodeDerTime, decodeOid, insecureSignatureAlgorithmName, readTlv, EKU, LEAF_FORBIDDEN_KEY_USAGE, type Tlv } from './x509.js';
 import type { TimestampVerifier } from './verifier.js';
 
 const OID = {
@@ -86,13 +85,6 @@ const CERT_SIG_ALGS = new Set([
   '1.2.840.10045.4.3.4',
   '1.3.101.112',
 ]);
-const INSECURE_CERT_SIG_ALGS: Record<string, string> = {
-  '1.2.840.113549.1.1.2': 'MD2-RSA',
-  '1.2.840.113549.1.1.4': 'MD5-RSA',
-  '1.2.840.113549.1.1.5': 'SHA1-RSA',
-  '1.2.840.10045.4.1': 'ECDSA-SHA1',
-  '1.2.840.10040.4.3': 'DSA-SHA1',
-};
 
 /** Longest TSA chain looked for (leaf, intermediates, root). */
 const MAX_CHAIN = 10;
@@ -115,8 +107,8 @@ function smallInt(b: Buffer, t: Tlv | undefined, what: string): number {
   return b.readUIntBE(t.start, t.end - t.start);
 }
 
-/** INTEGER contents without redundant leading zero bytes (serial number comparisons). */
-function stripZeros(v: Buffer): Buffer {
+/** INTEGER contents without redundant leading zero bytes (serial number and nonce comparisons). */
+export function stripZeros(v: Buffer): Buffer {
   let i = 0;
   while (i < v.length - 1 && v[i] === 0) i++;
   return v.subarray(i);
@@ -292,9 +284,9 @@ function certVersion(c: X509Certificate): number {
   return smallInt(der, v, 'certificate version') + 1;
 }
 
-/** Whether the certificate's extended key usage extension is marked critical (certInfo does not keep criticality). */
+/** Whether the certificate's extended key usage extension is marked critical. */
 function ekuCritical(c: X509Certificate): boolean {
-  return certificateExtensions(c.raw).some((e) => e.oid === OID.extKeyUsage && e.critical);
+  return certInfo(c).extensions.some((e) => e.oid === OID.extKeyUsage && e.critical);
 }
 
 const subjectOf = (c: X509Certificate) => certInfo(c).subject;
@@ -312,8 +304,9 @@ export function signatureFromProblem(child: X509Certificate, parent: X509Certifi
   if (p.keyUsage && p.keyUsage.size > 0 && !p.keyUsage.has('keyCertSign')) return `the key usage of certificate with subject "${p.subject}" does not allow signing certificates (keyCertSign)`;
   const type = parent.publicKey.asymmetricKeyType;
   if (type !== 'rsa' && type !== 'ec' && type !== 'ed25519') return `certificate with subject "${p.subject}" has an unsupported ${type} key`;
-  const alg = signatureAlgorithmOid(child.raw);
-  if (INSECURE_CERT_SIG_ALGS[alg]) return `certificate with subject "${subjectOf(child)}" is signed with the insecure algorithm ${INSECURE_CERT_SIG_ALGS[alg]}`;
+  const alg = certInfo(child).signatureAlgorithm;
+  const insecure = insecureSignatureAlgorithmName(alg);
+  if (insecure) return `certificate with subject "${subjectOf(child)}" is signed with the insecure algorithm ${insecure}`;
   if (!CERT_SIG_ALGS.has(alg)) return `certificate with subject "${subjectOf(child)}" is signed with the unsupported algorithm ${alg}`;
   let ok = false;
   try {

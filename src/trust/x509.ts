@@ -178,15 +178,23 @@ function uriNames(b: Buffer, t: Tlv): string[] {
   return out;
 }
 
-/** Signature algorithm OIDs whose hash Go's crypto/x509 refuses in CheckSignatureFrom (and MD2/MD5 everywhere). */
-const WEAK_SIGNATURE_ALGORITHMS: Record<string, 'SHA-1' | 'MD5' | 'MD2'> = {
-  '1.2.840.113549.1.1.2': 'MD2', // md2WithRSAEncryption
-  '1.2.840.113549.1.1.4': 'MD5', // md5WithRSAEncryption
-  '1.2.840.113549.1.1.5': 'SHA-1', // sha1WithRSAEncryption
-  '1.3.14.3.2.29': 'SHA-1', // sha1WithRSASignature (OIW)
-  '1.2.840.10045.4.1': 'SHA-1', // ecdsa-with-SHA1
-  '1.2.840.10040.4.3': 'SHA-1', // dsa-with-sha1
+/**
+ * Signature algorithm OIDs whose hash Go's crypto/x509 refuses in CheckSignatureFrom (and MD2/MD5 everywhere), with
+ * the hash and the name Go gives the algorithm.
+ */
+const WEAK_SIGNATURE_ALGORITHMS: Record<string, { hash: 'SHA-1' | 'MD5' | 'MD2'; name: string }> = {
+  '1.2.840.113549.1.1.2': { hash: 'MD2', name: 'MD2-RSA' }, // md2WithRSAEncryption
+  '1.2.840.113549.1.1.4': { hash: 'MD5', name: 'MD5-RSA' }, // md5WithRSAEncryption
+  '1.2.840.113549.1.1.5': { hash: 'SHA-1', name: 'SHA1-RSA' }, // sha1WithRSAEncryption
+  '1.3.14.3.2.29': { hash: 'SHA-1', name: 'SHA1-RSA' }, // sha1WithRSASignature (OIW)
+  '1.2.840.10045.4.1': { hash: 'SHA-1', name: 'ECDSA-SHA1' }, // ecdsa-with-SHA1
+  '1.2.840.10040.4.3': { hash: 'SHA-1', name: 'DSA-SHA1' }, // dsa-with-sha1
 };
+
+/** Go's name of a signature algorithm it refuses as insecure (SHA-1 / MD5 / MD2 based), else undefined. */
+export function insecureSignatureAlgorithmName(oid: string): string | undefined {
+  return WEAK_SIGNATURE_ALGORITHMS[oid]?.name;
+}
 const OID_RSA_PSS = '1.2.840.113549.1.1.10';
 const OID_SHA1 = '1.3.14.3.2.26';
 
@@ -194,7 +202,7 @@ function weakHashOf(b: Buffer, algId: Tlv): 'SHA-1' | 'MD5' | 'MD2' | undefined 
   const [oidT, params] = children(b, algId);
   if (!oidT || oidT.tag !== 0x06) throw new DerError('malformed signatureAlgorithm');
   const oid = decodeOid(b, oidT);
-  if (oid !== OID_RSA_PSS) return WEAK_SIGNATURE_ALGORITHMS[oid];
+  if (oid !== OID_RSA_PSS) return WEAK_SIGNATURE_ALGORITHMS[oid]?.hash;
   // RSASSA-PSS-params: hashAlgorithm [0] defaults to SHA-1 (RFC 4055).
   const hashWrap = params?.tag === 0x30 ? children(b, params).find((p) => p.tag === 0xa0) : undefined;
   if (!hashWrap) return 'SHA-1';
