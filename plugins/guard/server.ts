@@ -147,11 +147,8 @@ export class GuardServer {
           reply(res, 200, { Allow: true });
           return;
         }
-        let ar: AuthZResponse;
-        try {
-          ar = JSON.parse(body.toString('utf8')) as AuthZResponse;
-          if (typeof ar !== 'object' || ar === null) throw new Error('not an object');
-        } catch {
+        const ar = parseAuthz<AuthZResponse>(body);
+        if (!ar) {
           reply(res, 200, { Allow: false, Msg: 'docker-sign: malformed authorization response (fail closed)' });
           return;
         }
@@ -163,12 +160,7 @@ export class GuardServer {
         reply(res, 200, d.allow ? { Allow: true } : { Allow: false, Msg: d.msg ?? 'docker-sign: denied' });
         if (!d.allow) {
           this.stats.denied++;
-          this.o.audit?.write({
-            time: new Date().toISOString(), method: ar.RequestMethod ?? '', uri: ar.RequestUri ?? '', kind: d.kind, image: d.image,
-            digest: d.digest, allow: false, reason: `at response: ${d.reason}`, policy: d.policy,
-            durationMs: Math.round((performance.now() - t0) * 1000) / 1000, cached: d.cached ?? false, ...(ar.User ? { user: ar.User } : {}),
-          });
-          this.o.log?.(`guard: DENY (response) ${ar.RequestMethod} ${ar.RequestUri}: ${d.msg}`);
+          this.record(ar, { ...d, reason: `at response: ${d.reason}` }, t0, ' (response)');
         }
         return;
       }
@@ -190,12 +182,8 @@ export class GuardServer {
     }
     this.stats.requests++;
     const buf = await readBody(req, MAX_REQ_BYTES);
-    let ar: AuthZRequest;
-    try {
-      if (buf === null) throw new Error('too large');
-      ar = JSON.parse(buf.toString('utf8')) as AuthZRequest;
-      if (typeof ar !== 'object' || ar === null) throw new Error('not an object');
-    } catch {
+    const ar = buf === null ? undefined : parseAuthz<AuthZRequest>(buf);
+    if (!ar) {
       this.stats.denied++;
       reply(res, 200, { Allow: false, Msg: 'docker-sign: malformed authorization request (fail closed)' });
       return;
@@ -214,7 +202,11 @@ export class GuardServer {
     else this.stats.denied++;
     if (d.cached) this.stats.cacheHits++;
     reply(res, 200, d.allow ? { Allow: true } : { Allow: false, Msg: d.msg ?? 'docker-sign: denied' });
-    const durationMs = Math.round((performance.now() - t0) * 1000) / 1000;
+    this.record(ar, d, t0);
+  }
+
+  /** One audit line for a gated decision, and the log line of a deny. */
+  private record(ar: AuthZRequest, d: Decision, t0: number, when = ''): void {
     this.o.audit?.write({
       time: new Date().toISOString(),
       method: ar.RequestMethod ?? '',
@@ -225,11 +217,21 @@ export class GuardServer {
       allow: d.allow,
       reason: d.reason,
       policy: d.policy,
-      durationMs,
+      durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
       cached: d.cached ?? false,
       ...(ar.User ? { user: ar.User } : {}),
     });
-    if (!d.allow) this.o.log?.(`guard: DENY ${ar.RequestMethod} ${ar.RequestUri}: ${d.msg}`);
+    if (!d.allow) this.o.log?.(`guard: DENY${when} ${ar.RequestMethod} ${ar.RequestUri}: ${d.msg}`);
+  }
+}
+
+/** The JSON object dockerd sent (AuthZReq / AuthZRes), or undefined when it is not one. */
+function parseAuthz<T extends object>(body: Buffer): T | undefined {
+  try {
+    const v: unknown = JSON.parse(body.toString('utf8'));
+    return typeof v === 'object' && v !== null ? (v as T) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
