@@ -62,10 +62,10 @@ function parseEntry(b: Buffer, e: Tlv): [string, CrlEntry] {
 }
 
 /**
- * Parses `bytes` (DER) as the CRL of `issuer` for `cert` and checks it at `now`. Throws PkixError when unusable.
- * `cert` is not consulted beyond the signature: which certificate the CRL is for shows only in crlStatus.
+ * Parses `b` (DER) as a CRL of `issuer` and checks it at `now`. Throws PkixError when unusable. Which certificate
+ * it is asked about shows only in crlStatus.
  */
-export function verifyCrl(b: Buffer, _cert: X509Certificate, issuer: X509Certificate, now: Date): VerifiedCrl {
+export function verifyCrl(b: Buffer, issuer: X509Certificate, now: Date): VerifiedCrl {
   if (b.subarray(0, 64).toString('latin1').includes('-----BEGIN')) fail('the CRL is PEM; only DER CRLs are accepted (as by notation)');
   let top: Tlv;
   try {

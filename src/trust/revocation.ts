@@ -194,7 +194,7 @@ export function networkRevocationChecker(options: NetworkRevocationOptions = {})
         let crl = useCache ? crlCache.get(key, opts.now) : undefined;
         if (!crl) {
           const body = await fetch({ url, method: 'GET', maxBytes: cfg.maxCrlBytes, timeoutMs: cfg.crlTimeoutMs, signal });
-          crl = m.verifyCrl(body, cert, issuer, opts.now);
+          crl = m.verifyCrl(body, issuer, opts.now);
           if (useCache) crlCache.set(key, crl, crl.nextUpdate);
         }
         const s = m.crlStatus(crl, cert, opts.signingTime);
