@@ -596,11 +596,14 @@ export class RemoteRepository implements ArtifactTarget {
   async referrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]> {
     this.checkDigest(subject.digest, 'referrers');
     const byType = (list: Descriptor[]) => (artifactType ? list.filter((d) => d.artifactType === artifactType) : list);
+    let indexRead: ReturnType<RemoteRepository['readReferrersIndex']> | undefined;
     if (this.learnt.referrersApi !== false) {
       // Until the registry has shown whether it serves the API, the tag index is asked for at the same time: it is
       // the answer when the API turns out to be missing.
-      const indexRead = this.learnt.referrersApi === true ? undefined : this.readReferrersIndex(subject.digest);
-      indexRead?.catch(() => undefined); // used only without the API
+      if (this.learnt.referrersApi === undefined) {
+        indexRead = this.readReferrersIndex(subject.digest);
+        indexRead.catch(() => undefined); // used only without the API
+      }
       const all: Descriptor[] = [];
       let url: string | undefined = this.url('referrers', subject.digest) + (artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '');
       let api = false;
@@ -618,10 +621,8 @@ export class RemoteRepository implements ArtifactTarget {
         url = p.next;
       }
       if (api) return dedupe(all);
-      const idx = await (indexRead ?? this.readReferrersIndex(subject.digest));
-      return dedupe(byType(idx?.index.manifests ?? []));
     }
-    const idx = await this.readReferrersIndex(subject.digest);
+    const idx = await (indexRead ?? this.readReferrersIndex(subject.digest));
     return dedupe(byType(idx?.index.manifests ?? []));
   }
 
