@@ -478,27 +478,29 @@ export interface AuthZResponse extends AuthZRequest {
 export async function decideCreateResponse(res: AuthZResponse, deps: GuardDeps, options: Partial<DecideOptions> = {}, caches?: GuardCaches): Promise<Decision | null> {
   const opts = { ...DEFAULT_DECIDE_OPTIONS, ...options };
   if (classify(res.RequestMethod, res.RequestUri).kind !== 'create' || res.ResponseStatusCode !== 201) return null;
-  let id: unknown;
+  let id: string | undefined;
   try {
-    id = (JSON.parse(Buffer.from(res.ResponseBody ?? '', 'base64').toString('utf8')) as { Id?: unknown }).Id;
+    const v = (JSON.parse(Buffer.from(res.ResponseBody ?? '', 'base64').toString('utf8')) as { Id?: unknown }).Id;
+    if (typeof v === 'string' && v !== '') id = v;
   } catch {
     id = undefined;
   }
+  // best effort: a container that cannot be verified must not stay around to be started
+  const remove = async (cid: string | undefined) => {
+    if (cid) await withDeadline(opts.timeoutMs, (signal) => deps.removeContainer?.(cid, signal) ?? Promise.resolve()).catch(() => undefined);
+  };
   try {
-    if (typeof id !== 'string' || id === '') throw new Error('the engine\'s create response names no container');
+    if (id === undefined) throw new Error('the engine\'s create response names no container');
     const cid = id;
     const imageId = await withDeadline(opts.timeoutMs, (signal) => deps.containerImage(cid, signal));
     const d: Decision = imageId === null
       ? { allow: true, kind: 'create', image: cid, reason: 'container already gone' }
       : await decideImage('create', imageId, deps, opts, caches, true); // the container exists: its image must too
     if (d.allow) return d;
-    await withDeadline(opts.timeoutMs, (signal) => deps.removeContainer?.(cid, signal) ?? Promise.resolve()).catch(() => undefined);
+    await remove(cid);
     return { ...d, msg: `${d.msg ?? 'docker-sign: denied'} (the image name moved between the check and the create: container ${cid.slice(0, 12)} removed)` };
   } catch (e) {
-    if (typeof id === 'string' && id !== '') {
-      const cid = id;
-      await withDeadline(opts.timeoutMs, (signal) => deps.removeContainer?.(cid, signal) ?? Promise.resolve()).catch(() => undefined);
-    }
+    await remove(id);
     return deny('create', `response check: ${describeError(e)}`, `container create denied at response: ${describeError(e)} (fail closed)`);
   }
 }
