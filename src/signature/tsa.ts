@@ -12,9 +12,9 @@
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { DockerSignError, EXIT } from '../errors.js';
 import type { SignatureAlgorithm } from './types.js';
-import { certInfo, children, readTlv, type Tlv } from '../trust/x509.js';
+import { certInfo, children, readTlv, rootCertificateProblem, type Tlv } from '../trust/x509.js';
 import { oidDer, tlv } from '../trust/pkix.js';
-import { parseTimestampToken, rfc3161TimestampVerifier, rootCertificateProblem, stripZeros } from '../trust/timestamp.js';
+import { parseTimestampToken, rfc3161TimestampVerifier, stripZeros } from '../trust/timestamp.js';
 
 const HASH_OID = { sha256: '2.16.840.1.101.3.4.2.1', sha384: '2.16.840.1.101.3.4.2.2', sha512: '2.16.840.1.101.3.4.2.3' } as const;
 const PKI_STATUS = ['granted', 'grantedWithMods', 'rejection', 'waiting', 'revocationWarning', 'revocationNotification'];

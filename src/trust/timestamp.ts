@@ -25,7 +25,7 @@
  */
 import { createHash, verify as cryptoVerify, constants, type X509Certificate } from 'node:crypto';
 import { X509Certificate as X509 } from 'node:crypto';
-import { certInfo, children, decodeDerTime, decodeOid, insecureSignatureAlgorithmName, readTlv, EKU, LEAF_FORBIDDEN_KEY_USAGE, type Tlv } from './x509.js';
+import { certInfo, children, decodeDerTime, decodeOid, readTlv, rootCertificateProblem, signatureFromProblem, EKU, LEAF_FORBIDDEN_KEY_USAGE, type Tlv } from './x509.js';
 import type { TimestampVerifier } from './verifier.js';
 
 const OID = {
@@ -70,21 +70,6 @@ const SIG_ALGS: Record<string, { kind: 'rsa' | 'ecdsa'; hash?: string }> = {
   '1.2.840.10045.4.3.4': { kind: 'ecdsa', hash: 'sha512' },
 };
 
-/**
- * Certificate signature algorithms Go's Certificate.CheckSignatureFrom accepts (what x509.Verify and notation's
- * self-signed checks use): SHA-2 RSA PKCS#1 v1.5 and RSASSA-PSS, SHA-2 ECDSA, Ed25519. SHA-1 and MD5 based ones
- * are refused as insecure (notation cannot use a TSA whose root is SHA-1 signed either).
- */
-const CERT_SIG_ALGS = new Set([
-  '1.2.840.113549.1.1.11',
-  '1.2.840.113549.1.1.12',
-  '1.2.840.113549.1.1.13',
-  OID.rsassaPss,
-  '1.2.840.10045.4.3.2',
-  '1.2.840.10045.4.3.3',
-  '1.2.840.10045.4.3.4',
-  '1.3.101.112',
-]);
 
 /** Longest TSA chain looked for (leaf, intermediates, root). */
 const MAX_CHAIN = 10;
@@ -274,62 +259,12 @@ export function parseTimestampToken(bytes: Buffer): ParsedTimestamp {
 
 // ---- certificate rules ----
 
-/** The certificate's version as Go numbers it (1, 2 or 3). */
-function certVersion(c: X509Certificate): number {
-  const der = c.raw;
-  const [tbs] = children(der, readTlv(der, 0));
-  const [first] = children(der, tbs!);
-  if (first?.tag !== 0xa0) return 1;
-  const [v] = children(der, first);
-  return smallInt(der, v, 'certificate version') + 1;
-}
-
 /** Whether the certificate's extended key usage extension is marked critical. */
 function ekuCritical(c: X509Certificate): boolean {
   return certInfo(c).extensions.some((e) => e.oid === OID.extKeyUsage && e.critical);
 }
 
 const subjectOf = (c: X509Certificate) => certInfo(c).subject;
-
-/**
- * Why `parent` cannot have signed `child` (Go's Certificate.CheckSignatureFrom), or undefined when it did: the
- * parent must be a CA (a v3 certificate needs basic constraints with CA true), its key usage, when present, must
- * allow keyCertSign, its key must be RSA, EC or Ed25519, and the child's signature (not SHA-1 or MD5 based) must
- * verify with it.
- */
-export function signatureFromProblem(child: X509Certificate, parent: X509Certificate): string | undefined {
-  const p = certInfo(parent);
-  const bc = p.basicConstraints;
-  if (bc ? !bc.ca : certVersion(parent) >= 3) return `certificate with subject "${p.subject}" is not a CA certificate (${bc ? 'basic constraints CA is false' : 'no basic constraints'})`;
-  if (p.keyUsage && p.keyUsage.size > 0 && !p.keyUsage.has('keyCertSign')) return `the key usage of certificate with subject "${p.subject}" does not allow signing certificates (keyCertSign)`;
-  const type = parent.publicKey.asymmetricKeyType;
-  if (type !== 'rsa' && type !== 'ec' && type !== 'ed25519') return `certificate with subject "${p.subject}" has an unsupported ${type} key`;
-  const alg = certInfo(child).signatureAlgorithm;
-  const insecure = insecureSignatureAlgorithmName(alg);
-  if (insecure) return `certificate with subject "${subjectOf(child)}" is signed with the insecure algorithm ${insecure}`;
-  if (!CERT_SIG_ALGS.has(alg)) return `certificate with subject "${subjectOf(child)}" is signed with the unsupported algorithm ${alg}`;
-  let ok = false;
-  try {
-    ok = child.verify(parent.publicKey);
-  } catch {
-    ok = false;
-  }
-  if (!ok) return child === parent ? `the signature of certificate with subject "${p.subject}" does not verify with its own key` : `the signature of certificate with subject "${subjectOf(child)}" does not verify with the key of "${p.subject}"`;
-  return undefined;
-}
-
-/**
- * Why `cert` is not a root CA certificate, or undefined when it is (notation's isRootCACertificate: it verifies its
- * own signature as Go's CheckSignatureFrom does, and its subject and issuer are the same bytes). The tsa trust store
- * and --timestamp-root-cert take root CA certificates only.
- */
-export function rootCertificateProblem(cert: X509Certificate): string | undefined {
-  const p = signatureFromProblem(cert, cert);
-  if (p) return p;
-  const i = certInfo(cert);
-  if (!i.selfIssued) return `issuer and subject of certificate with subject "${i.subject}" are not the same`;
-  return undefined;
-}
 
 const isSelfSigned = (c: X509Certificate) => rootCertificateProblem(c) === undefined;
 

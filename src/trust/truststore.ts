@@ -15,8 +15,7 @@ import { join, basename } from 'node:path';
 import type { X509Certificate } from 'node:crypto';
 import { PolicyError } from './errors.js';
 import { TRUST_STORE_TYPES, type TrustStoreType, type TrustStoreRef } from './policy.js';
-import { certInfo, isSelfSigned, parseCertificates } from './x509.js';
-import { rootCertificateProblem } from './timestamp.js';
+import { certInfo, isSelfSigned, parseCertificates, rootCertificateProblem } from './x509.js';
 import { mkdirs } from '../config/mkdir.js';
 
 const STORE_NAME_RE = /^[a-zA-Z0-9_.-]+$/;

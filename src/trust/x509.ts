@@ -101,6 +101,8 @@ export interface CertInfo {
   /** Contents of the subjectPublicKey BIT STRING after its unused-bits byte (what OCSP key hashes are over). */
   publicKeyBits: Buffer;
   subjectKeyId?: Buffer;
+  /** The certificate's version as Go numbers it (1, 2 or 3). */
+  version: number;
   /** Whether the keyUsage extension is marked critical (set only when the certificate has one). */
   keyUsageCritical?: boolean;
   /** Every extension of the certificate, in order, with its criticality. */
@@ -226,7 +228,13 @@ export function certInfo(cert: X509Certificate): CertInfo {
   if (!sigAlgOid || sigAlgOid.tag !== 0x06) throw new DerError('malformed signatureAlgorithm');
   const f = children(der, tbs);
   let i = 0;
-  if (f[0]?.tag === 0xa0) i++;
+  let version = 1;
+  if (f[0]?.tag === 0xa0) {
+    const v = children(der, f[0])[0];
+    if (!v || v.tag !== 0x02 || v.end === v.start || v.end - v.start > 4 || (der[v.start]! & 0x80) !== 0) throw new DerError('malformed certificate version');
+    version = der.readUIntBE(v.start, v.end - v.start) + 1;
+    i++;
+  }
   const serialT = f[i]!;
   const issuer = f[i + 2]!;
   const validity = f[i + 3]!;
@@ -251,6 +259,7 @@ export function certInfo(cert: X509Certificate): CertInfo {
     serial: der.subarray(serialT.start, serialT.end),
     subjectDer: der.subarray(subject.hdr, subject.end),
     publicKeyBits: der.subarray(bits.start + 1, bits.end),
+    version,
     extensions: [],
     signatureAlgorithm: decodeOid(der, sigAlgOid),
   };
@@ -368,6 +377,62 @@ export function issuedBy(child: X509Certificate, parent: X509Certificate): boole
 /** Self-issued (issuer Name = subject Name) and self-signed (verifies with its own key): issuedBy(c, c). */
 export function isSelfSigned(c: X509Certificate): boolean {
   return issuedBy(c, c);
+}
+
+/**
+ * Certificate signature algorithms Go's Certificate.CheckSignatureFrom accepts (what x509.Verify and notation's
+ * self-signed checks use): SHA-2 RSA PKCS#1 v1.5 and RSASSA-PSS, SHA-2 ECDSA, Ed25519. SHA-1 and MD5 based ones
+ * are refused as insecure (notation cannot use a TSA whose root is SHA-1 signed either).
+ */
+const CERT_SIG_ALGS = new Set([
+  '1.2.840.113549.1.1.11',
+  '1.2.840.113549.1.1.12',
+  '1.2.840.113549.1.1.13',
+  OID_RSA_PSS,
+  '1.2.840.10045.4.3.2',
+  '1.2.840.10045.4.3.3',
+  '1.2.840.10045.4.3.4',
+  '1.3.101.112',
+]);
+
+/**
+ * Why `parent` cannot have signed `child` (Go's Certificate.CheckSignatureFrom), or undefined when it did: the
+ * parent must be a CA (a v3 certificate needs basic constraints with CA true), its key usage, when present, must
+ * allow keyCertSign, its key must be RSA, EC or Ed25519, and the child's signature (not SHA-1 or MD5 based) must
+ * verify with it.
+ */
+export function signatureFromProblem(child: X509Certificate, parent: X509Certificate): string | undefined {
+  const p = certInfo(parent);
+  const bc = p.basicConstraints;
+  if (bc ? !bc.ca : p.version >= 3) return `certificate with subject "${p.subject}" is not a CA certificate (${bc ? 'basic constraints CA is false' : 'no basic constraints'})`;
+  if (p.keyUsage && p.keyUsage.size > 0 && !p.keyUsage.has('keyCertSign')) return `the key usage of certificate with subject "${p.subject}" does not allow signing certificates (keyCertSign)`;
+  const type = parent.publicKey.asymmetricKeyType;
+  if (type !== 'rsa' && type !== 'ec' && type !== 'ed25519') return `certificate with subject "${p.subject}" has an unsupported ${type} key`;
+  const alg = certInfo(child).signatureAlgorithm;
+  const insecure = insecureSignatureAlgorithmName(alg);
+  if (insecure) return `certificate with subject "${certInfo(child).subject}" is signed with the insecure algorithm ${insecure}`;
+  if (!CERT_SIG_ALGS.has(alg)) return `certificate with subject "${certInfo(child).subject}" is signed with the unsupported algorithm ${alg}`;
+  let ok = false;
+  try {
+    ok = child.verify(parent.publicKey);
+  } catch {
+    ok = false;
+  }
+  if (!ok) return child === parent ? `the signature of certificate with subject "${p.subject}" does not verify with its own key` : `the signature of certificate with subject "${certInfo(child).subject}" does not verify with the key of "${p.subject}"`;
+  return undefined;
+}
+
+/**
+ * Why `cert` is not a root CA certificate, or undefined when it is (notation's isRootCACertificate: it verifies its
+ * own signature as Go's CheckSignatureFrom does, and its subject and issuer are the same bytes). The tsa trust store
+ * and --timestamp-root-cert take root CA certificates only.
+ */
+export function rootCertificateProblem(cert: X509Certificate): string | undefined {
+  const p = signatureFromProblem(cert, cert);
+  if (p) return p;
+  const i = certInfo(cert);
+  if (!i.selfIssued) return `issuer and subject of certificate with subject "${i.subject}" are not the same`;
+  return undefined;
 }
 
 export { DerError, readTlv, children, decodeOid, type Tlv };
