@@ -5,6 +5,6 @@
 const { completion, metadata, run } = require('./plugin-shim.js');
 
 const argv = process.argv.slice(2);
-if (argv[0] === 'docker-cli-plugin-metadata') metadata('Generate the OCI manifest of a local image (digest known before push)');
+if (argv[0] === 'docker-cli-plugin-metadata') metadata('generate');
 else if (argv[0] === '__complete') completion(argv);
 else run('generate', argv);

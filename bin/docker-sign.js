@@ -8,7 +8,7 @@ const { answer, completion, metadata, run } = require('./plugin-shim.js');
 
 const argv = process.argv.slice(2);
 if (argv[0] === 'docker-cli-plugin-metadata') {
-  metadata('Sign, push and verify images with Notary Project signatures');
+  metadata('sign');
 } else if (argv[0] === 'docker-cli-plugin-hooks' || (argv[0] === 'sign' && argv[1] === 'docker-cli-plugin-hooks')) {
   // CLI hooks (opt-in: `docker sign install --hooks`): a "What's next" hint after docker push / pull.
   // docker renders the template; {{arg . 0}} is the image the user named. Hooks cannot block anything.

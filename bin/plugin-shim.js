@@ -14,16 +14,29 @@ function answer(line) {
   }
 }
 
-/** The `docker-cli-plugin-metadata` answer (docker asks for it on every `docker --help`, `docker info`, plug-in run). */
-function metadata(shortDescription) {
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
-  answer(JSON.stringify({
+/** The plug-ins' one-line descriptions (docker lists them in `docker --help`). */
+const DESCRIPTIONS = {
+  sign: 'Sign, push and verify images with Notary Project signatures',
+  generate: 'Generate the OCI manifest of a local image (digest known before push)',
+};
+
+/**
+ * The `docker-cli-plugin-metadata` answer of plug-in `name` (one JSON line). The shims `docker sign install` writes
+ * give the same answer without starting node (plugins/cli/install.ts), from this function's output.
+ */
+function metadataLine(name, version) {
+  return JSON.stringify({
     SchemaVersion: '0.1.0',
     Vendor: 'docker-sign',
-    Version: pkg.version,
-    ShortDescription: shortDescription,
+    Version: version,
+    ShortDescription: DESCRIPTIONS[name],
     URL: 'https://github.com/docker-sign/docker-sign',
-  }) + '\n');
+  }) + '\n';
+}
+
+/** Answers `docker-cli-plugin-metadata` (docker asks on every `docker --help`, `docker info`, plug-in run). */
+function metadata(name) {
+  answer(metadataLine(name, JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version));
 }
 
 /** Runs the CLI. main() reports every error itself; anything escaping it is a bug: one line, exit 70 (stack with DOCKER_SIGN_DEBUG). */
@@ -43,4 +56,4 @@ function completion(argv) {
   require('../dist/complete.cjs').run(argv, join(__dirname, '..', 'dist', 'completion.json'));
 }
 
-module.exports = { answer, completion, metadata, run };
+module.exports = { answer, completion, metadata, metadataLine, run };

@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeConnections, openRepository } from '../src/registry/index.js';
 import { DockerSignError } from '../src/errors.js';
 import { startRegistry, tempDir, type Registry } from './push.helpers.js';
-import { BIN, pushTestImage } from './verify-helpers.js';
+import { BIN, pushTestImage, requireEnv } from './verify-helpers.js';
+import { install } from '../plugins/cli/install.js';
 
 /**
  * Registries that speak TLS with a private CA, and one that also asks for a client certificate: the CA and the
@@ -109,5 +110,72 @@ describe('integration: registries with a private CA and client certificates (cer
     const listed = run(['ls', '-o', 'json', `${plainTls.addr}/tls/app:v1`]);
     expect(listed.status, listed.stderr).to.equal(0);
     expect(JSON.parse(listed.stdout).signatures.map((s: { digest: string }) => s.digest)).to.include(JSON.parse(signed.stdout).signature.digest);
+  });
+
+  describe('NODE_EXTRA_CA_CERTS through the installed plug-in shim (node does not load it at start-up; we add it per TLS connection)', () => {
+    let dc: string;
+    let shim: string;
+    const cfg = () => join(dir, 'extra-ca-config');
+    before(() => {
+      dc = join(dir, 'docker-config');
+      shim = install({ dockerConfig: dc }).plugins.find((p) => p.name === 'sign')!.path;
+      const r = spawnSync(process.execPath, [BIN, 'key', 'generate', 'extra', '--type', 'ec-p256', '--config-dir', cfg()], { encoding: 'utf8' });
+      expect(r.status, r.stderr).to.equal(0);
+    });
+    // as docker runs the plug-in: its name first, then the user's words
+    const viaShim = (args: string[], env: NodeJS.ProcessEnv) => spawnSync(shim, ['sign', ...args, '--config-dir', cfg()], {
+      encoding: 'utf8', timeout: 60_000, env: { ...env, DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND: 'sign' },
+    });
+    // a certs.d folder for the registry that trusts no CA of its own: says "TLS" for this loopback address (else
+    // plain HTTP would be used), so what is trusted is the roots + NODE_EXTRA_CA_CERTS
+    const baseEnv = (): NodeJS.ProcessEnv => {
+      const none = join(dir, 'certs.d-none');
+      mkdirSync(join(none, plainTls.addr), { recursive: true });
+      const e: NodeJS.ProcessEnv = { ...process.env, DOCKER_SIGN_CERTS_D: none };
+      delete e.NODE_EXTRA_CA_CERTS;
+      return e;
+    };
+
+    it('a registry whose CA is only in NODE_EXTRA_CA_CERTS: signed and listed (CA bundle + that CA in one file, as users set it)', async () => {
+      process.env.DOCKER_SIGN_CERTS_D = certsD;
+      await pushTestImage(plainTls.addr, 'tls/extra');
+      const bundle = join(dir, 'extra-bundle.pem');
+      writeFileSync(bundle, readFileSync(join(dir, 'ca.pem')));
+      const env = { ...baseEnv(), NODE_EXTRA_CA_CERTS: bundle };
+      const signed = viaShim(['--remote', '-o', 'json', `${plainTls.addr}/tls/extra:v1`], env);
+      expect(signed.status, signed.stderr).to.equal(0);
+      const listed = viaShim(['ls', '-o', 'json', `${plainTls.addr}/tls/extra:v1`], env);
+      expect(listed.status, listed.stderr).to.equal(0);
+      expect(JSON.parse(listed.stdout).signatures.map((s: { digest: string }) => s.digest)).to.include(JSON.parse(signed.stdout).signature.digest);
+    });
+
+    it('without it the same registry is refused (the CA really comes from the variable)', () => {
+      const r = viaShim(['ls', `${plainTls.addr}/tls/app:v1`], baseEnv());
+      expect(r.status).to.not.equal(0);
+      expect(r.stderr).to.match(/certificate|TLS|ca\.crt/i);
+    });
+
+    it('an unreadable NODE_EXTRA_CA_CERTS file: warned about (as node does) and the registry refused', () => {
+      const r = viaShim(['ls', `${plainTls.addr}/tls/app:v1`], { ...baseEnv(), NODE_EXTRA_CA_CERTS: join(dir, 'no-such.pem') });
+      expect(r.status).to.not.equal(0);
+      expect(r.stderr).to.include('Ignoring extra certs from');
+    });
+
+    it('processes we start get NODE_EXTRA_CA_CERTS back as the user set it (here: a credential helper)', () => {
+      // a docker credential helper on PATH records the environment it was started with; the registry with
+      // authentication asks for credentials, so the helper is run
+      const binDir = join(dir, 'helper-bin');
+      mkdirSync(binDir, { recursive: true });
+      const seen = join(dir, 'helper-env.txt');
+      writeFileSync(join(binDir, 'docker-credential-envcheck'), `#!/bin/sh\nprintf '%s|%s' "\${NODE_EXTRA_CA_CERTS-unset}" "\${DOCKER_SIGN_EXTRA_CA_CERTS-unset}" > '${seen}'\necho '{"ServerURL":"","Username":"","Secret":""}'\n`);
+      chmodSync(join(binDir, 'docker-credential-envcheck'), 0o755);
+      const dockerCfg = join(dir, 'helper-docker-config');
+      mkdirSync(dockerCfg, { recursive: true });
+      writeFileSync(join(dockerCfg, 'config.json'), JSON.stringify({ credsStore: 'envcheck' }));
+      const bundle = join(dir, 'extra-bundle.pem');
+      const env = { ...baseEnv(), NODE_EXTRA_CA_CERTS: bundle, DOCKER_CONFIG: dockerCfg, PATH: `${binDir}:${process.env.PATH}` };
+      viaShim(['ls', `${requireEnv('DS_AUTH_REGISTRY')}/extra-ca/app:v1`], env);
+      expect(readFileSync(seen, 'utf8')).to.equal(`${bundle}|unset`);
+    });
   });
 });

@@ -2,6 +2,7 @@ import { splitPluginArgv, routeArgs, applyGlobalsToEnv, PluginArgvError } from '
 import { asksForHelp, isFastCommandId, type FastCommandId } from './cli/fast-ids.js';
 import { requireBundle } from './cli/codecache.js';
 import { writeStderr, quietOnClosedStdout } from './cli/out.js';
+import { adoptExtraCaCerts } from './registry/tls-roots.js';
 
 /**
  * The fast-path entry of a hot command: built, dist/fast/<id>.cjs next to this module (one CommonJS file per
@@ -28,6 +29,8 @@ async function loadFastEntry(id: FastCommandId): Promise<{ runFast(args: readonl
  * its code without chunk hops, loaded with a code cache) and oclif a chunk of the split build.
  */
 export async function main(name: 'sign' | 'generate', argv: string[]): Promise<void> {
+  // NODE_EXTRA_CA_CERTS handed over by the plug-in shim, so node did not load it at start-up (tls-roots.ts)
+  adoptExtraCaCerts();
   let args: string[];
   try {
     if (process.env.DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND) {

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, lstatSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { mkdirsSync } from '../../src/config/mkdir.js';
 import { readJsonObjectFile, replaceFile } from '../../src/config/files.js';
 
@@ -19,6 +20,7 @@ import { readJsonObjectFile, replaceFile } from '../../src/config/files.js';
  *    "What's next" hint after `docker push` / `docker pull` (bin/docker-sign.js answers docker-cli-plugin-hooks).
  */
 export const PLUGIN_NAMES = ['sign', 'generate'] as const;
+export type PluginName = (typeof PLUGIN_NAMES)[number];
 const SHIM_MARK = '# docker-sign CLI plug-in shim';
 const RC_MARK = '# docker-sign: docker push --sign wrapper';
 
@@ -42,8 +44,42 @@ function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export function shimText(nodePath: string, script: string): string {
-  return `#!/bin/sh\n${SHIM_MARK} (written by \`docker sign install\`)\nexec ${shq(nodePath)} ${shq(script)} "$@"\n`;
+/**
+ * The plug-in executable: a /bin/sh script that
+ *  - answers `docker-cli-plugin-metadata` itself, without node: docker asks every plug-in for it on each
+ *    `docker --help` / `docker info` and once or twice before every `docker sign …` run (node's start-up alone
+ *    is 20-55 ms; this answer takes ~1 ms). Same bytes as bin/plugin-shim.js prints (metadataLine), the version
+ *    read from the package's package.json at each call with shell built-ins (stays right after an upgrade);
+ *  - hands NODE_EXTRA_CA_CERTS to docker-sign as DOCKER_SIGN_EXTRA_CA_CERTS, so node does not load the file at
+ *    start-up (~35 ms for a full CA bundle) and our TLS connections add it when they are made
+ *    (src/registry/tls-roots.ts). Not when NODE_OPTIONS picks a CA store (--use-openssl-ca and the like): node
+ *    then keeps the variable, as without the shim;
+ *  - execs this node binary on bin/docker-NAME.js by absolute path.
+ */
+export function shimText(nodePath: string, script: string, name: PluginName, root: string): string {
+  const shim = createRequire(import.meta.url)(join(root, 'bin', 'plugin-shim.js')) as { metadataLine(name: string, version: string): string };
+  const marker = '\u0000VERSION\u0000';
+  const [before, after] = shim.metadataLine(name, marker).replace(/\n$/, '').split(JSON.stringify(marker).slice(1, -1));
+  return [
+    '#!/bin/sh',
+    `${SHIM_MARK} (written by \`docker sign install\`)`,
+    'if [ "$#" -eq 1 ] && [ "$1" = docker-cli-plugin-metadata ]; then',
+    '  v=',
+    `  while IFS= read -r l; do case $l in *'"version"'*) v=\${l#*'"version"'}; v=\${v#*\\"}; v=\${v%%\\"*}; break;; esac; done < ${shq(join(root, 'package.json'))}`,
+    "  case $v in ''|*[!0-9A-Za-z.+-]*) ;; *)",
+    `    printf '%s%s%s\\n' ${shq(before!)} "$v" ${shq(after!)}`,
+    '    exit 0;;',
+    '  esac',
+    'fi',
+    'if [ -n "${NODE_EXTRA_CA_CERTS-}" ]; then',
+    '  case " ${NODE_OPTIONS-} " in',
+    '    *-ca[\\ =]*) ;;',
+    '    *) DOCKER_SIGN_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export DOCKER_SIGN_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS;;',
+    '  esac',
+    'fi',
+    `exec ${shq(nodePath)} ${shq(script)} "$@"`,
+    '',
+  ].join('\n');
 }
 
 function isOurs(file: string, root: string): boolean {
@@ -136,7 +172,7 @@ export function install(o: InstallOptions): InstallResult {
       symlinkSync(target, path);
       res.plugins.push({ name, path, target, kind: 'symlink' });
     } else {
-      replaceFile(path, shimText(nodePath, target), 0o755);
+      replaceFile(path, shimText(nodePath, target, name, root), 0o755);
       res.plugins.push({ name, path, target, kind: 'shim' });
     }
   }

@@ -26,6 +26,7 @@ import type Dockerode from 'dockerode';
 import { DockerSignError, InputError, ConfigError, EXIT } from '../errors.js';
 import { dockerConfigDir } from '../config/dir.js';
 import { notEngineApi, parseSshHost, sshAgent, sshConnection } from './ssh.js';
+import { defaultCaList } from '../registry/tls-roots.js';
 
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
@@ -152,8 +153,12 @@ export function dockerodeOptions(ep: EngineEndpoint): Dockerode.DockerOptions {
   const https = tls !== undefined || u.protocol === 'https:';
   const port = u.port || (https ? '2376' : '2375');
   const opts: Dockerode.DockerOptions & { rejectUnauthorized?: boolean } = { protocol: https ? 'https' : 'http', host: u.hostname.replace(/^\[|\]$/g, ''), port };
+  if (https) {
+    // ca.pem replaces the roots; without one, the roots our other TLS connections trust (tls-roots.ts)
+    const ca = tls?.ca ?? defaultCaList();
+    if (ca) opts.ca = ca;
+  }
   if (https && tls) {
-    if (tls.ca) opts.ca = tls.ca;
     if (tls.cert) opts.cert = tls.cert;
     if (tls.key) opts.key = tls.key;
     // docker: TLS without --tlsverify encrypts but does not verify the daemon's certificate.
@@ -249,7 +254,7 @@ async function rawRequest(ep: EngineEndpoint, method: string, path: string): Pro
       // A unix socket is connected here, without an http.Agent: the agent works out a TLS server name for every
       // socket (net.isIP, whose first call compiles node's IPv6 pattern: ~5 ms of start-up) and keeps nothing we reuse.
       ...(o.socketPath ? { socketPath: o.socketPath, createConnection: () => (process.getBuiltinModule('node:net') as typeof import('node:net')).connect({ path: o.socketPath! }) } : { host: o.host, port: Number(o.port) }),
-      ...(https ? { ca: o.ca as Buffer | undefined, cert: o.cert as Buffer | undefined, key: o.key as Buffer | undefined, rejectUnauthorized: o.rejectUnauthorized !== false } : {}),
+      ...(https ? { ca: o.ca as Buffer | string[] | undefined, cert: o.cert as Buffer | undefined, key: o.key as Buffer | undefined, rejectUnauthorized: o.rejectUnauthorized !== false } : {}),
     }, resolvePromise);
     req.on('error', reject);
     req.end();

@@ -9,7 +9,6 @@
  */
 import type * as Fs from 'node:fs';
 import type * as Path from 'node:path';
-import type * as Tls from 'node:tls';
 import { ConfigError } from '../errors.js';
 
 const fs = process.getBuiltinModule('node:fs') as typeof Fs;
@@ -18,7 +17,7 @@ const path = process.getBuiltinModule('node:path') as typeof Path;
 export interface RegistryTls {
   /** The folder the material came from. */
   dir: string;
-  /** System roots + the folder's CA certificates (undefined: system roots only). */
+  /** The folder's CA certificates, trusted in addition to the system roots (undefined: system roots only). */
   ca?: string[];
   cert?: Buffer;
   key?: Buffer;
@@ -59,10 +58,7 @@ export function registryTls(host: string, env: NodeJS.ProcessEnv = process.env):
       }
     };
     const cas = names.filter((n) => n.endsWith('.crt')).sort();
-    if (cas.length > 0) {
-      const tls = process.getBuiltinModule('node:tls') as typeof Tls;
-      found.ca = [...tls.rootCertificates, ...cas.map((n) => read(n).toString('utf8'))];
-    }
+    if (cas.length > 0) found.ca = cas.map((n) => read(n).toString('utf8'));
     const certs = names.filter((n) => n.endsWith('.cert')).sort();
     for (const c of certs) {
       const k = `${c.slice(0, -'.cert'.length)}.key`;

@@ -11,6 +11,7 @@ import type * as Https from 'node:https';
 import { Readable } from 'node:stream';
 import { DockerSignError } from '../errors.js';
 import { registryTls } from './certsd.js';
+import { tlsContextOptions } from './tls-roots.js';
 import { closeProxyAgents, describeProxy, proxyAgent, proxyFor } from './proxy.js';
 
 export type RequestBody = Buffer | Readable | string | null | undefined;
@@ -87,12 +88,13 @@ function send(url: URL, o: RequestOptions, agent: http.Agent): Promise<Response>
     const body = o.body ?? undefined;
     if (typeof body === 'string' || Buffer.isBuffer(body)) headers['content-length'] = Buffer.byteLength(body);
     else if (body === undefined && (o.method === 'POST' || o.method === 'PUT' || o.method === 'PATCH')) headers['content-length'] = 0;
-    // the registry's certs.d folder (CA certificates, client certificate), as the Docker engine uses it; the agent
-    // keys its pooled sockets by these options, so they never serve another host
+    // the registry's certs.d folder (CA certificates, client certificate), as the Docker engine uses it, in one
+    // secure context per folder made once (tls-roots.ts); pooled sockets are keyed by host:port, and a host's
+    // folder is read once per process, so a socket never serves a request meant for other TLS material
     const tls = url.protocol === 'https:' ? registryTls(url.host) : undefined;
     const req = mod.request(url, {
       method: o.method, headers, agent, ...(o.signal ? { signal: o.signal } : {}),
-      ...(tls?.ca ? { ca: tls.ca } : {}), ...(tls?.cert ? { cert: tls.cert, key: tls.key } : {}),
+      ...(url.protocol === 'https:' ? tlsContextOptions(tls ? `certs.d:${tls.dir}` : 'default', { extraCa: tls?.ca, cert: tls?.cert, key: tls?.key }) : {}),
     });
     let settled = false;
     const fail = (e: Error) => {

@@ -17,6 +17,7 @@
 import type * as Http from 'node:http';
 import type * as Net from 'node:net';
 import { ConfigError } from '../errors.js';
+import { tlsContextOptions } from './tls-roots.js';
 
 const net = process.getBuiltinModule('node:net') as typeof Net;
 
@@ -111,7 +112,11 @@ export async function proxyAgent(target: URL, proxy: URL, opts: { keepAlive: boo
   const key = `${target.protocol}${proxy.href}\0${opts.keepAlive}\0${opts.maxSockets ?? ''}`;
   const known = agents.get(key);
   if (known) return known;
-  const agentOpts = { keepAlive: opts.keepAlive, ...(opts.maxSockets ? { maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets } : {}), timeout: 30_000 };
+  const agentOpts = {
+    keepAlive: opts.keepAlive, ...(opts.maxSockets ? { maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets } : {}), timeout: 30_000,
+    // TLS to an https:// proxy itself trusts what our other connections trust (tls-roots.ts)
+    ...(proxy.protocol === 'https:' ? tlsContextOptions('default') : {}),
+  };
   let agent: Http.Agent;
   if (target.protocol === 'https:') {
     const mod = await import('https-proxy-agent');

@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { describeProxy, proxyAgent, proxyFor } from '../registry/proxy.js';
+import { tlsContextOptions } from '../registry/tls-roots.js';
 
 export interface RevocationFetchRequest {
   url: string;
@@ -93,7 +94,7 @@ export function httpExchange(url: URL, method: string, body: Buffer | undefined,
         headers['content-type'] = req.contentType ?? 'application/octet-stream';
         headers['content-length'] = String(body.length);
       }
-      const r = request(url, { method, headers, agent }, (res: IncomingMessage) => {
+      const r = request(url, { method, headers, agent, ...(url.protocol === 'https:' ? tlsContextOptions('default') : {}) }, (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
         const head: HttpAnswer = {
           status,

@@ -29,6 +29,34 @@ describe('cli: docker sign install (files)', () => {
     }
   });
 
+  it('the shims answer docker-cli-plugin-metadata without node, byte for byte what bin/*.js print', () => {
+    // node path that cannot run: the metadata answer must not need it
+    const r = install({ dockerConfig: join(dir, 'dc'), nodePath: join(dir, 'no-node') });
+    for (const p of r.plugins) {
+      const viaShim = spawnSync(p.path, ['docker-cli-plugin-metadata'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+      const viaNode = spawnSync(process.execPath, [p.target, 'docker-cli-plugin-metadata'], { encoding: 'utf8' });
+      expect(viaShim.status, viaShim.stderr).to.equal(0);
+      expect(viaShim.stdout).to.equal(viaNode.stdout);
+      expect(JSON.parse(viaShim.stdout).Version).to.equal(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+    }
+  });
+
+  it('the shims hand NODE_EXTRA_CA_CERTS over as DOCKER_SIGN_EXTRA_CA_CERTS, unless NODE_OPTIONS picks a CA store', () => {
+    // a stand-in for node that prints what it was given
+    const fake = join(dir, 'fake-node');
+    writeFileSync(fake, '#!/bin/sh\nprintf \'%s|%s|%s\' "${NODE_EXTRA_CA_CERTS-unset}" "${DOCKER_SIGN_EXTRA_CA_CERTS-unset}" "$*"\n');
+    chmodSync(fake, 0o755);
+    const shim = install({ dockerConfig: join(dir, 'dc'), nodePath: fake }).plugins[0]!;
+    const run = (env: Record<string, string>) => spawnSync(shim.path, ['sign', 'ls', 'a b'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', ...env } }).stdout;
+    expect(run({ NODE_EXTRA_CA_CERTS: '/etc/x.pem' })).to.equal(`unset|/etc/x.pem|${shim.target} sign ls a b`);
+    expect(run({})).to.equal(`unset|unset|${shim.target} sign ls a b`);
+    expect(run({ NODE_EXTRA_CA_CERTS: '/etc/x.pem', NODE_OPTIONS: '--use-openssl-ca' })).to.equal(`/etc/x.pem|unset|${shim.target} sign ls a b`);
+    expect(run({ NODE_EXTRA_CA_CERTS: '/etc/x.pem', NODE_OPTIONS: '--max-old-space-size=99 --use-system-ca' })).to.equal(`/etc/x.pem|unset|${shim.target} sign ls a b`);
+    expect(run({ NODE_EXTRA_CA_CERTS: '/etc/x.pem', NODE_OPTIONS: '--max-old-space-size=99' })).to.equal(`unset|/etc/x.pem|${shim.target} sign ls a b`);
+    // the metadata question with other words after it is not the metadata question: it goes to node
+    expect(spawnSync(shim.path, ['docker-cli-plugin-metadata', 'x'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } }).stdout).to.equal(`unset|unset|${shim.target} docker-cli-plugin-metadata x`);
+  });
+
   it('--symlink links to bin/*.js', () => {
     const r = install({ dockerConfig: join(dir, 'dc'), symlink: true });
     expect(lstatSync(r.plugins[0].path).isSymbolicLink()).to.equal(true);
