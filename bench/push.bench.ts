@@ -1,5 +1,6 @@
-// Cold `docker sign push` (empty store + layer cache, own empty registry) vs `docker push` of the same image to
-// another empty registry, for a small FROM-scratch image and a ~1.3 GB three-layer image with one 1 GB layer;
+// Cold `docker sign push` (empty store + layer cache, own empty registry; run through the docker CLI with the
+// plug-ins installed by `docker sign install`, as users run it) vs `docker push` of the same image to another empty
+// registry, for a small FROM-scratch image and a ~1.3 GB three-layer image with one 1 GB layer;
 // plus the peak RSS of our push process (/usr/bin/time -v).
 //
 // Big image data (generated here once, kept as docker image ds-bench-big:v1 so later runs skip the build):
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import type { BenchRow } from './run.js';
 import { root, startRegistry, tempDir, mustSh, sh, uid } from '../integration/push.helpers.js';
+import { install } from '../plugins/cli/install.js';
 
 const BIG_TAG = 'ds-bench-big:v1';
 const REPS = Number(process.env.DS_BENCH_REPS ?? 1);
@@ -77,6 +79,17 @@ async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): 
   return { seconds, maxRssMiB: m ? Number(m[1]) / 1024 : undefined };
 }
 
+/** A docker config dir with the plug-ins installed (`docker sign install`), made once per bench run. */
+let pluginDir: string | undefined;
+function pluginConfig(): string {
+  if (!pluginDir) {
+    pluginDir = tempDir('ds-bench-docker-config-');
+    install({ dockerConfig: pluginDir });
+    process.on('exit', () => rmSync(pluginDir!, { recursive: true, force: true }));
+  }
+  return pluginDir;
+}
+
 async function oursCold(image: string): Promise<Run> {
   const reg = await startRegistry();
   const cfg = tempDir('ds-bench-cfg-');
@@ -84,7 +97,8 @@ async function oursCold(image: string): Promise<Run> {
     const tag = `${reg.addr}/bench-${uid()}:1`;
     mustSh('docker', ['tag', image, tag]);
     try {
-      return await timed(process.execPath, [join(root, 'bin', 'docker-sign.js'), 'push', '-q', tag], { DOCKER_SIGN_CONFIG: cfg });
+      // as the user runs it: the docker CLI, which asks the installed plug-in for its metadata and then runs it
+      return await timed('docker', ['sign', 'push', '-q', tag], { DOCKER_SIGN_CONFIG: cfg, DOCKER_CONFIG: pluginConfig() });
     } finally {
       sh('docker', ['rmi', tag]);
     }

@@ -77,6 +77,11 @@ export interface GenerateOptions {
    */
   onBlob?: (desc: Descriptor, bytes: Buffer) => void;
   /**
+   * With onBlob: may a layer of `size` tar bytes (<= 8 MiB) be kept in memory once compressed, to go to onBlob too?
+   * (Push answers from its budget of bytes waiting to be uploaded.) Default: no; such layers go through `tee`.
+   */
+  keepForBlob?: (size: number) => boolean;
+  /**
    * Told the manifest as soon as it is built from the verified archive, before anything is written to the store:
    * `stored` settles when it and all its blobs are in the store (the layer cache and index.json come after). Push
    * starts the registry side then. Not called when the manifest is rebuilt from the store alone (generate returns
@@ -351,6 +356,7 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
     }
     : undefined;
 
+  const likelyNew = (nd: Digest | undefined) => (nd !== undefined ? !cachedSet.has(nd) : cachedSet.size === 0);
   const save = await readSaveStream(stream, {
     store,
     gzip,
@@ -359,7 +365,10 @@ export async function generateFromSave(stream: Readable, inspect: Pick<ImageInsp
     // the diff ID (stream unless cached); in a legacy save entries cannot be matched to diff IDs before they are
     // read, so stream only when no layer of the image is cached (a cold image). Otherwise push uploads after
     // generation, skipping what the registry has (HEAD).
-    tee: opts.tee ? (nd) => ((nd !== undefined ? !cachedSet.has(nd) : cachedSet.size === 0) ? opts.tee!() : Promise.resolve(undefined)) : undefined,
+    tee: opts.tee ? (nd) => (likelyNew(nd) ? opts.tee!() : Promise.resolve(undefined)) : undefined,
+    // a layer of up to 8 MiB is compressed in one go (its bytes come out at the end): one PUT then, not a stream
+    keepCompressed: opts.onBlob && opts.keepForBlob ? (nd, size) => likelyNew(nd) && opts.keepForBlob!(size) : undefined,
+    onCompressedLayer: opts.onBlob ? (blob, bytes) => opts.onBlob!({ mediaType: MediaType.OCI_LAYER_GZIP, digest: blob.digest, size: blob.size }, bytes) : undefined,
     skipCompression: (nd) => nd !== undefined && cachedSet.has(nd),
     onSmallEntry,
   });

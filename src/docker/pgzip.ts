@@ -38,7 +38,8 @@ export const DICT_SIZE = 32 * 1024;
 const MEM_LEVEL = 9;
 export const SMALL_INPUT_BLOCK_SIZE = 256 * 1024;
 export const DEFAULT_BLOCK_SIZE = 1024 * 1024;
-const SMALL_INPUT_MAX = 8 * 1024 * 1024;
+/** Inputs up to this size have all their blocks in flight: their output comes out at end(), in one go. */
+export const SMALL_INPUT_MAX = 8 * 1024 * 1024;
 
 /** The default block size for an input of `size` bytes (see the module comment). */
 export function blockSizeFor(size: number | undefined): number {

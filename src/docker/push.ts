@@ -197,7 +197,7 @@ export function streamingUploads(repo: RemoteRepository, done: Map<string, Promi
  * (inspect fails, or the store holds all of the image under another name).
  */
 export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'mediaType' | 'platform' | 'level' | 'progress' | 'env'> &
-  Pick<GenerateOptions, 'tee' | 'onBlob' | 'onManifest'> & { store: OciLayout | Promise<OciLayout>; storeIsNew?: boolean }):
+  Pick<GenerateOptions, 'tee' | 'onBlob' | 'keepForBlob' | 'onManifest'> & { store: OciLayout | Promise<OciLayout>; storeIsNew?: boolean }):
   Promise<{ descriptor: Descriptor; manifest: Buffer; storeTag?: string; imageId: string; generated: boolean; result?: GenerateResult }> {
   const env = opts.env ?? process.env;
   const storeP = Promise.resolve(opts.store);
@@ -232,7 +232,7 @@ export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'me
   }
   const r = await generateManifest(image, {
     store, mediaType: opts.mediaType ?? 'oci', platform: opts.platform, level: opts.level, progress: opts.progress, env, tee: opts.tee, onBlob: opts.onBlob,
-    onManifest: opts.onManifest, inspected: insp, ...(save ? { save } : {}),
+    keepForBlob: opts.keepForBlob, onManifest: opts.onManifest, inspected: insp, ...(save ? { save } : {}),
   });
   return { descriptor: r.descriptor, manifest: r.manifest, storeTag: r.storeTag, imageId: r.imageId, generated: !r.reused, result: r };
 }
@@ -247,12 +247,13 @@ type UploadSession = ReturnType<RemoteRepository['openUpload']>;
 
 /**
  * Upload sessions opened ahead of need once generation has started (a POST each; `spare` of them: the config and
- * one small layer, what most images have), so a small blob handed over by generate costs one PUT; more blobs open
- * their own. close() cancels the unused ones (DELETE).
+ * one small layer, what most images have), so a blob handed over by generate costs one PUT; taking the last one
+ * opens the next, so the blob after it finds one ready too. close() cancels the unused ones (DELETE).
  */
 export class UploadSessions {
   private readonly pool: UploadSession[] = [];
   private opened = false;
+  private closed = false;
   constructor(private readonly repo: RemoteRepository, private readonly spare = 2) {}
 
   /** Opens the spare sessions (the first call only). */
@@ -264,24 +265,38 @@ export class UploadSessions {
 
   take(): UploadSession {
     this.open();
-    return this.pool.shift() ?? this.repo.openUpload();
+    const s = this.pool.shift() ?? this.repo.openUpload();
+    if (this.pool.length === 0 && !this.closed) this.pool.push(this.repo.openUpload());
+    return s;
   }
 
   async close(): Promise<void> {
     this.opened = true;
+    this.closed = true;
     await Promise.all(this.pool.splice(0).map((s) => s.cancel()));
   }
 }
 
+/** Compressed layers held in memory for an early upload at most (the rest stream, or upload after generation). */
+const EARLY_BYTES_MAX = 32 << 20;
+
 /**
- * Uploads the small blobs generate hands over (config, small layers) at once, into pre-opened sessions. No HEAD
- * first: they are small, so uploading one the registry already has costs what asking would.
+ * Uploads the blobs generate hands over while it reads the image (the config, small layers, and layers of up to
+ * 8 MiB once compressed) at once, each with one PUT into a pre-opened session. No HEAD first: uploading one the
+ * registry already has costs about what asking would. `keepForBlob` says whether a layer may wait in memory for
+ * that: while the bytes waiting to be uploaded stay under EARLY_BYTES_MAX.
  */
-function earlyUploader(sessions: UploadSessions, early: EarlyUploads): (desc: Descriptor, bytes: Buffer) => void {
-  return (desc, bytes) => {
-    if (early.has(desc.digest)) return;
-    const session = sessions.take();
-    early.set(desc.digest, session.put(desc, bytes).then(() => 'uploaded' as const, () => undefined)); // on failure pushBlobs tries again and reports
+function earlyUploader(sessions: UploadSessions, early: EarlyUploads): Pick<GenerateOptions, 'onBlob' | 'keepForBlob'> {
+  let waiting = 0;
+  return {
+    keepForBlob: (size) => waiting + size <= EARLY_BYTES_MAX,
+    onBlob: (desc, bytes) => {
+      if (early.has(desc.digest)) return;
+      const session = sessions.take();
+      waiting += bytes.length;
+      // on failure pushBlobs tries again and reports
+      early.set(desc.digest, session.put(desc, bytes).then(() => 'uploaded' as const, () => undefined).finally(() => { waiting -= bytes.length; }));
+    },
   };
 }
 
@@ -403,7 +418,7 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
     gen = await ensureGenerated(image, {
       ...opts,
       onManifest: startRemote,
-      ...(opts.streamUpload === false ? {} : { tee: streamingUploads(repo, streamed, log, () => sessions.open()), onBlob: earlyUploader(sessions, early) }),
+      ...(opts.streamUpload === false ? {} : { tee: streamingUploads(repo, streamed, log, () => sessions.open()), ...earlyUploader(sessions, early) }),
     });
   } catch (e) {
     await Promise.all([remote?.catch(() => undefined), sessions.close()]); // nothing left running behind the error

@@ -25,7 +25,7 @@ import type * as Zlib from 'node:zlib';
 import { DockerSignError, EXIT } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { OciLayout, BlobWriter } from '../oci/layout.js';
-import { ParallelGzip, type PgzipOptions } from './pgzip.js';
+import { ParallelGzip, SMALL_INPUT_MAX, type PgzipOptions } from './pgzip.js';
 // node:zlib is taken when this module is first evaluated, not hoisted as a static import: the one-file fast-path
 // bundle of `sign` (dist/fast/sign.cjs) holds this module, which remote and layout signing never use.
 const zlib = process.getBuiltinModule('node:zlib') as typeof Zlib;
@@ -95,6 +95,13 @@ export interface ReadSaveOptions {
   skipCompression?(nameDigest: Digest | undefined): boolean;
   /** Called for each small entry (buffered whole) as soon as it has been read, before the rest of the stream. */
   onSmallEntry?(entry: SaveEntry): void;
+  /**
+   * Called, instead of `tee`, for a layer about to be compressed whose tar is at most SMALL_INPUT_MAX (pgzip hands
+   * out its compressed bytes only at the end, so streaming them would gain nothing): true = keep the compressed
+   * bytes in memory and pass them to onCompressedLayer once the layer is done. Layers are read one at a time.
+   */
+  keepCompressed?(nameDigest: Digest | undefined, size: number): boolean;
+  onCompressedLayer?(blob: { digest: Digest; size: number }, bytes: Buffer): void;
 }
 
 export interface SaveContents {
@@ -341,13 +348,19 @@ async function streamLargeEntry(entry: AsyncIterable<Buffer>, path: string, size
   let writer: BlobWriter | undefined;
   let gz: ParallelGzip | undefined;
   let tee: CompressedTee | undefined;
+  let kept: Buffer[] | undefined;
   if (!skip) {
     writer = await opts.store.openBlobWriter();
     writers.push(writer);
     const w = writer;
-    tee = opts.tee ? await opts.tee(nd) : undefined;
+    if (size <= SMALL_INPUT_MAX && opts.keepCompressed?.(nd, size)) kept = [];
+    else tee = opts.tee ? await opts.tee(nd) : undefined;
     const t = tee;
-    gz = new ParallelGzip(t ? async (c) => { await Promise.all([w.write(c), t.write(c)]); } : (c) => w.write(c), { ...opts.gzip, inputSize: size });
+    const k = kept;
+    gz = new ParallelGzip(
+      t ? async (c) => { await Promise.all([w.write(c), t.write(c)]); } : k ? (c) => { k.push(c); return w.write(c); } : (c) => w.write(c),
+      { ...opts.gzip, inputSize: size },
+    );
   }
   opts.progress?.layerStart?.(id, size);
   try {
@@ -367,6 +380,7 @@ async function streamLargeEntry(entry: AsyncIterable<Buffer>, path: string, size
   }
   if (tee && writer) void tee.finish(writer.current()).catch(() => undefined);
   if (rawSeen !== size) throw corrupt(`entry ${path} is ${rawSeen} bytes, header says ${size}`);
+  if (kept && writer) opts.onCompressedLayer?.(writer.current(), Buffer.concat(kept));
   opts.progress?.layerDone?.(id);
   const digest = `sha256:${diffHash.digest('hex')}` as Digest;
   return { path, size, digest, layer: { diffId: digest, mode: skip ? 'hashed' : 'pgzip', writer, uncompressedSize: rawSeen } };
