@@ -138,9 +138,9 @@ async function compare(label: string, image: string, goal: number, reps = REPS):
   const d = median(theirs.map((r) => r.seconds));
   const rss = Math.max(...ours.map((r) => r.maxRssMiB ?? 0));
   return [
-    { name: `push ${label}: docker sign push (cold)`, value: Number(o.toFixed(2)), unit: 's' },
-    { name: `push ${label}: docker push`, value: Number(d.toFixed(2)), unit: 's' },
-    { name: `push ${label}: ratio sign push / docker push`, value: Number((o / d).toFixed(2)), unit: 'x', goal: `<= ${goal}`, met: o / d <= goal, note: `median of ${reps}` },
+    { name: `push ${label}: docker sign push (cold)`, value: Number(o.toFixed(3)), unit: 's' },
+    { name: `push ${label}: docker push`, value: Number(d.toFixed(3)), unit: 's' },
+    { name: `push ${label}: ratio sign push / docker push`, value: Number((o / d).toFixed(3)), unit: 'x', goal: `<= ${goal}`, met: o / d <= goal, note: `median of ${reps}` },
     { name: `push ${label}: peak RSS of docker sign push`, value: Number(rss.toFixed(1)), unit: 'MiB', goal: '<= 200', met: rss <= 200 },
   ];
 }
