@@ -197,7 +197,11 @@ export function streamingUploads(repo: RemoteRepository, done: Map<string, Promi
  * (inspect fails, or the store holds all of the image under another name).
  */
 export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'mediaType' | 'platform' | 'level' | 'progress' | 'env'> &
-  Pick<GenerateOptions, 'tee' | 'onBlob' | 'keepForBlob' | 'onManifest'> & { store: OciLayout | Promise<OciLayout>; storeIsNew?: boolean }):
+  Pick<GenerateOptions, 'tee' | 'onBlob' | 'keepForBlob' | 'onManifest'> & {
+    store: OciLayout | Promise<OciLayout>; storeIsNew?: boolean;
+    /** The image will be generated (nothing stored under its name): called as its `docker save` is asked for. */
+    onColdStart?: () => void;
+  }):
   Promise<{ descriptor: Descriptor; manifest: Buffer; storeTag?: string; imageId: string; generated: boolean; result?: GenerateResult }> {
   const env = opts.env ?? process.env;
   const storeP = Promise.resolve(opts.store);
@@ -206,7 +210,10 @@ export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'me
   let save: Promise<Readable> | undefined;
   const lookup = nameTag === undefined ? undefined : (opts.storeIsNew ? Promise.resolve(undefined) : storeP).then(async (store) => {
     const stored = store && (await storedManifest(store, nameTag));
-    if (!stored) save = saveImage(image, env);
+    if (!stored) {
+      save = saveImage(image, env);
+      opts.onColdStart?.();
+    }
     save?.catch(() => undefined); // awaited by generate, or dropped
     return stored;
   });
@@ -418,7 +425,12 @@ export async function pushImage(image: string, opts: PushOptions): Promise<PushR
     gen = await ensureGenerated(image, {
       ...opts,
       onManifest: startRemote,
-      ...(opts.streamUpload === false ? {} : { tee: streamingUploads(repo, streamed, log, () => sessions.open()), ...earlyUploader(sessions, early) }),
+      ...(opts.streamUpload === false ? {} : {
+        tee: streamingUploads(repo, streamed, log, () => sessions.open()),
+        ...earlyUploader(sessions, early),
+        // the engine takes ~10 ms to start the save stream: open the registry's upload sessions meanwhile
+        onColdStart: () => sessions.open(),
+      }),
     });
   } catch (e) {
     await Promise.all([remote?.catch(() => undefined), sessions.close()]); // nothing left running behind the error
