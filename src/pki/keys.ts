@@ -69,9 +69,10 @@ export function parsePrivateKey(data: Buffer, source = 'key file', passphrase?: 
 
 /** True if the private key belongs to the certificate's public key. */
 export function keyMatchesCertificate(key: KeyObject, cert: X509Certificate): boolean {
-  const a = createPublicKey(key).export({ format: 'der', type: 'spki' });
-  const b = cert.publicKey.export({ format: 'der', type: 'spki' });
-  return a.equals(b);
+  // X509_check_private_key: ~0.03 ms, where comparing SPKI exports takes 1-3 ms per signing. (Not KeyObject.equals:
+  // on node 20, comparing keys of different types leaves an OpenSSL error queued that fails the next key parse.)
+  if (key.type === 'private') return cert.checkPrivateKey(key);
+  return createPublicKey(key).export({ format: 'der', type: 'spki' }).equals(cert.publicKey.export({ format: 'der', type: 'spki' }));
 }
 
 /**

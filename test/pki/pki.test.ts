@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { configPaths } from '../../src/config/dir.js';
 import { generateTestKey, type GeneratedKey } from '../../src/pki/generate.js';
-import { importKey, loadSigner, listKeys, readSigningKeys, removeKey, setDefaultKey, checkSigningChain, CertificateRequirementError, addLocalKey, orderChain } from '../../src/pki/index.js';
+import { importKey, loadSigner, listKeys, readSigningKeys, removeKey, setDefaultKey, checkSigningChain, CertificateRequirementError, addLocalKey, orderChain, keyMatchesCertificate, parsePrivateKey } from '../../src/pki/index.js';
 import { certificateExtensions, OID, parseKeyUsage, parseBasicConstraints, parseExtKeyUsage } from '../../src/pki/der.js';
 import { createEnvelope, parseEnvelope, verifyIntegrity } from '../../src/signature/index.js';
 import { DockerSignError } from '../../src/errors.js';
@@ -61,6 +61,15 @@ describe('pki', () => {
     dir = mkdtempSync(join(tmpdir(), 'ds-pki-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keyMatchesCertificate: true for the key\'s own certificate, false for another key of another type, and leaves no OpenSSL error behind', () => {
+    const rsaKey = parsePrivateKey(Buffer.from(rsa.keyPem), 'rsa.pem');
+    expect(keyMatchesCertificate(rsaKey, rsa.chain[0]!)).to.equal(true);
+    expect(keyMatchesCertificate(rsaKey, ec.chain[0]!)).to.equal(false);
+    expect(keyMatchesCertificate(rsaKey, rsa.chain[1]!)).to.equal(false);
+    // the next key parse still works (KeyObject.equals across key types would have left an error queued)
+    expect(parsePrivateKey(Buffer.from(ec.keyPem), 'ec.pem').asymmetricKeyType).to.equal('ec');
+  });
 
   it('generateTestKey: root CA (critical CA:true, keyCertSign) + code-signing leaf (critical digitalSignature, CA:false, EKU codeSigning)', () => {
     const [leaf, root] = rsa.chain;
