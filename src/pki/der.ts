@@ -25,12 +25,77 @@ export function readTlv(b: Buffer, off: number, limit = b.length): Tlv {
   if (len & 0x80) {
     const n = len & 0x7f;
     if (n === 0 || n > 4 || p + n > limit) throw new DerError('bad DER length');
+    // DER (X.690 10.1), as Go's encoding/asn1 and crypto/x509 read it, so notation: the fewest length octets
+    if (b[p] === 0) throw new DerError('non-minimal DER length (leading zero octet)');
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + b[p + i]!;
+    if (len < 0x80) throw new DerError('non-minimal DER length (long form for a short length)');
     p += n;
   }
   if (p + len > limit) throw new DerError('DER value overruns its container');
   return { tag, start: p, end: p + len, hdr: off };
+}
+
+/** Identifier + length octets of a BER element (definite lengths only, any number of length octets). */
+function readBerHeader(b: Buffer, off: number, limit: number): { id: Buffer; start: number; end: number } {
+  let p = off;
+  if (p >= limit) throw new DerError('truncated BER');
+  if ((b[p++]! & 0x1f) === 0x1f) {
+    while (p < limit && b[p]! & 0x80) p++;
+    p++; // last octet of a high tag number
+  }
+  if (p >= limit) throw new DerError('truncated BER');
+  const id = b.subarray(off, p);
+  let len = b[p++]!;
+  if (len === 0x80) throw new DerError('indefinite-length BER is not supported');
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n > 4 || p + n > limit) throw new DerError('bad BER length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[p + i]!;
+    p += n;
+  }
+  if (len > 0x7fffffff || p + len > limit) throw new DerError('BER value overruns its container');
+  return { id, start: p, end: p + len };
+}
+
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const octets: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) octets.unshift(v % 256);
+  return Buffer.from([0x80 | octets.length, ...octets]);
+}
+
+/**
+ * Re-encodes definite-length BER with DER's shortest length octets, the contents of primitive values unchanged
+ * and constructed values walked the same way: what tspclient-go (ber.ConvertToDER) does to a timestamp token before
+ * reading it, so a TSA that writes longer length octets than needed is read as notation reads it. Indefinite
+ * lengths are refused, as there.
+ */
+export function berLengthsToDer(b: Buffer): Buffer {
+  const walk = (off: number, limit: number): { out: Buffer[]; size: number; next: number } => {
+    const h = readBerHeader(b, off, limit);
+    let body: Buffer[];
+    let size: number;
+    if (h.id[0]! & 0x20) {
+      body = [];
+      size = 0;
+      for (let p = h.start; p < h.end;) {
+        const c = walk(p, h.end);
+        body.push(...c.out);
+        size += c.size;
+        p = c.next;
+      }
+    } else {
+      body = [b.subarray(h.start, h.end)];
+      size = h.end - h.start;
+    }
+    const head = Buffer.concat([h.id, derLength(size)]);
+    return { out: [head, ...body], size: head.length + size, next: h.end };
+  };
+  const top = walk(0, b.length);
+  if (top.next !== b.length) throw new DerError('trailing bytes after the BER value');
+  return Buffer.concat(top.out);
 }
 
 export function children(b: Buffer, t: Tlv): Tlv[] {

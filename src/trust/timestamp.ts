@@ -26,6 +26,7 @@
 import { createHash, verify as cryptoVerify, constants, type X509Certificate } from 'node:crypto';
 import { X509Certificate as X509 } from 'node:crypto';
 import { certInfo, children, decodeDerTime, decodeOid, readTlv, rootCertificateProblem, signatureFromProblem, EKU, LEAF_FORBIDDEN_KEY_USAGE, type Tlv } from './x509.js';
+import { berLengthsToDer } from '../pki/der.js';
 import type { TimestampVerifier } from './verifier.js';
 
 const OID = {
@@ -183,9 +184,13 @@ function parseSignerInfo(bytes: Buffer, t: Tlv): ParsedSignerInfo {
   };
 }
 
-/** Parses a TimeStampToken (ContentInfo with SignedData over TSTInfo). Throws on anything malformed. */
-export function parseTimestampToken(bytes: Buffer): ParsedTimestamp {
+/**
+ * Parses a TimeStampToken (ContentInfo with SignedData over TSTInfo). Throws on anything malformed. Length octets
+ * longer than DER's are shortened first, as tspclient-go does (berLengthsToDer); the TSTInfo inside must be DER.
+ */
+export function parseTimestampToken(token: Buffer): ParsedTimestamp {
   try {
+    const bytes = berLengthsToDer(token);
     const ci = readTlv(bytes, 0);
     if (ci.end !== bytes.length) fail('trailing bytes after the timestamp token');
     const [ctype, wrapped] = children(bytes, ci);

@@ -5,6 +5,7 @@ import { Verifier } from '../../src/trust/verifier.js';
 import { validateTrustPolicy } from '../../src/trust/policy.js';
 import { MemoryTrustStore } from '../../src/trust/truststore.js';
 import { parseTimestampToken, rfc3161TimestampVerifier } from '../../src/trust/timestamp.js';
+import { berLengthsToDer } from '../../src/pki/der.js';
 import { timestampSignature } from '../../src/signature/tsa.js';
 import { generateTestKey, type GeneratedKey } from '../../src/pki/generate.js';
 import { signerFromKey } from '../../src/pki/keys.js';
@@ -89,6 +90,42 @@ describe('authentic timestamp with an RFC 3161 countersignature (openssl TSA)', 
       () => expect.fail('accepted'),
       (e: Error) => expect(e.message).to.match(/timestamp signature does not verify/),
     );
+  });
+  it('length octets longer than DER needs (a BER-writing TSA) are read as tspclient-go reads them; indefinite lengths are refused', async () => {
+    // every constructed element re-encoded with a long-form length led by a zero octet; primitives (the TSTInfo
+    // octets, the signature) untouched. The CMS signature is over the DER of the signed attributes, so it still holds.
+    const inflate = (b: Buffer): Buffer => {
+      const out: Buffer[] = [];
+      let p = 0;
+      while (p < b.length) {
+        const id = b[p]!;
+        let len = b[p + 1]!;
+        let q = p + 2;
+        if (len & 0x80) {
+          const n = len & 0x7f;
+          len = b.subarray(q, q + n).reduce((a, x) => a * 256 + x, 0);
+          q += n;
+        }
+        const content = b.subarray(q, q + len);
+        const body = id & 0x20 ? inflate(content) : content;
+        const lenBytes = Buffer.alloc(3);
+        lenBytes.writeUIntBE(body.length, 0, 3);
+        out.push(Buffer.from([id, 0x84, 0x00]), lenBytes, body);
+        p = q + len;
+      }
+      return Buffer.concat(out);
+    };
+    const ber = inflate(token);
+    expect(ber.length).to.be.greaterThan(token.length);
+    expect(berLengthsToDer(ber).equals(token)).to.equal(true);
+    const { readTlv } = await import('../../src/pki/der.js');
+    expect(() => readTlv(ber, 0)).to.throw(/non-minimal DER length/);
+    expect(parseTimestampToken(ber).genTime.getTime()).to.equal(parseTimestampToken(token).genTime.getTime());
+    expect((await rfc3161TimestampVerifier.verify(ber, sigValue, [tsa.root], { now: new Date() })).lower).to.be.instanceOf(Date);
+    // the same token with an indefinite-length outer element (end-of-contents octets after it)
+    const inner = ber.subarray(6);
+    const indefinite = Buffer.concat([Buffer.from([0x30, 0x80]), inner, Buffer.from([0, 0])]);
+    expect(() => parseTimestampToken(indefinite)).to.throw(/indefinite-length BER is not supported/);
   });
 });
 
