@@ -6,6 +6,7 @@ import { CborError, CborTag, canonicalMap, decodeCbor, encodeCbor, type CborKey,
 import { decodeBase64Std, decodeBase64Url, goJson, parseRfc3339, rfc3339Seconds } from './encoding.js';
 import { findDuplicateKey } from './jsonstrict.js';
 import { PAYLOAD_MEDIA_TYPE, encodePayload, parsePayload } from './payload.js';
+import { certInfo } from '../trust/x509.js';
 import type {
   EnvelopeMediaType,
   NotaryPayload,
@@ -43,6 +44,11 @@ function parseCert(der: Buffer, i: number): X509Certificate {
     envelopeInvalid(`certificate #${i + 1} in the chain is not a valid X.509 certificate (${(e as Error).message})`, 'bad-certificate');
   }
   if (!c.raw.equals(der)) envelopeInvalid(`certificate #${i + 1} in the chain has trailing data`, 'bad-certificate');
+  try {
+    certInfo(c); // what Go's x509.ParseCertificate (notation) refuses beyond OpenSSL: DER lengths, duplicate extensions
+  } catch (e) {
+    envelopeInvalid(`certificate #${i + 1} in the chain is not a valid X.509 certificate (${(e as Error).message})`, 'bad-certificate');
+  }
   try {
     void c.publicKey.asymmetricKeyType;
   } catch (e) {

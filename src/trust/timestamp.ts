@@ -215,7 +215,9 @@ export function parseTimestampToken(token: Buffer): ParsedTimestamp {
       for (const c of children(bytes, parts[k]!)) {
         // tspclient-go parses the whole set with x509.ParseCertificates: anything else in it fails the token
         if (c.tag !== 0x30) fail('the timestamp token certificates hold something that is not an X.509 certificate');
-        certificates.push(new X509(bytes.subarray(c.hdr, c.end)));
+        const cert = new X509(bytes.subarray(c.hdr, c.end));
+        certInfo(cert); // Go's parser rules (duplicate extensions, version); throws as malformed
+        certificates.push(cert);
       }
       k++;
     }

@@ -233,6 +233,8 @@ export function certInfo(cert: X509Certificate): CertInfo {
     const v = children(der, f[0])[0];
     if (!v || v.tag !== 0x02 || v.end === v.start || v.end - v.start > 4 || (der[v.start]! & 0x80) !== 0) throw new DerError('malformed certificate version');
     version = der.readUIntBE(v.start, v.end - v.start) + 1;
+    // Go's x509.ParseCertificate, so notation, refuses versions above 3
+    if (version > 3) throw new DerError(`x509: invalid version (${version})`);
     i++;
   }
   const serialT = f[i]!;
@@ -265,12 +267,16 @@ export function certInfo(cert: X509Certificate): CertInfo {
   };
   const weak = weakHashOf(der, sigAlg);
   if (weak) info.weakSignatureHash = weak;
-  const extWrap = f.slice(i + 6).find((x) => x.tag === 0xa3);
+  // Go reads extensions of v3 certificates only (a v1/v2 certificate has none), and refuses a repeated one
+  const extWrap = version === 3 ? f.slice(i + 6).find((x) => x.tag === 0xa3) : undefined;
   if (extWrap) {
     const [seq] = children(der, extWrap);
+    const seen = new Set<string>();
     for (const ext of children(der, seq!)) {
       const parts = children(der, ext);
       const oid = decodeOid(der, parts[0]!);
+      if (seen.has(oid)) throw new DerError(`x509: certificate contains duplicate extension with OID "${oid}"`);
+      seen.add(oid);
       const critical = parts.length === 3 && parts[1]!.tag === 0x01 && der[parts[1]!.start] !== 0;
       info.extensions.push({ oid, critical });
       const octets = parts[parts.length - 1]!;
@@ -330,7 +336,9 @@ export function certInfo(cert: X509Certificate): CertInfo {
 export function parseCertificates(bytes: Buffer): X509Certificate[] {
   const parse = (der: Buffer, n: number): X509Certificate => {
     try {
-      return new X509Certificate(der);
+      const c = new X509Certificate(der);
+      certInfo(c); // what Go's parser refuses beyond OpenSSL's (DER lengths, duplicate extensions, version)
+      return c;
     } catch (e) {
       throw new Error(`certificate #${n} is not a valid X.509 certificate (${(e as Error).message})`);
     }

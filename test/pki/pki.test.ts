@@ -11,6 +11,8 @@ import { generateTestKey, type GeneratedKey } from '../../src/pki/generate.js';
 import { importKey, loadSigner, listKeys, readSigningKeys, removeKey, setDefaultKey, checkSigningChain, CertificateRequirementError, addLocalKey, orderChain, keyMatchesCertificate, parsePrivateKey } from '../../src/pki/index.js';
 import { certificateExtensions, OID, parseKeyUsage, parseBasicConstraints, parseExtKeyUsage } from '../../src/pki/der.js';
 import { createEnvelope, parseEnvelope, verifyIntegrity } from '../../src/signature/index.js';
+import { certInfo, parseCertificates } from '../../src/trust/x509.js';
+import { signerFromKey } from '../../src/pki/keys.js';
 import { DockerSignError } from '../../src/errors.js';
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -178,6 +180,24 @@ describe('pki', () => {
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
+  });
+
+  it('a certificate Go cannot parse (an extension twice) is refused like notation refuses it: as a file, in an envelope, by certInfo', async () => {
+    const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const ku = new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true);
+    const c = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=twice', notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000), keys: keys as never,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      extensions: [new x509.BasicConstraintsExtension(false, undefined, true), ku, ku, new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning])],
+    });
+    const cert = new X509Certificate(Buffer.from(c.rawData)); // OpenSSL takes it
+    expect(() => certInfo(cert)).to.throw(/duplicate extension with OID "2\.5\.29\.15"/);
+    expect(() => parseCertificates(Buffer.from(c.toString('pem')))).to.throw(/certificate #1 is not a valid X\.509 certificate.*duplicate extension/);
+    // in the x5c of an envelope that is otherwise a good one
+    const good = await createEnvelope({ payload: { targetArtifact: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'c'.repeat(64)}`, size: 3 } }, format: 'jws', signer: signerFromKey(rsa.privateKey, rsa.chain) });
+    const j = JSON.parse(good.bytes.toString('utf8'));
+    j.header.x5c = [cert.raw.toString('base64')];
+    expect(() => parseEnvelope(Buffer.from(JSON.stringify(j)), good.mediaType)).to.throw(/certificate #1 in the chain is not a valid X\.509 certificate.*duplicate extension/);
   });
 
   it('accepts a single self-signed leaf-style certificate (what `notation cert generate-test` makes)', async () => {
