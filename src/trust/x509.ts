@@ -238,6 +238,10 @@ export function certInfo(cert: X509Certificate): CertInfo {
     i++;
   }
   const serialT = f[i]!;
+  const innerSigAlg = f[i + 1];
+  if (!innerSigAlg || !der.subarray(innerSigAlg.hdr, innerSigAlg.end).equals(der.subarray(sigAlg.hdr, sigAlg.end))) {
+    throw new DerError("x509: inner and outer signature algorithm identifiers don't match");
+  }
   const issuer = f[i + 2]!;
   const validity = f[i + 3]!;
   const subject = f[i + 4]!;

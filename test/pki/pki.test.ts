@@ -182,7 +182,7 @@ describe('pki', () => {
     }
   });
 
-  it('a certificate Go cannot parse (an extension twice) is refused like notation refuses it: as a file, in an envelope, by certInfo', async () => {
+  it('a certificate Go cannot parse (an extension twice, inner and outer signature algorithms differing) is refused like notation refuses it: as a file, in an envelope, by certInfo', async () => {
     const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const ku = new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true);
     const c = await x509.X509CertificateGenerator.createSelfSigned({
@@ -198,6 +198,17 @@ describe('pki', () => {
     const j = JSON.parse(good.bytes.toString('utf8'));
     j.header.x5c = [cert.raw.toString('base64')];
     expect(() => parseEnvelope(Buffer.from(JSON.stringify(j)), good.mediaType)).to.throw(/certificate #1 in the chain is not a valid X\.509 certificate.*duplicate extension/);
+    // the outer signatureAlgorithm (ecdsa-with-SHA256) changed to ecdsa-with-SHA384, the tbsCertificate's left alone
+    const ok = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=algs', notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000), keys: keys as never,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' }, extensions: [ku],
+    });
+    const der = Buffer.from(ok.rawData);
+    const alg = Buffer.from('300a06082a8648ce3d040302', 'hex');
+    const outer = der.lastIndexOf(alg);
+    expect(outer).to.be.greaterThan(der.indexOf(alg));
+    der[outer + alg.length - 1] = 0x03;
+    expect(() => certInfo(new X509Certificate(der))).to.throw(/inner and outer signature algorithm identifiers don't match/);
   });
 
   it('accepts a single self-signed leaf-style certificate (what `notation cert generate-test` makes)', async () => {
