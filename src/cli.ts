@@ -3,6 +3,8 @@ import { asksForHelp, isFastCommandId, type FastCommandId } from './cli/fast-ids
 import { requireBundle } from './cli/codecache.js';
 import { writeStderr, quietOnClosedStdout } from './cli/out.js';
 import { adoptExtraCaCerts } from './registry/tls-roots.js';
+import { startEarlyForPush } from './cli/early.js';
+import { dropEarlyGets } from './docker/early.js';
 
 /**
  * The fast-path entry of a hot command: built, dist/fast/<id>.cjs next to this module (one CommonJS file per
@@ -51,8 +53,14 @@ export async function main(name: 'sign' | 'generate', argv: string[]): Promise<v
   // `generate manifest …` (from either plug-in) is the fast command `generate` with the argv after `manifest`
   const fastArgs = args[0] === 'generate' ? (args[1] === 'manifest' ? ['generate', ...args.slice(2)] : undefined) : name === 'sign' ? args : undefined;
   if (fastArgs && isFastCommandId(fastArgs[0]) && !asksForHelp(fastArgs) && !process.env.DOCKER_SIGN_NO_FAST_PATH) {
-    const { runFast } = await loadFastEntry(fastArgs[0]);
-    if (await runFast(fastArgs)) return;
+    // the engine starts on a push's save stream while the push bundle loads (src/cli/early.ts)
+    if (fastArgs[0] === 'push') await startEarlyForPush(fastArgs.slice(1));
+    try {
+      const { runFast } = await loadFastEntry(fastArgs[0]);
+      if (await runFast(fastArgs)) return;
+    } finally {
+      dropEarlyGets();
+    }
   }
   // oclif prints through process.stdout: `docker sign --help | head` (a closed pipe) ends the output, it is not an error
   quietOnClosedStdout();

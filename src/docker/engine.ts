@@ -27,8 +27,11 @@ import { DockerSignError, InputError, ConfigError, EXIT } from '../errors.js';
 import { dockerConfigDir } from '../config/dir.js';
 import { notEngineApi, parseSshHost, sshAgent, sshConnection } from './ssh.js';
 import { defaultCaList } from '../registry/tls-roots.js';
+import { DEFAULT_DOCKER_HOST, resolveContextName, truthyEnv } from './context.js';
+import { takeEarlyGet } from './early.js';
 
-export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+export { DEFAULT_DOCKER_HOST, resolveContextName };
+
 
 export class EngineError extends DockerSignError {
   constructor(code: 'ENGINE_UNREACHABLE' | 'IMAGE_NOT_FOUND' | 'ENGINE_ERROR' | 'CONTEXT_NOT_FOUND' | 'INVALID_DOCKER_HOST' | 'PLATFORM_MISMATCH' | string,
@@ -58,10 +61,6 @@ function readIf(p: string | undefined): Buffer | undefined {
   return p && existsSync(p) ? readFileSync(p) : undefined;
 }
 
-function truthyEnv(v: string | undefined): boolean {
-  return v !== undefined && v !== '';
-}
-
 /** TLS settings for an endpoint given by DOCKER_HOST / -H (docker/cli flags + env semantics). */
 function envTls(env: NodeJS.ProcessEnv): EngineEndpoint['tls'] {
   const verify = truthyEnv(env.DOCKER_TLS_VERIFY);
@@ -74,23 +73,6 @@ function envTls(env: NodeJS.ProcessEnv): EngineEndpoint['tls'] {
     cert: readIf(env.DOCKER_SIGN_TLS_CERT || join(certDir, 'cert.pem')),
     key: readIf(env.DOCKER_SIGN_TLS_KEY || join(certDir, 'key.pem')),
   };
-}
-
-/** Name of the context docker would use, or undefined for "use DOCKER_HOST". */
-export function resolveContextName(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (truthyEnv(env.DOCKER_HOST)) return undefined;
-  if (truthyEnv(env.DOCKER_CONTEXT)) return env.DOCKER_CONTEXT;
-  const cfgFile = join(dockerConfigDir(env), 'config.json');
-  if (existsSync(cfgFile)) {
-    let cfg: { currentContext?: unknown };
-    try {
-      cfg = JSON.parse(readFileSync(cfgFile, 'utf8'));
-    } catch (e) {
-      throw new ConfigError('DOCKER_CONFIG_INVALID', `${cfgFile} is not valid JSON: ${(e as Error).message}`, { cause: e });
-    }
-    if (typeof cfg.currentContext === 'string' && cfg.currentContext !== '') return cfg.currentContext;
-  }
-  return 'default';
 }
 
 /** Resolves the daemon endpoint exactly as the docker CLI would (see the module comment). */
@@ -244,6 +226,9 @@ async function rawRequest(ep: EngineEndpoint, method: string, path: string): Pro
     });
   }
   const o = dockerodeOptions(ep) as Dockerode.DockerOptions & { rejectUnauthorized?: boolean };
+  // asked for before this code was loaded (src/docker/early.ts): same socket, same request
+  const early = o.socketPath && method === 'GET' ? takeEarlyGet(o.socketPath, path) : undefined;
+  if (early) return early;
   const https = o.protocol === 'https';
   const mod = https ? await import('node:https') : await import('node:http');
   return new Promise((resolvePromise, reject) => {

@@ -27,6 +27,9 @@ import { MediaType } from '../oci/mediaTypes.js';
 import { encodeJson, parseJsonObject } from '../oci/manifest.js';
 import type { OciLayout } from '../oci/layout.js';
 import { parseReference, formatReference } from '../oci/reference.js';
+import { storeTagFor } from './storetag.js';
+
+export { storeTagFor };
 import { inspectImage, saveImage, dropSave, usesContainerdImageStore, type ImageInspect } from './engine.js';
 import { readSaveStream, SaveError, type SaveContents, type SaveEntry, type SaveProgress, type CompressedTee } from './save.js';
 import { pgzipBuffer, pgzipProfile, type PgzipOptions } from './pgzip.js';
@@ -124,18 +127,6 @@ export function gzipLevel(opts: { level?: number }, env: NodeJS.ProcessEnv = pro
     throw new InputError('INVALID_COMPRESSION_LEVEL', `gzip level must be an integer 1..9, got ${String(raw)}`);
   }
   return raw;
-}
-
-/**
- * The name under which the manifest of local image `image` is tagged in the store: the fully-qualified reference
- * with ":latest" added when no tag/digest was given (docker's default). Undefined for image IDs.
- */
-export function storeTagFor(image: string, imageId?: string): string | undefined {
-  const bare = image.startsWith('sha256:') ? image.slice(7) : image;
-  if (/^[a-f0-9]{12,64}$/.test(bare) && (imageId === undefined || imageId.startsWith(`sha256:${bare}`))) return undefined;
-  const r = parseReference(image);
-  if (r.tag === undefined && r.digest === undefined) r.tag = 'latest';
-  return formatReference(r);
 }
 
 export function parsePlatform(p: string): { os: string; architecture: string; variant?: string } {
