@@ -77,7 +77,12 @@ export function verifyCrl(b: Buffer, issuer: X509Certificate, now: Date): Verifi
   const { tbs, alg, sig } = signedParts(b, top, 'CRL');
   const f = children(b, tbs);
   let i = 0;
-  if (f[0]?.tag === 0x02) i++;
+  // Go's x509.ParseRevocationList reads v2 CRLs only (the version field present, INTEGER 1): a v1 CRL (no version,
+  // what `openssl ca -gencrl` writes without CRL extensions) is "x509: unsupported crl version" for notation
+  const version = f[0]?.tag === 0x02 ? f[0] : undefined;
+  if (!version) fail('unsupported CRL version: v1 (only v2 CRLs are accepted, as by notation)');
+  if (version.end - version.start !== 1 || b[version.start] !== 1) fail(`unsupported CRL version (${bytesOf(b, version).toString('hex')}; only v2 is accepted)`);
+  i++;
   const innerAlg = f[i++];
   if (!innerAlg || !rawOf(b, innerAlg).equals(rawOf(b, alg))) fail('the CRL signature algorithms disagree');
   const issuerName = f[i++];

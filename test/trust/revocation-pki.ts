@@ -95,8 +95,8 @@ export class RevocationPki {
   /** `ca` re-issued with the same name and key but another subject key identifier (self-signed). */
   caAltSki!: X509Certificate;
   readonly leaves = new Map<LeafName, Leaf>();
-  /** CRLs as `openssl ca -gencrl` wrote them, DER unless named pem; `fresh` carries a freshestCRL extension. */
-  crl!: { der: Buffer; pem: Buffer; stale: Buffer; rogue: Buffer; fresh: Buffer };
+  /** CRLs as `openssl ca -gencrl` wrote them, DER unless named pem; `fresh` carries a freshestCRL extension, `v1` is a version 1 CRL. */
+  crl!: { der: Buffer; pem: Buffer; stale: Buffer; rogue: Buffer; fresh: Buffer; v1: Buffer };
   /** What /switch.crl serves (the crlOnly leaf's distribution point); empty → 404. */
   switchCrl!: Buffer;
   /** Requests the CRL server saw, by path. */
@@ -158,9 +158,15 @@ export class RevocationPki {
     this.ssl(['ca', '-batch', '-config', 'ca.cnf', '-gencrl', '-crl_lastupdate', gt(new Date(Date.now() - 2 * day)), '-crl_nextupdate', gt(new Date(Date.now() - day)), '-out', 'stale.crl.pem']);
     this.ssl(['ca', '-batch', '-config', 'ca.cnf', '-gencrl', '-keyfile', 'lookalike.key', '-cert', 'lookalike.pem', '-crldays', '1', '-out', 'rogue.crl.pem']);
     this.ssl(['ca', '-batch', '-config', 'ca.cnf', '-gencrl', '-crlexts', 'crl_fresh', '-crldays', '1', '-out', 'fresh.crl.pem']);
-    for (const f of ['stale', 'rogue', 'fresh']) this.ssl(['crl', '-in', `${f}.crl.pem`, '-outform', 'DER', '-out', `${f}.crl`]);
+    // a v1 CRL: openssl writes one when no extension is needed: no crlnumber file, no CRL extensions, and no entry
+    // with a reason code (here: a database with no revocations)
+    writeFileSync(join(this.dir, 'index-v1.txt'), '');
+    writeFileSync(join(this.dir, 'ca-v1.cnf'), readFileSync(join(this.dir, 'ca.cnf'), 'utf8').split('\n')
+      .filter((l) => !/^\s*crlnumber\s*=/.test(l)).map((l) => (/^\s*database\s*=/.test(l) ? 'database = $dir/index-v1.txt' : l)).join('\n'));
+    this.ssl(['ca', '-batch', '-config', 'ca-v1.cnf', '-gencrl', '-crldays', '1', '-out', 'v1.crl.pem']);
+    for (const f of ['stale', 'rogue', 'fresh', 'v1']) this.ssl(['crl', '-in', `${f}.crl.pem`, '-outform', 'DER', '-out', `${f}.crl`]);
     const read = (f: string) => readFileSync(join(this.dir, f));
-    this.crl = { der: read('ca.crl'), pem: read('ca.crl.pem'), stale: read('stale.crl'), rogue: read('rogue.crl'), fresh: read('fresh.crl') };
+    this.crl = { der: read('ca.crl'), pem: read('ca.crl.pem'), stale: read('stale.crl'), rogue: read('rogue.crl'), fresh: read('fresh.crl'), v1: read('v1.crl') };
     this.switchCrl = this.crl.der;
 
     this.ca = new X509Certificate(read('ca.pem'));

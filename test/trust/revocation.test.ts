@@ -4,6 +4,7 @@ import { networkRevocationChecker, REVOCATION_DEFAULTS, offlineRevocationChecker
 import { httpFetch, type RevocationFetch } from '../../src/trust/revocation-http.js';
 import { ocspRequest, parseOcspResponse } from '../../src/trust/ocsp.js';
 import { crlStatus, verifyCrl } from '../../src/trust/crl.js';
+import { children, readTlv } from '../../src/pki/der.js';
 import { Verifier } from '../../src/trust/verifier.js';
 import { validateTrustPolicy } from '../../src/trust/policy.js';
 import { MemoryTrustStore } from '../../src/trust/truststore.js';
@@ -294,6 +295,10 @@ describe('revocation: OCSP and CRL against a real openssl PKI', function () {
       // the CRL is verified with the issuer's key (and the issuer must be a CA that may sign CRLs), as by notation
       expect(() => verifyCrl(pki.crl.der, pki.leaf('none').cert, new Date())).to.throw(/may not sign CRLs|is not a CA/);
       expect(() => verifyCrl(pki.crl.rogue, pki.ca, new Date())).to.throw(/CRL signature does not verify/);
+      // a v1 CRL (no version field) is not read, as Go's x509.ParseRevocationList does not read it
+      const tbs = children(pki.crl.v1, readTlv(pki.crl.v1, 0))[0]!;
+      expect(children(pki.crl.v1, tbs)[0]!.tag).to.equal(0x30); // the tbsCertList starts with the signature algorithm: no version
+      expect(() => verifyCrl(pki.crl.v1, pki.ca, new Date())).to.throw(/unsupported CRL version: v1/);
       // the same key under the same name with another subject key identifier is the same issuer
       expect(crlStatus(verifyCrl(pki.crl.der, pki.caAltSki, new Date()), cert).status).to.equal('revoked');
     });
