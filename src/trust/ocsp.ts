@@ -85,8 +85,8 @@ function validAt(c: X509Certificate, now: Date): boolean {
 
 /**
  * The key the response must verify with, and who that is. golang.org/x/crypto/ocsp (what notation parses responses
- * with) does not look at the responderID: when the response embeds certificates it takes the FIRST one as the signer
- * and requires the issuer's key to verify that certificate's signature; with no embedded certificate the response must
+ * with) does not look at the responderID: when the response embeds a certificate (at most one: more is "bad number of
+ * certificates") it takes it as the signer and requires the issuer's key to verify that certificate's signature; with no embedded certificate the response must
  * verify with the issuer's key. So a response signed by the issuing CA that embeds the CA's own certificate (`openssl
  * ocsp` does that when -rsigner is the CA) passes only when the CA is self-signed (its key verifies its own
  * certificate); from an intermediate CA notation refuses it, and so do we. Any other first certificate is a delegated
@@ -97,9 +97,14 @@ function responderOf(b: Buffer, certsWrap: Tlv | undefined, issuer: X509Certific
   const included: X509Certificate[] = [];
   if (certsWrap) {
     const seq = expectTag(children(b, expectTag(certsWrap, 0xa0, 'OCSP certs'))[0], 0x30, 'OCSP certs');
-    for (const c of children(b, seq)) {
+    const certs = children(b, seq);
+    // golang.org/x/crypto/ocsp: "OCSP response contains bad number of certificates" beyond one
+    if (certs.length > 1) fail(`the OCSP response embeds ${certs.length} certificates; at most one (the responder's) is accepted, as by notation`);
+    for (const c of certs) {
       try {
-        included.push(new X509(rawOf(b, c)));
+        const x = new X509(rawOf(b, c));
+        certInfo(x); // Go's x509.ParseCertificate rules
+        included.push(x);
       } catch {
         fail('the OCSP response carries a certificate that does not parse');
       }
