@@ -73,6 +73,18 @@ await Promise.all([
     splitting: false,
     external,
   }),
+  // dist/early.cjs: what a push asks the engine before its bundle loads (src/cli/early.ts), kept out of dist/cli.cjs,
+  // which every command loads
+  build({
+    ...common,
+    format: 'cjs',
+    banner: undefined,
+    entryPoints: { early: 'src/cli/early.ts' },
+    outExtension: { '.js': '.cjs' },
+    outdir: 'dist',
+    splitting: false,
+    external,
+  }),
   // dist/complete.cjs: shell completion (`docker-sign __complete …`, src/cli/complete.ts), no oclif at run time
   build({
     ...common,

@@ -3,7 +3,6 @@ import { asksForHelp, isFastCommandId, type FastCommandId } from './cli/fast-ids
 import { requireBundle } from './cli/codecache.js';
 import { writeStderr, quietOnClosedStdout } from './cli/out.js';
 import { adoptExtraCaCerts } from './registry/tls-roots.js';
-import { startEarlyForPush } from './cli/early.js';
 import { dropEarlyGets } from './docker/early.js';
 
 /**
@@ -11,6 +10,17 @@ import { dropEarlyGets } from './docker/early.js';
  * command, src/cli/fast/<id>.ts bundled alone), loaded with a V8 code cache (src/cli/codecache.ts); run from the
  * sources (tests), src/cli/fast/<id>.ts.
  */
+/** src/cli/early.ts: built, dist/early.cjs (a bundle of its own, loaded by a push only); from the sources, the module. */
+async function loadEarly(): Promise<typeof import('./cli/early.js')> {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) {
+    const { createRequire } = process.getBuiltinModule('node:module') as typeof import('node:module');
+    return createRequire(here)('./early.cjs') as typeof import('./cli/early.js');
+  }
+  const source = ['.', 'cli', 'early.js'].join('/'); // not a literal: the bundler must not pull it into dist/cli.cjs
+  return import(source);
+}
+
 async function loadFastEntry(id: FastCommandId): Promise<{ runFast(args: readonly string[]): Promise<boolean> }> {
   const here = import.meta.url;
   if (!here.endsWith('.ts')) {
@@ -54,7 +64,7 @@ export async function main(name: 'sign' | 'generate', argv: string[]): Promise<v
   const fastArgs = args[0] === 'generate' ? (args[1] === 'manifest' ? ['generate', ...args.slice(2)] : undefined) : name === 'sign' ? args : undefined;
   if (fastArgs && isFastCommandId(fastArgs[0]) && !asksForHelp(fastArgs) && !process.env.DOCKER_SIGN_NO_FAST_PATH) {
     // the engine starts on a push's save stream while the push bundle loads (src/cli/early.ts)
-    if (fastArgs[0] === 'push') await startEarlyForPush(fastArgs.slice(1));
+    if (fastArgs[0] === 'push') await (await loadEarly()).startEarlyForPush(fastArgs.slice(1));
     try {
       const { runFast } = await loadFastEntry(fastArgs[0]);
       if (await runFast(fastArgs)) return;
