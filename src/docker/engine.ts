@@ -32,7 +32,6 @@ import { takeEarlyGet } from './early.js';
 
 export { DEFAULT_DOCKER_HOST, resolveContextName };
 
-
 export class EngineError extends DockerSignError {
   constructor(code: 'ENGINE_UNREACHABLE' | 'IMAGE_NOT_FOUND' | 'ENGINE_ERROR' | 'CONTEXT_NOT_FOUND' | 'INVALID_DOCKER_HOST' | 'PLATFORM_MISMATCH' | string,
     message: string, opts: { hint?: string; cause?: unknown; exitCode?: number; details?: Record<string, unknown> } = {}) {
