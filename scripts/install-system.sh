@@ -33,6 +33,9 @@ SRC
   fi
   need+=(golang-go golang-github-google-go-containerregistry-dev)
 fi
+# golang.org/x/crypto (ocsp) for scripts/go-parse, the Go parsers the parity tests compare with (a dependency of the
+# gcr library, named here so it is there whatever that package pulls in)
+[ -d /usr/share/gocode/src/golang.org/x/crypto/ocsp ] || need+=(golang-golang-x-crypto-dev)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-system: installing ${need[*]}"

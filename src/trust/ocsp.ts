@@ -15,8 +15,7 @@
  * Anything wrong throws a PkixError whose message says what; the caller turns it into 'unknown'.
  */
 import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
-import { X509Certificate as X509 } from 'node:crypto';
-import { certInfo, children, decodeOid, issuedBy, isSelfSigned, readTlv, EKU, type Tlv } from './x509.js';
+import { certInfo, children, decodeOid, issuedBy, isSelfSigned, parseGoCertificate, readTlv, EKU, type Tlv } from './x509.js';
 import { bytesOf, expectTag, extensionsOf, fail, invalidityDateOf, oidDer, rawOf, serialHex, sha1, signedParts, timeOf, tlv, verifySigned } from './pkix.js';
 
 const OID_SHA1 = '1.3.14.3.2.26';
@@ -85,8 +84,8 @@ function validAt(c: X509Certificate, now: Date): boolean {
 
 /**
  * The key the response must verify with, and who that is. golang.org/x/crypto/ocsp (what notation parses responses
- * with) does not look at the responderID: when the response embeds a certificate (at most one: more is "bad number of
- * certificates") it takes it as the signer and requires the issuer's key to verify that certificate's signature; with no embedded certificate the response must
+ * with) does not look at the responderID: when the response embeds certificates it takes the FIRST one as the signer
+ * (the others are not even parsed) and requires the issuer's key to verify that certificate's signature; with no embedded certificate the response must
  * verify with the issuer's key. So a response signed by the issuing CA that embeds the CA's own certificate (`openssl
  * ocsp` does that when -rsigner is the CA) passes only when the CA is self-signed (its key verifies its own
  * certificate); from an intermediate CA notation refuses it, and so do we. Any other first certificate is a delegated
@@ -97,14 +96,12 @@ function responderOf(b: Buffer, certsWrap: Tlv | undefined, issuer: X509Certific
   const included: X509Certificate[] = [];
   if (certsWrap) {
     const seq = expectTag(children(b, expectTag(certsWrap, 0xa0, 'OCSP certs'))[0], 0x30, 'OCSP certs');
-    const certs = children(b, seq);
-    // golang.org/x/crypto/ocsp: "OCSP response contains bad number of certificates" beyond one
-    if (certs.length > 1) fail(`the OCSP response embeds ${certs.length} certificates; at most one (the responder's) is accepted, as by notation`);
-    for (const c of certs) {
+    // golang.org/x/crypto/ocsp parses the first certificate and ignores the others ("a number of responders" send
+    // more, golang/go#21527)
+    const first = children(b, seq)[0];
+    if (first) {
       try {
-        const x = new X509(rawOf(b, c));
-        certInfo(x); // Go's x509.ParseCertificate rules
-        included.push(x);
+        included.push(parseGoCertificate(rawOf(b, first)));
       } catch {
         fail('the OCSP response carries a certificate that does not parse');
       }

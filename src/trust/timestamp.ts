@@ -24,8 +24,7 @@
  *     or with a zero one).
  */
 import { createHash, verify as cryptoVerify, constants, type X509Certificate } from 'node:crypto';
-import { X509Certificate as X509 } from 'node:crypto';
-import { certInfo, children, decodeDerTime, decodeOid, readTlv, rootCertificateProblem, signatureFromProblem, EKU, LEAF_FORBIDDEN_KEY_USAGE, type Tlv } from './x509.js';
+import { certInfo, children, decodeDerTime, decodeOid, parseGoCertificate, readTlv, rootCertificateProblem, signatureFromProblem, EKU, LEAF_FORBIDDEN_KEY_USAGE, type Tlv } from './x509.js';
 import { berLengthsToDer } from '../pki/der.js';
 import type { TimestampVerifier } from './verifier.js';
 
@@ -215,9 +214,7 @@ export function parseTimestampToken(token: Buffer): ParsedTimestamp {
       for (const c of children(bytes, parts[k]!)) {
         // tspclient-go parses the whole set with x509.ParseCertificates: anything else in it fails the token
         if (c.tag !== 0x30) fail('the timestamp token certificates hold something that is not an X.509 certificate');
-        const cert = new X509(bytes.subarray(c.hdr, c.end));
-        certInfo(cert); // Go's parser rules (duplicate extensions, version); throws as malformed
-        certificates.push(cert);
+        certificates.push(parseGoCertificate(bytes.subarray(c.hdr, c.end)));
       }
       k++;
     }

@@ -337,12 +337,22 @@ export function certInfo(cert: X509Certificate): CertInfo {
  * Parses every certificate in a PEM or DER buffer (a file may hold several). Throws an Error saying what is wrong
  * (callers add the file name) when the bytes are neither, or a block is not a certificate.
  */
+/**
+ * A certificate as Go's x509.ParseCertificate (so notation) takes it: OpenSSL parses it, the bytes are exactly its
+ * DER (OpenSSL also reads some BER, such as longer length octets, and re-encodes it; Go refuses that), and what
+ * certInfo checks beyond OpenSSL holds (duplicate extensions, version, inner/outer signature algorithm).
+ */
+export function parseGoCertificate(der: Buffer): X509Certificate {
+  const c = new X509Certificate(der);
+  if (!c.raw.equals(der)) throw new DerError('x509: malformed certificate (not DER, or data after it)');
+  certInfo(c);
+  return c;
+}
+
 export function parseCertificates(bytes: Buffer): X509Certificate[] {
   const parse = (der: Buffer, n: number): X509Certificate => {
     try {
-      const c = new X509Certificate(der);
-      certInfo(c); // what Go's parser refuses beyond OpenSSL's (DER lengths, duplicate extensions, version)
-      return c;
+      return parseGoCertificate(der);
     } catch (e) {
       throw new Error(`certificate #${n} is not a valid X.509 certificate (${(e as Error).message})`);
     }

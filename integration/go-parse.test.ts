@@ -1,0 +1,150 @@
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { X509Certificate, webcrypto } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { root } from './push.helpers.js';
+import { parseGoCertificate } from '../src/trust/x509.js';
+import { verifyCrl } from '../src/trust/crl.js';
+import { parseOcspResponse } from '../src/trust/ocsp.js';
+
+/**
+ * notation is Go: what Go's x509.ParseCertificate / ParseRevocationList and golang.org/x/crypto/ocsp's
+ * ParseResponseForCert accept or refuse is what notation accepts or refuses. Here the real Go parsers
+ * (scripts/go-parse, built with Debian's Go) and ours are asked about the same inputs, and must agree.
+ * Debian's Go is 1.19: rules Go added later (negative serial numbers, 1.23) are covered by unit tests instead.
+ */
+describe('integration: certificates, CRLs and OCSP responses are accepted and refused as by Go\'s parsers', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let goParse: string;
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const file = (name: string, data: Buffer) => {
+    const p = join(dir, name);
+    writeFileSync(p, data);
+    return p;
+  };
+  const go = (...args: string[]): string => {
+    const r = spawnSync(goParse, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`go-parse ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const ours = (f: () => unknown): string => {
+    try {
+      f();
+      return 'ok';
+    } catch (e) {
+      return `error: ${(e as Error).message}`;
+    }
+  };
+  /** Both accept, or both refuse. */
+  const agree = (what: string, goVerdict: string, ourVerdict: string, expectOk: boolean) => {
+    expect(goVerdict.startsWith('ok'), `${what}: Go says ${goVerdict}`).to.equal(expectOk);
+    expect(ourVerdict.startsWith('ok'), `${what}: Go says "${goVerdict}", we say "${ourVerdict}"`).to.equal(expectOk);
+  };
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ds-go-parse-'));
+    goParse = join(dir, 'go-parse');
+    const b = spawnSync('go', ['build', '-o', goParse, 'main.go'], {
+      cwd: join(root, 'scripts', 'go-parse'), encoding: 'utf8',
+      env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: join(dir, 'gocache'), GOFLAGS: '-mod=mod' },
+    });
+    if (b.status !== 0) throw new Error(`building scripts/go-parse failed (scripts/install-system.sh installs Go): ${b.stderr || b.error}`);
+    // a CA, a leaf, an OCSP index in which the leaf is good
+    ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=go-parse CA',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=go-parse leaf');
+    writeFileSync(join(dir, 'leaf.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n');
+    ssl('x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '4660', '-days', '2', '-extfile', 'leaf.ext', '-out', 'leaf.pem');
+    for (const n of ['ca', 'leaf']) ssl('x509', '-in', `${n}.pem`, '-outform', 'DER', '-out', `${n}.der`);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  describe('certificates (x509.ParseCertificate)', () => {
+    const check = (name: string, der: Buffer, expectOk: boolean) =>
+      agree(name, go('cert', file(`${name}.der`, der)), ours(() => parseGoCertificate(der)), expectOk);
+
+    it('an openssl leaf and CA: accepted by both', () => {
+      check('leaf', readFileSync(join(dir, 'leaf.der')), true);
+      check('ca', readFileSync(join(dir, 'ca.der')), true);
+    });
+
+    it('an extension twice, inner and outer signature algorithms differing, version 4, a length longer than DER needs: refused by both', async () => {
+      const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+      const ku = new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true);
+      const make = async (extensions: x509.Extension[]) => Buffer.from((await x509.X509CertificateGenerator.createSelfSigned({
+        name: 'CN=crafted', notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000), keys: keys as never,
+        signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' }, extensions,
+      })).rawData);
+      check('twice', await make([ku, ku]), false);
+      const good = await make([ku]);
+      check('crafted-good', good, true);
+      const alg = Buffer.from('300a06082a8648ce3d040302', 'hex');
+      const algs = Buffer.from(good);
+      algs[algs.lastIndexOf(alg) + alg.length - 1] = 0x03;
+      check('algs', algs, false);
+      // version [0] EXPLICIT INTEGER 2 (v3) → 3 (v4): a0 03 02 01 02
+      const v4 = Buffer.from(good);
+      const at = v4.indexOf(Buffer.from('a003020102', 'hex'));
+      expect(at).to.be.greaterThan(0);
+      v4[at + 4] = 3;
+      check('v4', v4, false);
+      // the outer SEQUENCE's length written with one octet more than needed
+      const leaf = readFileSync(join(dir, 'leaf.der'));
+      expect(leaf[1]).to.equal(0x82);
+      check('long-length', Buffer.concat([Buffer.from([0x30, 0x83, 0x00]), leaf.subarray(2)]), false);
+    });
+  });
+
+  describe('CRLs (x509.ParseRevocationList) and OCSP responses (ocsp.ParseResponseForCert)', () => {
+    before(() => {
+      const conf = (crlnumber: boolean) => [
+        '[ ca ]', 'default_ca = CA_default', '[ CA_default ]', `dir = ${dir}`, 'database = $dir/index.txt', 'new_certs_dir = $dir',
+        'certificate = $dir/ca.pem', 'private_key = $dir/ca.key', 'serial = $dir/serial', ...(crlnumber ? ['crlnumber = $dir/crlnumber'] : []),
+        'default_md = sha256', 'default_days = 2', 'default_crl_days = 1', 'policy = policy_any', '[ policy_any ]', 'commonName = supplied', '',
+      ].join('\n');
+      writeFileSync(join(dir, 'index.txt'), '');
+      writeFileSync(join(dir, 'serial'), '1000\n');
+      writeFileSync(join(dir, 'crlnumber'), '01\n');
+      writeFileSync(join(dir, 'v2.cnf'), conf(true));
+      writeFileSync(join(dir, 'v1.cnf'), conf(false));
+      for (const v of ['v1', 'v2']) {
+        ssl('ca', '-batch', '-config', `${v}.cnf`, '-gencrl', '-out', `${v}.crl.pem`);
+        ssl('crl', '-in', `${v}.crl.pem`, '-outform', 'DER', '-out', `${v}.crl`);
+      }
+      // the leaf, good, in the index openssl ocsp answers from
+      const notAfter = new X509Certificate(readFileSync(join(dir, 'leaf.pem'))).validTo;
+      const exp = new Date(notAfter).toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
+      writeFileSync(join(dir, 'index.txt'), `V\t${exp}\t\t1234\tunknown\t/CN=go-parse leaf\n`);
+      ssl('ocsp', '-issuer', 'ca.pem', '-cert', 'leaf.pem', '-no_nonce', '-reqout', 'req.der');
+      const respond = (out: string, ...extra: string[]) =>
+        ssl('ocsp', '-index', 'index.txt', '-CA', 'ca.pem', '-rsigner', 'ca.pem', '-rkey', 'ca.key', '-reqin', 'req.der', '-ndays', '1', '-respout', out, ...extra);
+      respond('one-cert.ocsp');
+      respond('no-certs.ocsp', '-resp_no_certs');
+      respond('two-certs.ocsp', '-rother', 'leaf.pem');
+    });
+
+    it('a v2 CRL is read by both; a v1 CRL by neither', () => {
+      const ca = new X509Certificate(readFileSync(join(dir, 'ca.pem')));
+      for (const [v, ok] of [['v2', true], ['v1', false]] as const) {
+        const crl = join(dir, `${v}.crl`);
+        agree(`${v} CRL`, go('crl', crl), ours(() => verifyCrl(readFileSync(crl), ca, new Date())), ok);
+      }
+    });
+
+    it('an OCSP response embedding the signer, nothing, or the signer and another certificate is read by both', () => {
+      const leaf = new X509Certificate(readFileSync(join(dir, 'leaf.pem')));
+      const ca = new X509Certificate(readFileSync(join(dir, 'ca.pem')));
+      // x/crypto/ocsp takes the first embedded certificate and ignores the rest (golang/go#21527)
+      for (const [name, ok] of [['one-cert', true], ['no-certs', true], ['two-certs', true]] as const) {
+        const resp = join(dir, `${name}.ocsp`);
+        agree(`${name} OCSP response`, go('ocsp', resp, join(dir, 'leaf.der'), join(dir, 'ca.der')),
+          ours(() => parseOcspResponse(readFileSync(resp), leaf, ca, new Date())), ok);
+      }
+    });
+  });
+});

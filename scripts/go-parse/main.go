@@ -1,0 +1,62 @@
+// go-parse: what Go's parsers (the ones notation is built on) say about a certificate, a CRL or an OCSP response.
+// The parity tests (integration/go-parse.test.ts) compare these verdicts with ours. Built with Debian's Go
+// (GO111MODULE=off GOPATH=/usr/share/gocode, golang.org/x/crypto from golang-golang-x-crypto-dev).
+//
+//	go-parse cert FILE            x509.ParseCertificate
+//	go-parse crl FILE             x509.ParseRevocationList
+//	go-parse ocsp FILE CERT ISSUER ocsp.ParseResponseForCert
+//
+// Prints "ok" or "error: MESSAGE" on stdout; exit 0 either way (2 for bad usage or unreadable files).
+package main
+
+import (
+	"crypto/x509"
+	"fmt"
+	"os"
+
+	"golang.org/x/crypto/ocsp"
+)
+
+func read(path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	return b
+}
+
+func cert(path string) *x509.Certificate {
+	c, err := x509.ParseCertificate(read(path))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, path, err)
+		os.Exit(2)
+	}
+	return c
+}
+
+func main() {
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: go-parse cert|crl FILE | go-parse ocsp FILE CERT ISSUER")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "cert":
+		_, err = x509.ParseCertificate(read(os.Args[2]))
+	case "crl":
+		_, err = x509.ParseRevocationList(read(os.Args[2]))
+	case "ocsp":
+		if len(os.Args) != 5 {
+			os.Exit(2)
+		}
+		_, err = ocsp.ParseResponseForCert(read(os.Args[2]), cert(os.Args[3]), cert(os.Args[4]))
+	default:
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	fmt.Println("ok")
+}
