@@ -100,6 +100,55 @@ describe('integration: certificates, CRLs and OCSP responses are accepted and re
     });
   });
 
+  describe('extension values Go reads while parsing (processExtensions): the same certificates accepted and refused', () => {
+    // [case, extension OID, critical, value (hex DER), accepted by Go]
+    const cases: [string, string, boolean, string, boolean][] = [
+      ['keyUsage as INTEGER', '2.5.29.15', true, '020105', false],
+      ['keyUsage BIT STRING, a padding bit set', '2.5.29.15', true, '03020781', false],
+      ['keyUsage BIT STRING, digitalSignature', '2.5.29.15', true, '03020780', true],
+      ['keyUsage empty BIT STRING', '2.5.29.15', true, '030100', true],
+      ['basicConstraints not a SEQUENCE', '2.5.29.19', true, '0403010203', false],
+      ['basicConstraints cA TRUE written 0x01 (BER)', '2.5.29.19', true, '3003010101', false],
+      ['basicConstraints pathLen only', '2.5.29.19', true, '3003020101', true],
+      ['extKeyUsage with an INTEGER', '2.5.29.37', false, '3003020101', false],
+      ['extKeyUsage empty', '2.5.29.37', false, '3000', true],
+      ['subjectAltName not a SEQUENCE', '2.5.29.17', false, '0401ff', false],
+      ['subjectAltName IP of 3 bytes', '2.5.29.17', false, '30058703010203', false],
+      ['subjectAltName IPv6', '2.5.29.17', false, `3012871000${'00'.repeat(15)}`, true],
+      ['subjectAltName dNSName with a byte >= 0x80', '2.5.29.17', false, '300482026180', false],
+      ['subjectAltName rfc822Name a@b', '2.5.29.17', false, '30058103614062', true],
+      ['subjectKeyIdentifier not an OCTET STRING', '2.5.29.14', false, '020101', false],
+      ['authorityKeyIdentifier not a SEQUENCE', '2.5.29.35', false, '0401ff', false],
+      ['CRL distribution points not a SEQUENCE', '2.5.29.31', false, '0401ff', false],
+      ['authority info access not a SEQUENCE', '1.3.6.1.5.5.7.1.1', false, '0401ff', false],
+      ['certificate policies not a SEQUENCE', '2.5.29.32', false, '0401ff', false],
+      ['name constraints not a SEQUENCE', '2.5.29.30', true, '0401ff', false],
+      ['an unknown critical extension (refused when verifying, not parsing)', '1.2.3.4.5', true, '0500', true],
+    ];
+    let keys: webcrypto.CryptoKeyPair;
+    before(async () => {
+      keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    });
+    const make = async (ext: x509.Extension) => Buffer.from((await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=extension', notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000), keys: keys as never,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' }, extensions: [ext],
+    })).rawData);
+    for (const [name, oid, critical, value, ok] of cases) {
+      it(`${name}: ${ok ? 'accepted' : 'refused'} by both`, async () => {
+        const der = await make(new x509.Extension(oid, critical, Buffer.from(value, 'hex')));
+        agree(name, go('cert', file('ext.der', der)), ours(() => parseGoCertificate(der)), ok);
+      });
+    }
+
+    it('an extension marked critical with BOOLEAN 0x01 (BER, not DER): refused by both', async () => {
+      const der = await make(new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true));
+      const at = der.indexOf(Buffer.from('0603551d0f0101ff', 'hex'));
+      expect(at).to.be.greaterThan(0);
+      der[at + 7] = 0x01;
+      agree('critical 0x01', go('cert', file('crit.der', der)), ours(() => parseGoCertificate(der)), false);
+    });
+  });
+
   describe('CRLs (x509.ParseRevocationList) and OCSP responses (ocsp.ParseResponseForCert)', () => {
     before(() => {
       const conf = (crlnumber: boolean) => [

@@ -180,6 +180,87 @@ function uriNames(b: Buffer, t: Tlv): string[] {
   return out;
 }
 
+/** Go's cryptobyte ReadASN1Boolean: DER only (0x00 or 0xff). */
+function goBoolean(b: Buffer, t: Tlv, message: string): boolean {
+  if (t.tag !== 0x01 || t.end - t.start !== 1 || (b[t.start] !== 0 && b[t.start] !== 0xff)) throw new DerError(message);
+  return b[t.start] === 0xff;
+}
+
+/** Go's isIA5String: every byte below 0x80. */
+function isIa5(b: Buffer, t: Tlv): boolean {
+  for (let i = t.start; i < t.end; i++) if (b[i]! >= 0x80) return false;
+  return true;
+}
+
+/**
+ * What Go's x509.ParseCertificate (processExtensions, Go 1.19 as in Debian, checked against it by
+ * integration/go-parse.test.ts) refuses in the value of a known extension; the messages are Go's. Structure only:
+ * what the value means is read by certInfo.
+ */
+function checkGoExtension(b: Buffer, oid: string, v: Tlv): void {
+  const seqOf = (t: Tlv, message: string): Tlv[] => {
+    if (t.tag !== 0x30) throw new DerError(message);
+    return children(b, t);
+  };
+  switch (oid) {
+    case '2.5.29.15': {
+      // BIT STRING with valid padding (cryptobyte ReadASN1BitString)
+      const n = v.end - v.start;
+      const pad = b[v.start]!;
+      if (v.tag !== 0x03 || n === 0 || pad > 7 || (n === 1 && pad > 0) || (b[v.end - 1]! & ((1 << pad) - 1)) !== 0) throw new DerError('x509: invalid key usage');
+      break;
+    }
+    case '2.5.29.19': {
+      const parts = seqOf(v, 'x509: invalid basic constraints a');
+      let k = 0;
+      if (parts[k]?.tag === 0x01) goBoolean(b, parts[k++]!, 'x509: invalid basic constraints b');
+      if (parts[k] && parts[k]!.tag === 0x02 && parts[k]!.end === parts[k]!.start) throw new DerError('x509: invalid basic constraints c');
+      break;
+    }
+    case '2.5.29.37':
+      for (const o of seqOf(v, 'x509: invalid extended key usages')) if (o.tag !== 0x06) throw new DerError('x509: invalid extended key usages');
+      break;
+    case '2.5.29.14':
+      if (v.tag !== 0x04) throw new DerError('x509: invalid subject key identifier');
+      break;
+    case '2.5.29.35':
+      seqOf(v, 'x509: invalid authority key identifier');
+      break;
+    case '2.5.29.17':
+      for (const n of seqOf(v, 'x509: invalid subject alternative names')) {
+        // GeneralName: rfc822Name [1], dNSName [2], URI [6] are IA5String; iPAddress [7] is 4 or 16 bytes
+        if (n.tag === 0x81 && !isIa5(b, n)) throw new DerError('x509: SAN rfc822Name is malformed');
+        if (n.tag === 0x82 && !isIa5(b, n)) throw new DerError('x509: SAN dNSName is malformed');
+        if (n.tag === 0x86 && !isIa5(b, n)) throw new DerError('x509: SAN uniformResourceIdentifier is malformed');
+        if (n.tag === 0x87 && n.end - n.start !== 4 && n.end - n.start !== 16) throw new DerError(`x509: cannot parse IP address of length ${n.end - n.start}`);
+      }
+      break;
+    case '2.5.29.31':
+      for (const dp of seqOf(v, 'x509: invalid CRL distribution points')) if (dp.tag !== 0x30) throw new DerError('x509: invalid CRL distribution point');
+      break;
+    case '1.3.6.1.5.5.7.1.1':
+      for (const ad of seqOf(v, 'x509: invalid authority info access')) {
+        const [m] = seqOf(ad, 'x509: invalid authority info access');
+        if (!m || m.tag !== 0x06) throw new DerError('x509: invalid authority info access');
+      }
+      break;
+    case '2.5.29.32':
+      for (const pi of seqOf(v, 'x509: invalid certificate policies')) {
+        const [id] = seqOf(pi, 'x509: invalid certificate policies');
+        if (!id || id.tag !== 0x06) throw new DerError('x509: invalid certificate policies');
+      }
+      break;
+    case '2.5.29.30':
+      for (const subtrees of seqOf(v, 'x509: invalid NameConstraints extension')) {
+        if (subtrees.tag !== 0xa0 && subtrees.tag !== 0xa1) throw new DerError('x509: invalid NameConstraints extension');
+        for (const st of children(b, subtrees)) seqOf(st, 'x509: invalid NameConstraints extension');
+      }
+      break;
+    default:
+      break;
+  }
+}
+
 /**
  * Signature algorithm OIDs whose hash Go's crypto/x509 refuses in CheckSignatureFrom (and MD2/MD5 everywhere), with
  * the hash and the name Go gives the algorithm.
@@ -281,10 +362,12 @@ export function certInfo(cert: X509Certificate): CertInfo {
       const oid = decodeOid(der, parts[0]!);
       if (seen.has(oid)) throw new DerError(`x509: certificate contains duplicate extension with OID "${oid}"`);
       seen.add(oid);
-      const critical = parts.length === 3 && parts[1]!.tag === 0x01 && der[parts[1]!.start] !== 0;
+      const critical = parts.length === 3 && goBoolean(der, parts[1]!, 'x509: malformed extension critical field');
       info.extensions.push({ oid, critical });
       const octets = parts[parts.length - 1]!;
+      if (octets.tag !== 0x04) throw new DerError('x509: malformed extension value field');
       const inner = readTlv(der, octets.start, octets.end);
+      checkGoExtension(der, oid, inner);
       switch (oid) {
         case '2.5.29.15': {
           info.keyUsageCritical = critical;
@@ -334,10 +417,6 @@ export function certInfo(cert: X509Certificate): CertInfo {
 }
 
 /**
- * Parses every certificate in a PEM or DER buffer (a file may hold several). Throws an Error saying what is wrong
- * (callers add the file name) when the bytes are neither, or a block is not a certificate.
- */
-/**
  * A certificate as Go's x509.ParseCertificate (so notation) takes it: OpenSSL parses it, the bytes are exactly its
  * DER (OpenSSL also reads some BER, such as longer length octets, and re-encodes it; Go refuses that), and what
  * certInfo checks beyond OpenSSL holds (duplicate extensions, version, inner/outer signature algorithm).
@@ -349,6 +428,10 @@ export function parseGoCertificate(der: Buffer): X509Certificate {
   return c;
 }
 
+/**
+ * Parses every certificate in a PEM or DER buffer (a file may hold several). Throws an Error saying what is wrong
+ * (callers add the file name) when the bytes are neither, or a block is not a certificate.
+ */
 export function parseCertificates(bytes: Buffer): X509Certificate[] {
   const parse = (der: Buffer, n: number): X509Certificate => {
     try {
