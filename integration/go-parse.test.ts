@@ -10,11 +10,12 @@ import { root } from './push.helpers.js';
 import { parseGoCertificate } from '../src/trust/x509.js';
 import { verifyCrl } from '../src/trust/crl.js';
 import { parseOcspResponse } from '../src/trust/ocsp.js';
+import { parseTrustPolicy } from '../src/trust/policy.js';
 
 /**
  * notation is Go: what Go's x509.ParseCertificate / ParseRevocationList and golang.org/x/crypto/ocsp's
  * ParseResponseForCert accept or refuse is what notation accepts or refuses. Here the real Go parsers
- * (scripts/go-parse, built with Debian's Go) and ours are asked about the same inputs, and must agree.
+ * (scripts/go-parse, built with Debian's Go) and ours are asked about the same inputs, and must agree; likewise Go's encoding/json for the trust policy file.
  * Debian's Go is 1.19: rules Go added later (negative serial numbers, 1.23) are covered by unit tests instead.
  */
 describe('integration: certificates, CRLs and OCSP responses are accepted and refused as by Go\'s parsers', function () {
@@ -147,6 +148,50 @@ describe('integration: certificates, CRLs and OCSP responses are accepted and re
       der[at + 7] = 0x01;
       agree('critical 0x01', go('cert', file('crit.der', der)), ours(() => parseGoCertificate(der)), false);
     });
+  });
+
+  describe('trust policy JSON (encoding/json Decoder.Decode into notation-go\'s document shape)', () => {
+    const S = '{"name":"a","registryScopes":["*"],"signatureVerification":{"level":"strict"},"trustStores":["ca:x"],"trustedIdentities":["*"]}';
+    const doc = (stmt: string) => `{"version":"1.0","trustPolicies":[${stmt}]}`;
+    // [case, file bytes]: Go decodes it or not; when it does, the document must be the one we read
+    const cases: [string, Buffer][] = [
+      ['plain', Buffer.from(doc(S))],
+      ['keys in other cases', Buffer.from('{"VERSION":"1.0","TrustPolicies":[{"NAME":"a","registryscopes":["*"],"SignatureVerification":{"LEVEL":"strict"},"trustStores":["ca:x"],"trustedIdentities":["*"]}]}')],
+      ['a key with U+017F (folds to s)', Buffer.from(doc(S.replace('"trustStores"', '"truſtStores"')))],
+      ['an escaped key', Buffer.from(doc(S.replace('"name"', '"\\u006eame"')))],
+      ['null override', Buffer.from(doc(S.replace('{"level":"strict"}', '{"level":"strict","override":null}')))],
+      ['unknown fields', Buffer.from(doc(S.replace('"name":"a"', '"name":"a","extra":{"deep":[1,{"x":null}]}')))],
+      ['data after the document', Buffer.from(`${doc(S)} garbage`)],
+      ['a second document after the first', Buffer.from(doc(S) + doc(S))],
+      ['a byte order mark', Buffer.from(`\ufeff${doc(S)}`)],
+      ['version as a number', Buffer.from(`{"version":1.0,"trustPolicies":[${S}]}`)],
+      ['a string for an array', Buffer.from(doc(S.replace('["*"]', '"*"')))],
+      ['a lone surrogate escape', Buffer.from(doc(S.replace('"name":"a"', '"name":"a\\ud800"')))],
+      ['invalid UTF-8', Buffer.concat([Buffer.from(doc(S).slice(0, 44)), Buffer.from([0xff]), Buffer.from(doc(S).slice(44))])],
+      ['a comment', Buffer.from(`/*x*/${doc(S)}`)],
+      ['level of the wrong type', Buffer.from(doc(S.replace('"strict"', 'true')))],
+      ['a top-level array', Buffer.from(`[${doc(S)}]`)],
+      ['an escaped slash', Buffer.from(doc(S.replace('["*"]', '["a.io\\/b"]')))],
+    ];
+    for (const [name, bytes] of cases) {
+      it(`${name}: read as Go reads it`, () => {
+        const g = go('policy', file('policy.json', bytes));
+        let ourDoc: unknown;
+        let ourError: string | undefined;
+        try {
+          ourDoc = parseTrustPolicy(bytes).document;
+        } catch (e) {
+          ourError = (e as Error).message;
+        }
+        if (!g.startsWith('ok ')) {
+          expect(ourError, `Go: ${g}`).to.be.a('string');
+          expect(ourError).to.match(/malformed trust policy/);
+        } else {
+          expect(ourError, `Go: ${g}`).to.equal(undefined);
+          expect(ourDoc).to.deep.equal(JSON.parse(g.slice(3)));
+        }
+      });
+    }
   });
 
   describe('CRLs (x509.ParseRevocationList) and OCSP responses (ocsp.ParseResponseForCert)', () => {

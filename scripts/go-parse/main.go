@@ -5,12 +5,15 @@
 //	go-parse cert FILE            x509.ParseCertificate
 //	go-parse crl FILE             x509.ParseRevocationList
 //	go-parse ocsp FILE CERT ISSUER ocsp.ParseResponseForCert
+//	go-parse policy FILE          encoding/json Decoder.Decode into notation-go's trust policy document shape,
+//	                              printed back as JSON ("ok {...}")
 //
 // Prints "ok" or "error: MESSAGE" on stdout; exit 0 either way (2 for bad usage or unreadable files).
 package main
 
 import (
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -35,6 +38,27 @@ func cert(path string) *x509.Certificate {
 	return c
 }
 
+// The shape notation-go's trustpolicy package decodes trustpolicy(.oci).json into (field names and JSON tags as
+// there; notation-go reads the file with json.NewDecoder(f).Decode).
+type signatureVerification struct {
+	VerificationLevel string            `json:"level"`
+	Override          map[string]string `json:"override,omitempty"`
+	VerifyTimestamp   string            `json:"verifyTimestamp,omitempty"`
+}
+
+type trustPolicy struct {
+	Name                  string                `json:"name"`
+	RegistryScopes        []string              `json:"registryScopes"`
+	SignatureVerification signatureVerification `json:"signatureVerification"`
+	TrustStores           []string              `json:"trustStores,omitempty"`
+	TrustedIdentities     []string              `json:"trustedIdentities,omitempty"`
+}
+
+type document struct {
+	Version       string        `json:"version"`
+	TrustPolicies []trustPolicy `json:"trustPolicies"`
+}
+
 func main() {
 	if len(os.Args) < 3 {
 		fmt.Fprintln(os.Stderr, "usage: go-parse cert|crl FILE | go-parse ocsp FILE CERT ISSUER")
@@ -46,6 +70,17 @@ func main() {
 		_, err = x509.ParseCertificate(read(os.Args[2]))
 	case "crl":
 		_, err = x509.ParseRevocationList(read(os.Args[2]))
+	case "policy":
+		f, ferr := os.Open(os.Args[2])
+		if ferr != nil {
+			os.Exit(2)
+		}
+		var doc document
+		if err = json.NewDecoder(f).Decode(&doc); err == nil {
+			out, _ := json.Marshal(doc)
+			fmt.Println("ok", string(out))
+			return
+		}
 	case "ocsp":
 		if len(os.Args) != 5 {
 			os.Exit(2)
