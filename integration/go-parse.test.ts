@@ -11,6 +11,8 @@ import { parseGoCertificate } from '../src/trust/x509.js';
 import { verifyCrl } from '../src/trust/crl.js';
 import { parseOcspResponse } from '../src/trust/ocsp.js';
 import { parseTrustPolicy } from '../src/trust/policy.js';
+import { rfc3161TimestampVerifier } from '../src/trust/timestamp.js';
+import { EXT, makeOpensslTsa, stamp, type OpensslTsa } from '../test/support/tsa.js';
 
 /**
  * notation is Go: what Go's x509.ParseCertificate / ParseRevocationList and golang.org/x/crypto/ocsp's
@@ -190,6 +192,37 @@ describe('integration: certificates, CRLs and OCSP responses are accepted and re
           expect(ourError, `Go: ${g}`).to.equal(undefined);
           expect(ourDoc).to.deep.equal(JSON.parse(g.slice(3)));
         }
+      });
+    }
+  });
+
+  describe('the timestamp signer\'s chain (x509.Verify for timeStamping, as tspclient-go checks it)', () => {
+    const tsas: OpensslTsa[] = [];
+    after(() => {
+      for (const t of tsas) rmSync(t.dir, { recursive: true, force: true });
+    });
+    const UNKNOWN_CRITICAL = '1.2.3.4.5 = critical, ASN1:NULL';
+    // [case, TSA options, accepted by Go's Verify]
+    const cases: [string, Parameters<typeof makeOpensslTsa>[0], boolean][] = [
+      ['root → TSA leaf as required', {}, true],
+      ['root → intermediate → TSA leaf', { intermediates: [EXT.ca] }, true],
+      ['a TSA leaf with an unknown critical extension', { leafExt: [...EXT.tsa, UNKNOWN_CRITICAL] }, false],
+      ['an intermediate with an unknown critical extension', { intermediates: [[...EXT.ca, UNKNOWN_CRITICAL]] }, false],
+      ['an intermediate whose extended key usage lacks timeStamping', { intermediates: [[...EXT.ca, 'extendedKeyUsage = codeSigning']] }, false],
+    ];
+    for (const [name, opts, ok] of cases) {
+      it(`${name}: ${ok ? 'accepted' : 'refused'} by both`, async () => {
+        const t = makeOpensslTsa(opts);
+        tsas.push(t);
+        const data = Buffer.from(`go-parse ${name}`);
+        const token = stamp(t, data);
+        const pem = (certs: { cert: X509Certificate }[]) => certs.map((c) => c.cert.toString()).join('');
+        const roots = file('tsa-root.pem', Buffer.from(t.root.toString()));
+        const inter = file('tsa-inter.pem', Buffer.from(pem(t.cas.slice(0, -1))));
+        const goVerdict = go('verify-tsa', file('tsa-leaf.pem', Buffer.from(t.leaf.cert.toString())), roots, inter);
+        let ourVerdict = 'ok';
+        await rfc3161TimestampVerifier.verify(token, data, [t.root], { now: new Date() }).catch((e: Error) => { ourVerdict = `error: ${e.message}`; });
+        agree(name, goVerdict, ourVerdict, ok);
       });
     }
   });

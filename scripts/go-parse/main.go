@@ -7,6 +7,9 @@
 //	go-parse ocsp FILE CERT ISSUER ocsp.ParseResponseForCert
 //	go-parse policy FILE          encoding/json Decoder.Decode into notation-go's trust policy document shape,
 //	                              printed back as JSON ("ok {...}")
+//	go-parse verify-tsa LEAF ROOTS [INTERMEDIATES]
+//	                              x509.Verify of a TSA certificate (PEM files) for the timeStamping usage, now, as
+//	                              tspclient-go verifies the signer of a timestamp token
 //
 // Prints "ok" or "error: MESSAGE" on stdout; exit 0 either way (2 for bad usage or unreadable files).
 package main
@@ -14,6 +17,7 @@ package main
 import (
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"os"
 
@@ -59,6 +63,24 @@ type document struct {
 	TrustPolicies []trustPolicy `json:"trustPolicies"`
 }
 
+func pemCerts(path string) []*x509.Certificate {
+	var out []*x509.Certificate
+	rest := read(path)
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return out
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, path, err)
+			os.Exit(2)
+		}
+		out = append(out, c)
+	}
+}
+
 func main() {
 	if len(os.Args) < 3 {
 		fmt.Fprintln(os.Stderr, "usage: go-parse cert|crl FILE | go-parse ocsp FILE CERT ISSUER")
@@ -70,6 +92,20 @@ func main() {
 		_, err = x509.ParseCertificate(read(os.Args[2]))
 	case "crl":
 		_, err = x509.ParseRevocationList(read(os.Args[2]))
+	case "verify-tsa":
+		if len(os.Args) < 4 {
+			os.Exit(2)
+		}
+		roots, inter := x509.NewCertPool(), x509.NewCertPool()
+		for _, c := range pemCerts(os.Args[3]) {
+			roots.AddCert(c)
+		}
+		if len(os.Args) > 4 {
+			for _, c := range pemCerts(os.Args[4]) {
+				inter.AddCert(c)
+			}
+		}
+		_, err = pemCerts(os.Args[2])[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}})
 	case "policy":
 		f, ferr := os.Open(os.Args[2])
 		if ferr != nil {

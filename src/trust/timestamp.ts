@@ -331,6 +331,8 @@ function caProblem(c: X509Certificate, index: number): string | undefined {
  * the first such chain (trust store certificates tried before the token's), leaf first.
  */
 function buildTsaChain(signer: X509Certificate, pool: X509Certificate[], trusted: X509Certificate[], at: Date): X509Certificate[] {
+  const unhandled = certInfo(signer).unhandledCritical;
+  if (unhandled.length > 0) fail(`x509: unhandled critical extension (${unhandled.join(', ')}) in timestamp certificate "${subjectOf(signer)}"`);
   if (!validAt(signer, at)) fail(`timestamp certificate "${subjectOf(signer)}" was not valid at the timestamp time ${at.toISOString()}`);
   const isTrusted = (c: X509Certificate) => trusted.some((t) => t.raw.equals(c.raw));
   if (isTrusted(signer)) return [signer];
@@ -372,9 +374,10 @@ function buildTsaChain(signer: X509Certificate, pool: X509Certificate[], trusted
   return chain;
 }
 
-/** Go's isValid for a certificate added above `chain`: valid at `at`; an intermediate is a CA; path length constraint. */
+/** Go's isValid for a certificate added above `chain`: no unhandled critical extension; valid at `at`; an intermediate is a CA; path length constraint. */
 function linkProblem(c: X509Certificate, chain: X509Certificate[], anchor: boolean, at: Date): string | undefined {
   const i = certInfo(c);
+  if (i.unhandledCritical.length > 0) return `x509: unhandled critical extension (${i.unhandledCritical.join(', ')}) in certificate with subject "${i.subject}"`;
   if (!validAt(c, at)) return `timestamp certificate "${i.subject}" was not valid at the timestamp time ${at.toISOString()}`;
   if (!anchor && !i.basicConstraints?.ca) return `intermediate certificate with subject "${i.subject}" is not a CA certificate`;
   const below = chain.length - 1;

@@ -107,6 +107,13 @@ export interface CertInfo {
   keyUsageCritical?: boolean;
   /** Every extension of the certificate, in order, with its criticality. */
   extensions: { oid: string; critical: boolean }[];
+  /**
+   * Critical extensions Go's x509 does not handle (Certificate.UnhandledCriticalExtensions), which its Verify refuses
+   * anywhere in a chain: all but key usage, basic constraints, SAN (when it holds a name Go reads), name constraints
+   * (of the kinds Go reads), CRL distribution points, key identifiers, extended key usage, certificate policies,
+   * policy mappings/constraints, inhibitAnyPolicy (Go >= 1.22, as notation is built) and AIA.
+   */
+  unhandledCritical: string[];
   /** OID of the outer signatureAlgorithm (the algorithm the issuer signed this certificate with). */
   signatureAlgorithm: string;
   /**
@@ -261,6 +268,27 @@ function checkGoExtension(b: Buffer, oid: string, v: Tlv): void {
   }
 }
 
+const GO_HANDLED = new Set(['2.5.29.15', '2.5.29.19', '2.5.29.31', '2.5.29.35', '2.5.29.37', '2.5.29.14', '2.5.29.32', '2.5.29.33', '2.5.29.36', '2.5.29.54', '1.3.6.1.5.5.7.1.1']);
+/** GeneralName kinds Go reads in SAN and name constraints: rfc822Name, dNSName, URI, iPAddress. */
+const GO_NAME_TAGS = new Set([0x81, 0x82, 0x86, 0x87]);
+
+/** Whether Go's processExtensions handles this (critical) extension; see CertInfo.unhandledCritical. */
+function goHandles(b: Buffer, oid: string, v: Tlv): boolean {
+  if (GO_HANDLED.has(oid)) return true;
+  if (oid === '2.5.29.17') return children(b, v).some((n) => GO_NAME_TAGS.has(n.tag)); // "if we didn't parse anything"
+  if (oid === '2.5.29.30') {
+    // a constraint on a name kind Go does not read (a directoryName, say) leaves the extension unhandled
+    for (const subtrees of children(b, v)) {
+      for (const st of children(b, subtrees)) {
+        const base = children(b, st)[0];
+        if (!base || !GO_NAME_TAGS.has(base.tag)) return false;
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
 /**
  * Signature algorithm OIDs whose hash Go's crypto/x509 refuses in CheckSignatureFrom (and MD2/MD5 everywhere), with
  * the hash and the name Go gives the algorithm.
@@ -348,6 +376,7 @@ export function certInfo(cert: X509Certificate): CertInfo {
     publicKeyBits: der.subarray(bits.start + 1, bits.end),
     version,
     extensions: [],
+    unhandledCritical: [],
     signatureAlgorithm: decodeOid(der, sigAlgOid),
   };
   const weak = weakHashOf(der, sigAlg);
@@ -368,6 +397,7 @@ export function certInfo(cert: X509Certificate): CertInfo {
       if (octets.tag !== 0x04) throw new DerError('x509: malformed extension value field');
       const inner = readTlv(der, octets.start, octets.end);
       checkGoExtension(der, oid, inner);
+      if (critical && !goHandles(der, oid, inner)) info.unhandledCritical.push(oid);
       switch (oid) {
         case '2.5.29.15': {
           info.keyUsageCritical = critical;
