@@ -209,6 +209,11 @@ describe('integration: certificates, CRLs and OCSP responses are accepted and re
       ['a TSA leaf with an unknown critical extension', { leafExt: [...EXT.tsa, UNKNOWN_CRITICAL] }, false],
       ['an intermediate with an unknown critical extension', { intermediates: [[...EXT.ca, UNKNOWN_CRITICAL]] }, false],
       ['an intermediate whose extended key usage lacks timeStamping', { intermediates: [[...EXT.ca, 'extendedKeyUsage = codeSigning']] }, false],
+      ['an intermediate with anyExtendedKeyUsage', { intermediates: [[...EXT.ca, 'extendedKeyUsage = anyExtendedKeyUsage']] }, true],
+      ['an intermediate that is not a CA', { intermediates: [EXT.ca.map((l) => (l.startsWith('basicConstraints') ? 'basicConstraints = critical, CA:FALSE' : l))] }, false],
+      ['a root with pathlen 0 above an intermediate', { rootExt: EXT.root.map((l) => (l.startsWith('basicConstraints') ? 'basicConstraints = critical, CA:TRUE, pathlen:0' : l)), intermediates: [EXT.ca] }, false],
+      ['a critical SAN with a DNS name on the TSA leaf', { leafExt: [...EXT.tsa, 'subjectAltName = critical, DNS:tsa.example'] }, true],
+      ['a critical SAN with only a directory name on the TSA leaf', { leafExt: [...EXT.tsa, 'subjectAltName = critical, dirName:tsa_dn', '[tsa_dn]', 'CN = TSA directory name'] }, false],
     ];
     for (const [name, opts, ok] of cases) {
       it(`${name}: ${ok ? 'accepted' : 'refused'} by both`, async () => {
