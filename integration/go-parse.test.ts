@@ -268,6 +268,21 @@ describe('integration: certificates, CRLs and OCSP responses are accepted and re
       }
     });
 
+    it('a CRL or an OCSP response whose outer length takes more octets than DER allows is read by neither', () => {
+      const ca = new X509Certificate(readFileSync(join(dir, 'ca.pem')));
+      const leaf = new X509Certificate(readFileSync(join(dir, 'leaf.pem')));
+      // 30 81 LL / 30 82 LL LL → the same length with one more (zero) octet
+      const longer = (der: Buffer): Buffer => {
+        const n = der[1]! & 0x7f;
+        expect(der[1]! & 0x80, 'long-form length').to.equal(0x80);
+        return Buffer.concat([Buffer.from([0x30, 0x80 | (n + 1), 0x00]), der.subarray(2)]);
+      };
+      const crl = longer(readFileSync(join(dir, 'v2.crl')));
+      agree('long CRL', go('crl', file('long.crl', crl)), ours(() => verifyCrl(crl, ca, new Date())), false);
+      const resp = longer(readFileSync(join(dir, 'one-cert.ocsp')));
+      agree('long OCSP', go('ocsp', file('long.ocsp', resp), join(dir, 'leaf.der'), join(dir, 'ca.der')), ours(() => parseOcspResponse(resp, leaf, ca, new Date())), false);
+    });
+
     it('an OCSP response embedding the signer, nothing, or the signer and another certificate is read by both', () => {
       const leaf = new X509Certificate(readFileSync(join(dir, 'leaf.pem')));
       const ca = new X509Certificate(readFileSync(join(dir, 'ca.pem')));
