@@ -45,6 +45,18 @@ const cliEntryExternals = {
   },
 };
 
+/** dist/<name>.cjs: one CommonJS file of `entry`, loaded by require(). */
+const cjsBundle = (name, entry) => build({
+  ...common,
+  format: 'cjs',
+  banner: undefined,
+  entryPoints: { [name]: entry },
+  outExtension: { '.js': '.cjs' },
+  outdir: 'dist',
+  splitting: false,
+  external,
+});
+
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await Promise.all([
   build({
@@ -75,27 +87,9 @@ await Promise.all([
   }),
   // dist/early.cjs: what a push asks the engine before its bundle loads (src/cli/early.ts), kept out of dist/cli.cjs,
   // which every command loads
-  build({
-    ...common,
-    format: 'cjs',
-    banner: undefined,
-    entryPoints: { early: 'src/cli/early.ts' },
-    outExtension: { '.js': '.cjs' },
-    outdir: 'dist',
-    splitting: false,
-    external,
-  }),
+  cjsBundle('early', 'src/cli/early.ts'),
   // dist/complete.cjs: shell completion (`docker-sign __complete …`, src/cli/complete.ts), no oclif at run time
-  build({
-    ...common,
-    format: 'cjs',
-    banner: undefined,
-    entryPoints: { complete: 'src/cli/complete.ts' },
-    outExtension: { '.js': '.cjs' },
-    outdir: 'dist',
-    splitting: false,
-    external,
-  }),
+  cjsBundle('complete', 'src/cli/complete.ts'),
   ...FAST_COMMANDS.map((c) => build({
     ...common,
     format: 'cjs',
