@@ -104,6 +104,11 @@ describe('integration: certificates, CRLs and OCSP responses are accepted and re
   });
 
   describe('extension values Go reads while parsing (processExtensions): the same certificates accepted and refused', () => {
+    const tlv = (tag: number, body: Buffer) => Buffer.concat([Buffer.from([tag, body.length]), body]).toString('hex');
+    /** A SAN extension value with one name. */
+    const san = (tag: number, name: string) => tlv(0x30, Buffer.from(tlv(tag, Buffer.from(name, 'latin1')), 'hex'));
+    /** A name constraints value permitting one subtree. */
+    const nc = (tag: number, base: Buffer) => tlv(0x30, Buffer.from(tlv(0xa0, Buffer.from(tlv(0x30, Buffer.from(tlv(tag, base), 'hex')), 'hex')), 'hex'));
     // [case, extension OID, critical, value (hex DER), accepted by Go]
     const cases: [string, string, boolean, string, boolean][] = [
       ['keyUsage as INTEGER', '2.5.29.15', true, '020105', false],
@@ -127,6 +132,19 @@ describe('integration: certificates, CRLs and OCSP responses are accepted and re
       ['certificate policies not a SEQUENCE', '2.5.29.32', false, '0401ff', false],
       ['name constraints not a SEQUENCE', '2.5.29.30', true, '0401ff', false],
       ['an unknown critical extension (refused when verifying, not parsing)', '1.2.3.4.5', true, '0500', true],
+      ['subjectAltName URI https://example.com/x', '2.5.29.17', false, san(0x86, 'https://example.com/x'), true],
+      ['subjectAltName URI with a bad %-escape', '2.5.29.17', false, san(0x86, 'https://example.com/%zz'), false],
+      ['subjectAltName URI whose host is no domain name', '2.5.29.17', false, san(0x86, 'https://exa..mple.com/'), false],
+      ['subjectAltName URI with a space in the host', '2.5.29.17', false, san(0x86, 'https://example .com/'), false],
+      ['name constraint dNSName example.com', '2.5.29.30', true, nc(0x82, Buffer.from('example.com')), true],
+      ['name constraint dNSName .example.com', '2.5.29.30', true, nc(0x82, Buffer.from('.example.com')), true],
+      ['name constraint dNSName with an empty label', '2.5.29.30', true, nc(0x82, Buffer.from('exa..mple.com')), false],
+      ['name constraint IP 10.0.0.0/8', '2.5.29.30', true, nc(0x87, Buffer.from([10, 0, 0, 0, 255, 0, 0, 0])), true],
+      ['name constraint IP with a non-contiguous mask', '2.5.29.30', true, nc(0x87, Buffer.from([10, 0, 0, 0, 255, 0, 255, 0])), false],
+      ['name constraint IP of 5 bytes', '2.5.29.30', true, nc(0x87, Buffer.from([10, 0, 0, 0, 255])), false],
+      ['name constraint URI that is an IP address', '2.5.29.30', true, nc(0x86, Buffer.from('10.0.0.1')), false],
+      ['name constraint URI domain', '2.5.29.30', true, nc(0x86, Buffer.from('.example.com')), true],
+      ['name constraint rfc822Name domain with an empty label', '2.5.29.30', true, nc(0x81, Buffer.from('a..b')), false],
     ];
     let keys: webcrypto.CryptoKeyPair;
     before(async () => {

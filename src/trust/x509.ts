@@ -4,6 +4,7 @@
  * TLV reader. Keeps @peculiar/x509 / pkijs off the verify path (start-up time).
  */
 import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import { DerError, readTlv, children, decodeOid, type Tlv } from '../pki/der.js';
 
 
@@ -199,6 +200,59 @@ function isIa5(b: Buffer, t: Tlv): boolean {
   return true;
 }
 
+/** Go's domainToReverseLabels: non-empty labels of printable ASCII, no trailing dot. */
+function goDomainOk(domain: string): boolean {
+  if (domain === '') return true;
+  const labels = domain.split('.');
+  return labels.every((l) => l.length > 0 && /^[\x21-\x7e]+$/.test(l));
+}
+
+/**
+ * Why Go's url.Parse (or the domain check after it) would refuse a SAN URI, for the cases that occur: control
+ * characters, a '%' not followed by two hex digits, a space or other character Go refuses in the host, a host
+ * that is not a domain name. undefined when it would parse.
+ */
+function goUriProblem(uri: string): string | undefined {
+  if (/[\x00-\x1f\x7f]/.test(uri)) return 'net/url: invalid control character in URL';
+  if (/%(?![0-9A-Fa-f]{2})/.test(uri)) return 'invalid URL escape';
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(uri);
+  if (!m) return undefined;
+  const authority = m[1]!;
+  const host = authority.slice(authority.lastIndexOf('@') + 1);
+  if (/[\s"<>\\^`{|}]/.test(host)) return `invalid character in host name`;
+  return goDomainOk(host) ? undefined : 'invalid domain';
+}
+
+/** Go's parseNameConstraintsExtension checks on one constraint's base name (the kinds it reads). */
+function checkGoNameConstraint(b: Buffer, base: Tlv): void {
+  const text = () => b.subarray(base.start, base.end).toString('latin1');
+  const trimDot = (d: string) => (d.startsWith('.') ? d.slice(1) : d);
+  switch (base.tag) {
+    case 0x82: // dNSName
+      if (!goDomainOk(trimDot(text()))) throw new DerError(`x509: failed to parse dnsName constraint ${JSON.stringify(text())}`);
+      break;
+    case 0x87: { // iPAddress: address + mask, 8 or 32 bytes, the mask a run of ones then zeros
+      const v = b.subarray(base.start, base.end);
+      if (v.length !== 8 && v.length !== 32) throw new DerError(`x509: IP constraint contained value of length ${v.length}`);
+      const mask = v.subarray(v.length / 2);
+      const bits = [...mask].map((x) => x.toString(2).padStart(8, '0')).join('');
+      if (!/^1*0*$/.test(bits)) throw new DerError(`x509: IP constraint contained invalid mask ${mask.toString('hex')}`);
+      break;
+    }
+    case 0x81: // rfc822Name: a mailbox (not checked further here) or a domain
+      if (!text().includes('@') && !goDomainOk(trimDot(text()))) throw new DerError(`x509: failed to parse rfc822Name constraint ${JSON.stringify(text())}`);
+      break;
+    case 0x86: { // uniformResourceIdentifier: a domain, not an IP address
+      const d = text();
+      if (isIP(d) !== 0) throw new DerError(`x509: failed to parse URI constraint ${JSON.stringify(d)}: cannot be IP address`);
+      if (!goDomainOk(trimDot(d))) throw new DerError(`x509: failed to parse URI constraint ${JSON.stringify(d)}`);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
 /**
  * What Go's x509.ParseCertificate (processExtensions, Go 1.19 as in Debian, checked against it by
  * integration/go-parse.test.ts) refuses in the value of a known extension; the messages are Go's. Structure only:
@@ -239,6 +293,11 @@ function checkGoExtension(b: Buffer, oid: string, v: Tlv): void {
         if (n.tag === 0x81 && !isIa5(b, n)) throw new DerError('x509: SAN rfc822Name is malformed');
         if (n.tag === 0x82 && !isIa5(b, n)) throw new DerError('x509: SAN dNSName is malformed');
         if (n.tag === 0x86 && !isIa5(b, n)) throw new DerError('x509: SAN uniformResourceIdentifier is malformed');
+        if (n.tag === 0x86) {
+          const uri = b.subarray(n.start, n.end).toString('latin1');
+          const problem = goUriProblem(uri);
+          if (problem) throw new DerError(`x509: cannot parse URI ${JSON.stringify(uri)}: ${problem}`);
+        }
         if (n.tag === 0x87 && n.end - n.start !== 4 && n.end - n.start !== 16) throw new DerError(`x509: cannot parse IP address of length ${n.end - n.start}`);
       }
       break;
@@ -260,7 +319,10 @@ function checkGoExtension(b: Buffer, oid: string, v: Tlv): void {
     case '2.5.29.30':
       for (const subtrees of seqOf(v, 'x509: invalid NameConstraints extension')) {
         if (subtrees.tag !== 0xa0 && subtrees.tag !== 0xa1) throw new DerError('x509: invalid NameConstraints extension');
-        for (const st of children(b, subtrees)) seqOf(st, 'x509: invalid NameConstraints extension');
+        for (const st of children(b, subtrees)) {
+          const base = seqOf(st, 'x509: invalid NameConstraints extension')[0];
+          if (base) checkGoNameConstraint(b, base);
+        }
       }
       break;
     default:
