@@ -10,6 +10,16 @@ import { dropEarlyGets } from './docker/early.js';
  * command, src/cli/fast/<id>.ts bundled alone), loaded with a V8 code cache (src/cli/codecache.ts); run from the
  * sources (tests), src/cli/fast/<id>.ts.
  */
+async function loadFastEntry(id: FastCommandId): Promise<{ runFast(args: readonly string[]): Promise<boolean> }> {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) {
+    const { fileURLToPath } = process.getBuiltinModule('node:url') as typeof import('node:url');
+    return requireBundle(fileURLToPath(new URL(`./fast/${id}.cjs`, here)), id) as { runFast(args: readonly string[]): Promise<boolean> };
+  }
+  const source = ['.', 'cli', 'fast', `${id}.js`].join('/'); // not a literal: the bundler must not pull it into dist/cli.cjs
+  return import(source);
+}
+
 /** src/cli/early.ts: built, dist/early.cjs (a bundle of its own, loaded by a push only); from the sources, the module. */
 async function loadEarly(): Promise<typeof import('./cli/early.js')> {
   const here = import.meta.url;
@@ -18,16 +28,6 @@ async function loadEarly(): Promise<typeof import('./cli/early.js')> {
     return createRequire(here)('./early.cjs') as typeof import('./cli/early.js');
   }
   const source = ['.', 'cli', 'early.js'].join('/'); // not a literal: the bundler must not pull it into dist/cli.cjs
-  return import(source);
-}
-
-async function loadFastEntry(id: FastCommandId): Promise<{ runFast(args: readonly string[]): Promise<boolean> }> {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) {
-    const { fileURLToPath } = process.getBuiltinModule('node:url') as typeof import('node:url');
-    return requireBundle(fileURLToPath(new URL(`./fast/${id}.cjs`, here)), id) as { runFast(args: readonly string[]): Promise<boolean> };
-  }
-  const source = ['.', 'cli', 'fast', `${id}.js`].join('/'); // not a literal: the bundler must not pull it into dist/cli.cjs
   return import(source);
 }
 

@@ -26,14 +26,13 @@ import type { Descriptor } from '../oci/descriptor.js';
 import { MediaType } from '../oci/mediaTypes.js';
 import { encodeJson, parseJsonObject } from '../oci/manifest.js';
 import type { OciLayout } from '../oci/layout.js';
-import { parseReference, formatReference } from '../oci/reference.js';
 import { storeTagFor } from './storetag.js';
-
-export { storeTagFor };
 import { inspectImage, saveImage, dropSave, usesContainerdImageStore, type ImageInspect } from './engine.js';
 import { readSaveStream, SaveError, type SaveContents, type SaveEntry, type SaveProgress, type CompressedTee } from './save.js';
 import { pgzipBuffer, pgzipProfile, type PgzipOptions } from './pgzip.js';
 import type { Readable } from 'node:stream';
+
+export { storeTagFor };
 
 /**
  * Default zlib level: 1. Measured on this 2-core machine for the 1.3 GB bench image (bench/push.bench.ts):
