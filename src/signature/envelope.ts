@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { MediaType } from '../oci/mediaTypes.js';
 import { SignatureError, envelopeInvalid } from './errors.js';
 import { COSE_ALG, COSE_ALG_BY_LABEL, algorithmForKey, isSignatureAlgorithm, verifyRaw } from './algorithms.js';
@@ -6,7 +6,7 @@ import { CborError, CborTag, canonicalMap, decodeCbor, encodeCbor, type CborKey,
 import { decodeBase64Std, decodeBase64Url, goJson, parseRfc3339, rfc3339Seconds } from './encoding.js';
 import { findDuplicateKey } from './jsonstrict.js';
 import { PAYLOAD_MEDIA_TYPE, encodePayload, parsePayload } from './payload.js';
-import { certInfo } from '../trust/x509.js';
+import { parseGoCertificate } from '../trust/x509.js';
 import type {
   EnvelopeMediaType,
   NotaryPayload,
@@ -39,13 +39,7 @@ function isScheme(s: unknown): s is SigningScheme {
 function parseCert(der: Buffer, i: number): X509Certificate {
   let c: X509Certificate;
   try {
-    c = new X509Certificate(der);
-  } catch (e) {
-    envelopeInvalid(`certificate #${i + 1} in the chain is not a valid X.509 certificate (${(e as Error).message})`, 'bad-certificate');
-  }
-  if (!c.raw.equals(der)) envelopeInvalid(`certificate #${i + 1} in the chain has trailing data`, 'bad-certificate');
-  try {
-    certInfo(c); // what Go's x509.ParseCertificate (notation) refuses beyond OpenSSL: DER lengths, duplicate extensions
+    c = parseGoCertificate(der); // as notation's x509.ParseCertificate: exactly DER, no trailing data, Go's rules
   } catch (e) {
     envelopeInvalid(`certificate #${i + 1} in the chain is not a valid X.509 certificate (${(e as Error).message})`, 'bad-certificate');
   }
