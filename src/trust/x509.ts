@@ -223,8 +223,11 @@ function goUriProblem(uri: string): string | undefined {
   return goDomainOk(host) ? undefined : 'invalid domain';
 }
 
-/** Go's parseNameConstraintsExtension checks on one constraint's base name (the kinds it reads). */
-function checkGoNameConstraint(b: Buffer, base: Tlv): void {
+/**
+ * Go's parseNameConstraintsExtension checks on one constraint's base name; false for a kind Go does not read (a
+ * directoryName, say), which leaves the extension unhandled.
+ */
+function checkGoNameConstraint(b: Buffer, base: Tlv): boolean {
   const text = () => b.subarray(base.start, base.end).toString('latin1');
   const trimDot = (d: string) => (d.startsWith('.') ? d.slice(1) : d);
   switch (base.tag) {
@@ -249,16 +252,23 @@ function checkGoNameConstraint(b: Buffer, base: Tlv): void {
       break;
     }
     default:
-      break;
+      return false;
   }
+  return true;
 }
+
+/** Extensions Go's processExtensions handles whatever their value holds (see CertInfo.unhandledCritical). */
+const GO_HANDLED = new Set(['2.5.29.15', '2.5.29.19', '2.5.29.31', '2.5.29.35', '2.5.29.37', '2.5.29.14', '2.5.29.32', '2.5.29.33', '2.5.29.36', '2.5.29.54', '1.3.6.1.5.5.7.1.1']);
+/** GeneralName kinds Go reads in SAN: rfc822Name, dNSName, URI, iPAddress. */
+const GO_NAME_TAGS = new Set([0x81, 0x82, 0x86, 0x87]);
 
 /**
  * What Go's x509.ParseCertificate (processExtensions, Go 1.19 as in Debian, checked against it by
  * integration/go-parse.test.ts) refuses in the value of a known extension; the messages are Go's. Structure only:
- * what the value means is read by certInfo.
+ * what the value means is read by certInfo. Returns whether Go handles the extension (CertInfo.unhandledCritical):
+ * a SAN only when it holds a name Go reads, name constraints only when all are of kinds Go reads.
  */
-function checkGoExtension(b: Buffer, oid: string, v: Tlv): void {
+function checkGoExtension(b: Buffer, oid: string, v: Tlv): boolean {
   const seqOf = (t: Tlv, message: string): Tlv[] => {
     if (t.tag !== 0x30) throw new DerError(message);
     return children(b, t);
@@ -287,8 +297,9 @@ function checkGoExtension(b: Buffer, oid: string, v: Tlv): void {
     case '2.5.29.35':
       seqOf(v, 'x509: invalid authority key identifier');
       break;
-    case '2.5.29.17':
-      for (const n of seqOf(v, 'x509: invalid subject alternative names')) {
+    case '2.5.29.17': {
+      const names = seqOf(v, 'x509: invalid subject alternative names');
+      for (const n of names) {
         // GeneralName: rfc822Name [1], dNSName [2], URI [6] are IA5String; iPAddress [7] is 4 or 16 bytes
         if (n.tag === 0x81 && !isIa5(b, n)) throw new DerError('x509: SAN rfc822Name is malformed');
         if (n.tag === 0x82 && !isIa5(b, n)) throw new DerError('x509: SAN dNSName is malformed');
@@ -300,7 +311,8 @@ function checkGoExtension(b: Buffer, oid: string, v: Tlv): void {
         }
         if (n.tag === 0x87 && n.end - n.start !== 4 && n.end - n.start !== 16) throw new DerError(`x509: cannot parse IP address of length ${n.end - n.start}`);
       }
-      break;
+      return names.some((n) => GO_NAME_TAGS.has(n.tag)); // Go: "if we didn't parse anything"
+    }
     case '2.5.29.31':
       for (const dp of seqOf(v, 'x509: invalid CRL distribution points')) if (dp.tag !== 0x30) throw new DerError('x509: invalid CRL distribution point');
       break;
@@ -316,39 +328,21 @@ function checkGoExtension(b: Buffer, oid: string, v: Tlv): void {
         if (!id || id.tag !== 0x06) throw new DerError('x509: invalid certificate policies');
       }
       break;
-    case '2.5.29.30':
+    case '2.5.29.30': {
+      let handled = true;
       for (const subtrees of seqOf(v, 'x509: invalid NameConstraints extension')) {
         if (subtrees.tag !== 0xa0 && subtrees.tag !== 0xa1) throw new DerError('x509: invalid NameConstraints extension');
         for (const st of children(b, subtrees)) {
           const base = seqOf(st, 'x509: invalid NameConstraints extension')[0];
-          if (base) checkGoNameConstraint(b, base);
+          if (!base || !checkGoNameConstraint(b, base)) handled = false;
         }
       }
-      break;
+      return handled;
+    }
     default:
       break;
   }
-}
-
-const GO_HANDLED = new Set(['2.5.29.15', '2.5.29.19', '2.5.29.31', '2.5.29.35', '2.5.29.37', '2.5.29.14', '2.5.29.32', '2.5.29.33', '2.5.29.36', '2.5.29.54', '1.3.6.1.5.5.7.1.1']);
-/** GeneralName kinds Go reads in SAN and name constraints: rfc822Name, dNSName, URI, iPAddress. */
-const GO_NAME_TAGS = new Set([0x81, 0x82, 0x86, 0x87]);
-
-/** Whether Go's processExtensions handles this (critical) extension; see CertInfo.unhandledCritical. */
-function goHandles(b: Buffer, oid: string, v: Tlv): boolean {
-  if (GO_HANDLED.has(oid)) return true;
-  if (oid === '2.5.29.17') return children(b, v).some((n) => GO_NAME_TAGS.has(n.tag)); // "if we didn't parse anything"
-  if (oid === '2.5.29.30') {
-    // a constraint on a name kind Go does not read (a directoryName, say) leaves the extension unhandled
-    for (const subtrees of children(b, v)) {
-      for (const st of children(b, subtrees)) {
-        const base = children(b, st)[0];
-        if (!base || !GO_NAME_TAGS.has(base.tag)) return false;
-      }
-    }
-    return true;
-  }
-  return false;
+  return GO_HANDLED.has(oid);
 }
 
 /**
@@ -458,8 +452,7 @@ export function certInfo(cert: X509Certificate): CertInfo {
       const octets = parts[parts.length - 1]!;
       if (octets.tag !== 0x04) throw new DerError('x509: malformed extension value field');
       const inner = readTlv(der, octets.start, octets.end);
-      checkGoExtension(der, oid, inner);
-      if (critical && !goHandles(der, oid, inner)) info.unhandledCritical.push(oid);
+      if (!checkGoExtension(der, oid, inner) && critical) info.unhandledCritical.push(oid);
       switch (oid) {
         case '2.5.29.15': {
           info.keyUsageCritical = critical;
