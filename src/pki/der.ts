@@ -16,24 +16,32 @@ export interface Tlv {
 
 export class DerError extends Error {}
 
+/**
+ * The length octets at `p`: the length and where the contents start, which must end by `limit`. DER: the shortest
+ * form only (X.690 10.1, as Go's encoding/asn1 and crypto/x509 read it, so notation); BER: any definite form.
+ */
+function readLength(b: Buffer, p: number, limit: number, kind: 'DER' | 'BER'): { len: number; start: number } {
+  let len = b[p++]!;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 && kind === 'BER') throw new DerError('indefinite-length BER is not supported');
+    if (n === 0 || n > 4 || p + n > limit) throw new DerError(`bad ${kind} length`);
+    if (kind === 'DER' && b[p] === 0) throw new DerError('non-minimal DER length (leading zero octet)');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[p + i]!;
+    if (kind === 'DER' && len < 0x80) throw new DerError('non-minimal DER length (long form for a short length)');
+    p += n;
+  }
+  if (p + len > limit) throw new DerError(`${kind} value overruns its container`);
+  return { len, start: p };
+}
+
 export function readTlv(b: Buffer, off: number, limit = b.length): Tlv {
   if (off + 2 > limit) throw new DerError('truncated DER');
   const tag = b[off]!;
   if ((tag & 0x1f) === 0x1f) throw new DerError('multi-byte tags are not supported');
-  let len = b[off + 1]!;
-  let p = off + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4 || p + n > limit) throw new DerError('bad DER length');
-    // DER (X.690 10.1), as Go's encoding/asn1 and crypto/x509 read it, so notation: the fewest length octets
-    if (b[p] === 0) throw new DerError('non-minimal DER length (leading zero octet)');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + b[p + i]!;
-    if (len < 0x80) throw new DerError('non-minimal DER length (long form for a short length)');
-    p += n;
-  }
-  if (p + len > limit) throw new DerError('DER value overruns its container');
-  return { tag, start: p, end: p + len, hdr: off };
+  const { len, start } = readLength(b, off + 1, limit, 'DER');
+  return { tag, start, end: start + len, hdr: off };
 }
 
 /** Identifier + length octets of a BER element (definite lengths only, any number of length octets). */
@@ -45,18 +53,8 @@ function readBerHeader(b: Buffer, off: number, limit: number): { id: Buffer; sta
     p++; // last octet of a high tag number
   }
   if (p >= limit) throw new DerError('truncated BER');
-  const id = b.subarray(off, p);
-  let len = b[p++]!;
-  if (len === 0x80) throw new DerError('indefinite-length BER is not supported');
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n > 4 || p + n > limit) throw new DerError('bad BER length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + b[p + i]!;
-    p += n;
-  }
-  if (len > 0x7fffffff || p + len > limit) throw new DerError('BER value overruns its container');
-  return { id, start: p, end: p + len };
+  const { len, start } = readLength(b, p, limit, 'BER');
+  return { id: b.subarray(off, p), start, end: start + len };
 }
 
 function derLength(n: number): Buffer {
