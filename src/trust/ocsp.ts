@@ -85,8 +85,8 @@ function validAt(c: X509Certificate, now: Date): boolean {
 /**
  * The key the response must verify with, and who that is. golang.org/x/crypto/ocsp (what notation parses responses
  * with) does not look at the responderID: when the response embeds certificates it takes the FIRST one as the signer
- * (the others are not even parsed) and requires the issuer's key to verify that certificate's signature; with no embedded certificate the response must
- * verify with the issuer's key. So a response signed by the issuing CA that embeds the CA's own certificate (`openssl
+ * (the others are not even parsed) and requires the issuer's key to verify that certificate's signature; with no
+ * embedded certificate the response must verify with the issuer's key. So a response signed by the issuing CA that embeds the CA's own certificate (`openssl
  * ocsp` does that when -rsigner is the CA) passes only when the CA is self-signed (its key verifies its own
  * certificate); from an intermediate CA notation refuses it, and so do we. Any other first certificate is a delegated
  * responder, and on top of Go's check we keep RFC 6960 4.2.2.2's: it is issued by the issuer (issuer Name and
