@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchRow } from './run.js';
-import { root, median, runNode, pushSyntheticImage } from './util.js';
+import { root, median, runNode, timeNode, pushSyntheticImage } from './util.js';
 import { install } from '../plugins/cli/install.js';
 
 interface Run { cmd?: string; args: string[]; env?: NodeJS.ProcessEnv }
@@ -86,9 +86,7 @@ export default async function signBench(): Promise<BenchRow[]> {
     for (let round = 0; round < N + 1; round++) {
       all.forEach((run, i) => {
         const r = run(round);
-        const t0 = process.hrtime.bigint();
-        runNode(r.args, r.cmd, r.env);
-        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        const ms = timeNode(r.args, r.env, r.cmd);
         if (round >= 1) samples[i]!.push(ms); // first round warms the page cache
       });
     }

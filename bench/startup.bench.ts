@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchRow } from './run.js';
-import { root, median, runNode } from './util.js';
+import { root, median, timeNode } from './util.js';
 import { install } from '../plugins/cli/install.js';
 
 const N = Number(process.env.DS_BENCH_STARTUP_RUNS ?? 15);
@@ -30,9 +30,7 @@ export default async function startupBench(): Promise<BenchRow[]> {
   const samples: number[][] = all.map(() => []);
   for (let round = 0; round < N + 2; round++) {
     all.forEach(([args, cmd], i) => {
-      const t0 = process.hrtime.bigint();
-      runNode(args, cmd);
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      const ms = timeNode(args, {}, cmd);
       if (round >= 2) samples[i].push(ms); // first rounds warm the page cache
     });
   }

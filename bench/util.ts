@@ -26,10 +26,10 @@ export function runNode(args: string[], cmd: string = process.execPath, env: Nod
   return r.stdout;
 }
 
-/** Wall-clock milliseconds of one `node ARGS` process. */
-export function timeNode(args: string[], env: NodeJS.ProcessEnv = {}): number {
+/** Wall-clock milliseconds of one `node ARGS` process (or `cmd ARGS`). */
+export function timeNode(args: string[], env: NodeJS.ProcessEnv = {}, cmd: string = process.execPath): number {
   const t0 = process.hrtime.bigint();
-  runNode(args, process.execPath, env);
+  runNode(args, cmd, env);
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
