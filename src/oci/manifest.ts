@@ -1,6 +1,7 @@
 import { InputError } from '../errors.js';
 import { validateDescriptor, type Descriptor, type Platform, MAX_MANIFEST_BYTES } from './descriptor.js';
 import { MediaType, isValidMediaType } from './mediaTypes.js';
+import { findNonIntegerMember } from './jsonstrict.js';
 
 export interface ImageManifest {
   schemaVersion: 2;
@@ -28,12 +29,16 @@ function bad(msg: string): never {
 export function parseJsonObject(bytes: Uint8Array, what: string): Record<string, unknown> {
   if (bytes.byteLength > MAX_MANIFEST_BYTES) bad(`${what} is larger than ${MAX_MANIFEST_BYTES} bytes`);
   let v: unknown;
+  const text = Buffer.from(bytes).toString('utf8');
   try {
-    v = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    v = JSON.parse(text);
   } catch (e) {
     bad(`${what} is not valid JSON: ${(e as Error).message}`);
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(`${what} must be a JSON object`);
+  // descriptor sizes are Go int64s for notation/oras-go: 12.0 or 1e3 does not decode there
+  const size = findNonIntegerMember(text, 'size');
+  if (size !== undefined) bad(`${what} has a size written as ${size}, not as an integer`);
   return v as Record<string, unknown>;
 }
 

@@ -26,7 +26,7 @@ export type CborValue =
 export class CborError extends Error {}
 
 const MAX_DEPTH = 16;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Decodes exactly one CBOR data item that must span all of `bytes`. */
 export function decodeCbor(bytes: Uint8Array): CborValue {

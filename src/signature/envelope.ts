@@ -4,7 +4,7 @@ import { SignatureError, envelopeInvalid } from './errors.js';
 import { COSE_ALG, COSE_ALG_BY_LABEL, algorithmForKey, isSignatureAlgorithm, verifyRaw } from './algorithms.js';
 import { CborError, CborTag, canonicalMap, decodeCbor, encodeCbor, type CborKey, type CborValue } from './cbor.js';
 import { decodeBase64Std, decodeBase64Url, goJson, parseRfc3339, rfc3339Seconds } from './encoding.js';
-import { findDuplicateKey } from './jsonstrict.js';
+import { findDuplicateKey } from '../oci/jsonstrict.js';
 import { PAYLOAD_MEDIA_TYPE, encodePayload, parsePayload } from './payload.js';
 import { parseGoCertificate } from '../trust/x509.js';
 import type {
@@ -56,8 +56,9 @@ function checkSignedAttributes(
   scheme: unknown,
   signingTime: Date | undefined,
   authenticSigningTime: Date | undefined,
+  expiry: Date | undefined,
   crit: (string | number)[],
-  hasExpiry: boolean,
+  format: 'jws' | 'cose',
   present: (k: string | number) => boolean,
 ): SigningScheme {
   if (scheme === undefined) envelopeInvalid(`${H_SIGNING_SCHEME} is missing`, 'missing-signingScheme');
@@ -69,18 +70,27 @@ function checkSignedAttributes(
     if (authenticSigningTime === undefined) envelopeInvalid(`${H_AUTHENTIC_SIGNING_TIME} is required for notary.x509.signingAuthority`, 'missing-authenticSigningTime');
     if (signingTime !== undefined) envelopeInvalid(`${H_SIGNING_TIME} must not be present for notary.x509.signingAuthority`, 'unexpected-signingTime');
   }
+  // notation-core-go (base envelope, validateSigningAndExpiryTime): an expiry must come after the signing time
+  // (authenticSigningTime under notary.x509.signingAuthority), or the envelope is invalid at every level.
+  const signedAt = signingTime ?? authenticSigningTime!;
+  if (expiry !== undefined && expiry.getTime() <= signedAt.getTime()) {
+    envelopeInvalid(`${H_EXPIRY} ${expiry.toISOString()} is not after the signing time ${signedAt.toISOString()}`, 'expiry-not-after-signing-time');
+  }
   if (crit.length === 0) envelopeInvalid('crit must be a non-empty list', 'missing-crit');
   const seen = new Set<string | number>();
   for (const c of crit) {
     if (seen.has(c)) envelopeInvalid(`crit lists ${JSON.stringify(c)} twice`, 'crit-duplicate');
     seen.add(c);
     if (!present(c)) envelopeInvalid(`${JSON.stringify(c)} is marked critical but not present`, 'crit-not-present');
+    // notation-core-go's JWS reader takes in crit only the headers that must be critical and extended attributes;
+    // the signing time is neither (its COSE reader has no such rule)
+    if (format === 'jws' && c === H_SIGNING_TIME) envelopeInvalid(`${JSON.stringify(c)} header is marked critical but not present`, 'crit-not-present');
     if (typeof c !== 'string' || !KNOWN_SIGNED.has(c)) {
       envelopeInvalid(`unsupported critical header ${JSON.stringify(c)}`, 'crit-unknown');
     }
   }
   const must = [H_SIGNING_SCHEME];
-  if (hasExpiry) must.push(H_EXPIRY);
+  if (expiry !== undefined) must.push(H_EXPIRY);
   if (scheme === 'notary.x509.signingAuthority') must.push(H_AUTHENTIC_SIGNING_TIME);
   for (const m of must) if (!seen.has(m)) envelopeInvalid(`${m} must be marked critical`, `crit-missing-${m.slice('io.cncf.notary.'.length)}`);
   return scheme;
@@ -91,7 +101,7 @@ function checkSignedAttributes(
 function parseJws(raw: Buffer): ParsedEnvelope {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
   } catch {
     envelopeInvalid('JWS envelope is not valid UTF-8', 'not-utf8');
   }
@@ -119,7 +129,7 @@ function parseJws(raw: Buffer): ParsedEnvelope {
   const protectedBytes = decodeBase64Url(protectedB64, 'protected header', (m) => envelopeInvalid(m, 'bad-protected'));
   let ph: Record<string, unknown>;
   try {
-    const phText = new TextDecoder('utf-8', { fatal: true }).decode(protectedBytes);
+    const phText = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(protectedBytes);
     const p = JSON.parse(phText);
     if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new Error('not a JSON object');
     const d = findDuplicateKey(phText);
@@ -148,7 +158,7 @@ function parseJws(raw: Buffer): ParsedEnvelope {
   const signingTime = time(H_SIGNING_TIME);
   const authenticSigningTime = time(H_AUTHENTIC_SIGNING_TIME);
   const expiry = time(H_EXPIRY);
-  const scheme = checkSignedAttributes(ph[H_SIGNING_SCHEME], signingTime, authenticSigningTime, crit as string[], expiry !== undefined, (k) => ph[k as string] !== undefined);
+  const scheme = checkSignedAttributes(ph[H_SIGNING_SCHEME], signingTime, authenticSigningTime, expiry, crit as string[], 'jws', (k) => ph[k as string] !== undefined);
   const critSet = new Set(crit as string[]);
   const extended = Object.keys(ph)
     .filter((k) => !['alg', 'cty', 'crit'].includes(k) && !KNOWN_SIGNED.has(k))
@@ -254,7 +264,7 @@ function parseCose(raw: Buffer): ParsedEnvelope {
   const signingTime = time(H_SIGNING_TIME);
   const authenticSigningTime = time(H_AUTHENTIC_SIGNING_TIME);
   const expiry = time(H_EXPIRY);
-  const scheme = checkSignedAttributes(p.get(H_SIGNING_SCHEME), signingTime, authenticSigningTime, crit as (string | number)[], expiry !== undefined, (k) => p.has(k));
+  const scheme = checkSignedAttributes(p.get(H_SIGNING_SCHEME), signingTime, authenticSigningTime, expiry, crit as (string | number)[], 'cose', (k) => p.has(k));
   const critSet = new Set(crit as (string | number)[]);
   const extended = [...p.keys()]
     .filter((k): k is string => typeof k === 'string' && !KNOWN_SIGNED.has(k))

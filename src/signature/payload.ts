@@ -2,7 +2,7 @@ import { validateDescriptor, type Descriptor } from '../oci/descriptor.js';
 import { MediaType } from '../oci/mediaTypes.js';
 import { SignatureError } from './errors.js';
 import { goJson } from './encoding.js';
-import { findDuplicateKey } from './jsonstrict.js';
+import { findDuplicateKey, findNonIntegerMember } from '../oci/jsonstrict.js';
 import type { NotaryPayload } from './types.js';
 
 export const PAYLOAD_MEDIA_TYPE = MediaType.NOTARY_PAYLOAD;
@@ -19,13 +19,15 @@ export function parsePayload(bytes: Buffer): NotaryPayload {
   let v: unknown;
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
     v = JSON.parse(text);
   } catch (e) {
     bad(`not valid UTF-8 JSON (${(e as Error).message})`);
   }
   const dup = findDuplicateKey(text);
   if (dup !== undefined) bad(`repeats member ${JSON.stringify(dup)}`);
+  const size = findNonIntegerMember(text, 'size');
+  if (size !== undefined) bad(`size ${size} is not an integer (written with a fraction or an exponent)`);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) bad('must be a JSON object');
   const o = v as Record<string, unknown>;
   const extra = Object.keys(o).filter((k) => k !== 'targetArtifact');

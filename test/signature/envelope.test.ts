@@ -213,6 +213,16 @@ describe('signature: strict JWS parsing', () => {
     ['empty x5c', BASE, 'ENVELOPE_INVALID', { unprotected: { x5c: [] } }],
     ['x5c not base64 DER', BASE, 'ENVELOPE_INVALID', { unprotected: { x5c: ['bm90IGEgY2VydA=='] } }],
     ['duplicate key in the protected header', BASE, 'ENVELOPE_INVALID', { rawProtected: JSON.stringify(BASE).replace('{"alg":"ES256",', '{"alg":"ES256","alg":"ES256",') }],
+    // notation-core-go's JWS reader: crit holds the headers that must be critical and extended attributes only
+    ['crit listing signingTime', { ...BASE, crit: ['io.cncf.notary.signingScheme', 'io.cncf.notary.signingTime'] }, 'ENVELOPE_INVALID'],
+    // notation-core-go validateSigningAndExpiryTime: "expiry cannot be equal or before the signing time"
+    ['expiry before the signing time', { ...BASE, crit: ['io.cncf.notary.signingScheme', 'io.cncf.notary.expiry'], 'io.cncf.notary.expiry': '2026-11-20T00:00:00Z' }, 'ENVELOPE_INVALID'],
+    ['expiry equal to the signing time', { ...BASE, crit: ['io.cncf.notary.signingScheme', 'io.cncf.notary.expiry'], 'io.cncf.notary.expiry': BASE['io.cncf.notary.signingTime'] }, 'ENVELOPE_INVALID'],
+    // Go's encoding/json: no int64 from 461.0 or 4.61e2, and a byte-order mark is not JSON
+    ['payload size written 461.0', BASE, 'PAYLOAD_INVALID', { payload: JSON.stringify({ targetArtifact: TARGET }).replace('"size":461', '"size":461.0') }],
+    ['payload size written 4.61e2', BASE, 'PAYLOAD_INVALID', { payload: JSON.stringify({ targetArtifact: TARGET }).replace('"size":461', '"size":4.61e2') }],
+    ['payload starting with a byte-order mark', BASE, 'PAYLOAD_INVALID', { payload: `\uFEFF${JSON.stringify({ targetArtifact: TARGET })}` }],
+    ['protected header starting with a byte-order mark', BASE, 'ENVELOPE_INVALID', { rawProtected: `\uFEFF${JSON.stringify(BASE)}` }],
   ];
   for (const [name, header, code, opts] of cases) {
     it(`rejects: ${name} → ${code}`, () => {
@@ -230,6 +240,16 @@ describe('signature: strict JWS parsing', () => {
     const b = keys['rsa-3072']!; // other key type → alg mismatch
     j.header.x5c = b.chain.map((c) => c.raw.toString('base64'));
     expect(outcome(Buffer.from(JSON.stringify(j)), 'application/jose+json').code).to.equal('ALGORITHM_KEY_MISMATCH');
+  });
+
+  it('accepts an expiry one second after the signing time', () => {
+    const h = { ...BASE, crit: ['io.cncf.notary.signingScheme', 'io.cncf.notary.expiry'], 'io.cncf.notary.expiry': '2026-11-25T19:23:21Z' };
+    expect(outcome(craftJws(keys['ec-p256']!, h), 'application/jose+json').code).to.equal('ok');
+  });
+
+  it('rejects an envelope starting with a byte-order mark (Go\'s encoding/json does)', () => {
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), craftJws(keys['ec-p256']!, BASE)]);
+    expect(outcome(bytes, 'application/jose+json').code).to.equal('ENVELOPE_INVALID');
   });
 
   it('rejects unknown envelope media types and non-JSON', () => {
@@ -283,6 +303,10 @@ describe('signature: strict COSE parsing', () => {
     ['trailing bytes', CBASE, 'ENVELOPE_INVALID', { trailing: true }],
     ['unknown unprotected label', CBASE, 'ENVELOPE_INVALID', { unprotected: new Map<string | number, unknown>([[33, []], [4, Buffer.from('kid')]]) }],
     ['x5chain as a single bstr', CBASE, 'ENVELOPE_INVALID', { unprotected: new Map<string | number, unknown>([[33, Buffer.alloc(3)]]) }],
+    ['expiry before the signing time', [...withOut(2), [2, ['io.cncf.notary.signingScheme', 'io.cncf.notary.expiry']], ['io.cncf.notary.expiry', T(1764098000)]], 'ENVELOPE_INVALID'],
+    ['expiry equal to the signing time', [...withOut(2), [2, ['io.cncf.notary.signingScheme', 'io.cncf.notary.expiry']], ['io.cncf.notary.expiry', T(1764098600)]], 'ENVELOPE_INVALID'],
+    // a text string is read as written: a leading U+FEFF is part of it, not a byte-order mark to drop
+    ['signing scheme with a leading U+FEFF', [...withOut('io.cncf.notary.signingScheme'), ['io.cncf.notary.signingScheme', '\uFEFFnotary.x509']], 'ENVELOPE_INVALID'],
   ];
   for (const [name, entries, code, opts] of cases) {
     it(`rejects: ${name} → ${code}`, () => {
@@ -291,6 +315,10 @@ describe('signature: strict COSE parsing', () => {
       expect(outcome(craftCose(keys['ec-p256']!, e, opts), 'application/cose').code).to.equal(code);
     });
   }
+  it('accepts signingTime listed in crit (notation-core-go\'s COSE reader only needs the required labels there)', () => {
+    const e: [string | number, unknown][] = [...withOut(2), [2, ['io.cncf.notary.signingScheme', 'io.cncf.notary.signingTime']]];
+    expect(outcome(craftCose(keys['ec-p256']!, e), 'application/cose').code).to.equal('ok');
+  });
   it('rejects duplicate map keys in the protected header', () => {
     const k = keys['ec-p256']!;
     const good = encodeCbor(canonicalMap(CBASE as never));
