@@ -402,9 +402,17 @@ export class OciLayout implements ArtifactTarget {
       const mt = typeof m.mediaType === 'string' ? m.mediaType : Array.isArray(m.manifests) ? MediaType.OCI_INDEX : MediaType.OCI_MANIFEST;
       return { mediaType: mt, digest: reference, size: bytes.length };
     }
-    const hit = idx.manifests.find((d) => d.annotations?.[REF_NAME_ANNOTATION] === reference);
-    if (!hit) throw this.notFound(`reference ${reference}`);
-    return coreDescriptor(hit);
+    const hits = idx.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === reference);
+    if (hits.length === 0) throw this.notFound(`reference ${reference}`);
+    // Readers disagree on a tag given to several manifests (oras-go, which notation uses, takes the last entry;
+    // skopeo the first): name none of them rather than pick one.
+    const digests = [...new Set(hits.map((d) => d.digest))];
+    if (digests.length > 1) {
+      throw new InputError('AMBIGUOUS_REFERENCE', `${this.location}: the tag ${reference} names ${digests.length} different manifests in index.json (${digests.join(', ')})`, {
+        hint: 'use the digest of the one you mean, or fix the layout so that each tag names one manifest',
+      });
+    }
+    return coreDescriptor(hits[0]!);
   }
 
   async fetchManifest(ref: Descriptor | string): Promise<FetchedManifest> {

@@ -134,6 +134,28 @@ describe('oci/layout OciLayout', () => {
     expect((await l.tags()).map((t) => t.name)).to.deep.equal(['127.0.0.1:5000/app:1']);
   });
 
+  it('a tag that index.json gives to two different manifests resolves to neither (AMBIGUOUS_REFERENCE)', async () => {
+    const l = await OciLayout.open(dir, { create: true });
+    const m1 = manifest({ annotations: { n: '1' } });
+    const m2 = manifest({ annotations: { n: '2' } });
+    await l.pushBlob(m1.cfg.desc, m1.cfg.bytes);
+    await l.pushManifest(m1.desc, m1.bytes, 'v1');
+    await l.pushManifest(m2.desc, m2.bytes, 'v2');
+    // as another tool could write it: both entries named v1 (oras-go would take the last, skopeo the first)
+    const idx = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
+    for (const d of idx.manifests) d.annotations[REF_NAME_ANNOTATION] = 'v1';
+    await writeFile(join(dir, 'index.json'), JSON.stringify(idx));
+    let err: any;
+    await l.resolve('v1').catch((e) => { err = e; });
+    expect(err?.code).to.equal('AMBIGUOUS_REFERENCE');
+    expect(err?.message).to.include(m1.desc.digest).and.include(m2.desc.digest);
+    expect((await l.resolve(m2.desc.digest)).digest).to.equal(m2.desc.digest); // a digest still names one
+    // the same manifest listed twice under one tag is not ambiguous
+    idx.manifests = [idx.manifests[0], idx.manifests[0]];
+    await writeFile(join(dir, 'index.json'), JSON.stringify(idx));
+    expect((await l.resolve('v1')).digest).to.equal(idx.manifests[0].digest);
+  });
+
   it('pushManifest refuses bytes that do not match the descriptor, leaving the index unchanged', async () => {
     const l = await OciLayout.open(dir, { create: true });
     const m = manifest();
