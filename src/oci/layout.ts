@@ -472,11 +472,12 @@ export class OciLayout implements ArtifactTarget {
   }
 
   /** Referrers of `subject`: manifests listed in index.json whose `subject.digest` equals subject.digest. */
-  async referrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]> {
+  async referrers(subject: Descriptor, artifactType?: string, limit = Infinity): Promise<Descriptor[]> {
     const idx = await this.readIndex();
     const out: Descriptor[] = [];
     const seen = new Set<string>();
     for (const d of idx.manifests) {
+      if (out.length >= limit) break;
       if (seen.has(d.digest) || d.digest === subject.digest) continue;
       if (!isManifestMediaType(d.mediaType) && !isIndexMediaType(d.mediaType)) continue;
       seen.add(d.digest);

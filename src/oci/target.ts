@@ -42,9 +42,10 @@ export interface ArtifactTarget {
 
   /**
    * Lists referrers of `subject` (descriptors of manifests whose `subject` is it), optionally filtered by
-   * artifactType. Uses the Referrers API when available, else the referrers tag schema.
+   * artifactType. Uses the Referrers API when available, else the referrers tag schema. At most `limit` entries
+   * (the first ones; default: an implementation's cap), read no further than needed for them.
    */
-  referrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]>;
+  referrers(subject: Descriptor, artifactType?: string, limit?: number): Promise<Descriptor[]>;
 
   /**
    * Pushes a manifest that has `subject` set, then makes it discoverable (Referrers API registries index it

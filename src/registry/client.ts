@@ -8,7 +8,7 @@ import { request, closePools, type Response, type ResponseBody } from './http.js
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { registryApiHost } from '../oci/reference.js';
-import { RegistryError, errorFromResponse, type RegistryErrorCode } from './errors.js';
+import { RegistryError, errorFromResponse, registryUrl, type RegistryErrorCode } from './errors.js';
 import { parseChallenges, TokenCache, type Challenge } from './auth.js';
 import { resolveCredentials, type Credentials } from './credentials.js';
 import { certsDirs, registryTls } from './certsd.js';
@@ -328,7 +328,7 @@ export class RegistryClient {
         await res.body.dump().catch(() => undefined);
         if (!loc) throw new RegistryError('PROTOCOL', `${r.what}: redirect without Location`, { status });
         if (++hops > MAX_REDIRECTS) throw new RegistryError('PROTOCOL', `${r.what}: too many redirects`, { status });
-        const next = new URL(loc, url);
+        const next = registryUrl(loc, url, r.what);
         if (next.protocol === 'http:' && url.protocol === 'https:' && !allowsPlainHttp(next.host, insecureList(this.opts))) {
           throw new RegistryError('INSECURE', `${r.what}: refusing redirect from https to ${next.origin}`);
         }

@@ -128,3 +128,20 @@ export function errorFromResponse(status: number, bodyText: string, what: string
   }
   return new RegistryError(code, msg, { status, registryErrors: entries, hint: HINTS[code] });
 }
+
+/**
+ * A URL the registry sent (Location, Link rel="next"), resolved against the request's URL. Anything that is not
+ * an http(s) URL is the registry's protocol error, never a crash or a request elsewhere.
+ */
+export function registryUrl(value: string, base: URL | string, what: string): URL {
+  let u: URL;
+  try {
+    u = new URL(value, base);
+  } catch {
+    throw new RegistryError('PROTOCOL', `${what}: the registry sent ${JSON.stringify(value.slice(0, 200))}, which is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new RegistryError('PROTOCOL', `${what}: the registry sent a ${u.protocol} URL (${JSON.stringify(value.slice(0, 200))}); only http(s) is followed`);
+  }
+  return u;
+}

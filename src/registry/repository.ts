@@ -19,7 +19,7 @@ import { isValidTag, type Reference } from '../oci/reference.js';
 import type { ArtifactTarget, FetchedManifest } from '../oci/target.js';
 import { repositoryScope } from './auth.js';
 import { RegistryClient, discard, header, readBounded, type Body, type HttpRequest, type HttpResponse } from './client.js';
-import { RegistryError, parseErrorBody } from './errors.js';
+import { RegistryError, parseErrorBody, registryUrl } from './errors.js';
 
 /** Default cap for fetchBlob (blobs we hold in memory: configs, signature envelopes). */
 export const DEFAULT_MAX_BLOB_IN_MEMORY = 32 * 1024 * 1024;
@@ -72,6 +72,9 @@ interface RawManifest {
 
 /** Extra PUTs of a manifest the registry refused for an unknown blob (see putManifest). */
 const MANIFEST_BLOB_RETRIES = 2;
+/** Referrers read at most (ArtifactTarget.referrers' default limit), and pages of the Referrers API followed at most. */
+export const MAX_REFERRERS = 10_000;
+const MAX_REFERRERS_PAGES = 10_000;
 
 function jitter(baseMs: number, attempt: number): number {
   const cap = Math.min(2000, baseMs * 2 ** attempt);
@@ -323,7 +326,7 @@ export class RemoteRepository implements ArtifactTarget {
       const pageTags = (v.tags as string[] | null | undefined) ?? [];
       const before = seen.size;
       for (const t of pageTags) seen.add(t);
-      next = nextLink(header(res.headers, 'link'), res.url);
+      next = nextLink(header(res.headers, 'link'), res.url, what);
       if (!next && n && pageTags.length >= n && seen.size > before) {
         next = `${base}?n=${n}&last=${encodeURIComponent(pageTags[pageTags.length - 1]!)}`;
       }
@@ -388,7 +391,7 @@ export class RemoteRepository implements ArtifactTarget {
     if (res.status !== 202 && res.status !== 201) await this.client.fail(res, what, 'NAME_UNKNOWN');
     await res.body.dump().catch(() => undefined);
     const loc = header(res.headers, 'location');
-    return { status: res.status, location: loc ? new URL(loc, res.url) : undefined, headers: res.headers };
+    return { status: res.status, location: loc ? registryUrl(loc, res.url, what) : undefined, headers: res.headers };
   }
 
   private async finishUpload(location: URL, desc: Descriptor, body: (() => Body | Promise<Body>) | undefined, length: number, what: string): Promise<void> {
@@ -487,7 +490,7 @@ export class RemoteRepository implements ArtifactTarget {
       if (res.status !== 202) await this.client.fail(res, what, 'BLOB_UPLOAD_UNKNOWN');
       await res.body.dump().catch(() => undefined);
       const loc = header(res.headers, 'location');
-      if (loc) location = new URL(loc, res.url);
+      if (loc) location = registryUrl(loc, res.url, what);
       const range = header(res.headers, 'range');
       if (range && !new RegExp(`^(bytes=)?0-${end}$`).test(range)) {
         throw new RegistryError('BLOB_UPLOAD_INVALID', `${what}: registry acknowledged range ${range}, expected 0-${end}`);
@@ -583,7 +586,7 @@ export class RemoteRepository implements ArtifactTarget {
       }
     });
     const applied = (header(res.headers, 'oci-filters-applied') ?? '').split(',').map((s) => s.trim());
-    return { manifests, filtered: applied.includes('artifactType'), next: nextLink(header(res.headers, 'link'), res.url) };
+    return { manifests, filtered: applied.includes('artifactType'), next: nextLink(header(res.headers, 'link'), res.url, what) };
   }
 
   /**
@@ -593,7 +596,7 @@ export class RemoteRepository implements ArtifactTarget {
    * gained it) is not read, as notation does not read it: what verifies here verifies there.
    * The entries are claims; callers that act on a referrer fetch it by digest and check its `subject`.
    */
-  async referrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]> {
+  async referrers(subject: Descriptor, artifactType?: string, limit = MAX_REFERRERS): Promise<Descriptor[]> {
     this.checkDigest(subject.digest, 'referrers');
     const byType = (list: Descriptor[]) => (artifactType ? list.filter((d) => d.artifactType === artifactType) : list);
     let indexRead: ReturnType<RemoteRepository['readReferrersIndex']> | undefined;
@@ -604,10 +607,17 @@ export class RemoteRepository implements ArtifactTarget {
         indexRead = this.readReferrersIndex(subject.digest);
         indexRead.catch(() => undefined); // used only without the API
       }
-      const all: Descriptor[] = [];
+      // Pages are read until `limit` distinct entries are in hand (the verifier needs no more than it may evaluate,
+      // plus one to know that there are more), so a registry serving endless pages costs bounded memory and time;
+      // a next link seen before is a loop.
+      const all = new Map<string, Descriptor>();
       let url: string | undefined = this.url('referrers', subject.digest) + (artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '');
+      const visited = new Set<string>();
       let api = false;
-      for (let page = 0; url && page < 10_000; page++) {
+      for (let page = 0; url && all.size < limit; page++) {
+        if (page >= MAX_REFERRERS_PAGES) throw new RegistryError('PROTOCOL', `GET referrers ${this.location}: more than ${MAX_REFERRERS_PAGES} pages`);
+        if (visited.has(url)) throw new RegistryError('PROTOCOL', `GET referrers ${this.location}: the pages link back to ${url}`);
+        visited.add(url);
         const p = await this.referrersPage(url);
         if (p === 'unknown-repository') return [];
         if (!p) {
@@ -617,13 +627,13 @@ export class RemoteRepository implements ArtifactTarget {
         }
         api = true;
         this.learnt.referrersApi = true;
-        all.push(...(p.filtered ? p.manifests : byType(p.manifests)));
+        for (const d of p.filtered ? p.manifests : byType(p.manifests)) if (!all.has(d.digest)) all.set(d.digest, d);
         url = p.next;
       }
-      if (api) return dedupe(all);
+      if (api) return [...all.values()].slice(0, limit);
     }
     const idx = await (indexRead ?? this.readReferrersIndex(subject.digest));
-    return dedupe(byType(idx?.index.manifests ?? []));
+    return dedupe(byType(idx?.index.manifests ?? [])).slice(0, limit);
   }
 
   private async readReferrersIndex(subject: Digest): Promise<{ raw: RawManifest; index: ImageIndex } | undefined> {
@@ -780,11 +790,11 @@ function dedupe(list: Descriptor[]): Descriptor[] {
 }
 
 /** The rel="next" target of an RFC 8288 Link header, resolved against the request URL. */
-export function nextLink(link: string | undefined, base: URL): string | undefined {
+export function nextLink(link: string | undefined, base: URL, what = 'Link header'): string | undefined {
   if (!link) return undefined;
   for (const part of link.split(/,(?=\s*<)/)) {
     const m = /^\s*<([^>]*)>\s*(.*)$/.exec(part);
-    if (m && /(^|;)\s*rel\s*=\s*"?next"?\s*(;|$)/i.test(m[2]!)) return new URL(m[1]!, base).href;
+    if (m && /(^|;)\s*rel\s*=\s*"?next"?\s*(;|$)/i.test(m[2]!)) return registryUrl(m[1]!, base, what).href;
   }
   return undefined;
 }

@@ -12,7 +12,7 @@ import { MediaType } from '../oci/mediaTypes.js';
 import { VerificationError } from './errors.js';
 import { loadTrustPolicy, selectStatement, type TrustPolicy } from './policy.js';
 import { FileTrustStore, type TrustStore } from './truststore.js';
-import { Verifier, LruContentCache, type VerificationReport, type TimestampVerifier, type ContentCache } from './verifier.js';
+import { Verifier, LruContentCache, DEFAULT_MAX_SIGNATURES, type VerificationReport, type TimestampVerifier, type ContentCache } from './verifier.js';
 import type { RevocationChecker } from './revocation.js';
 
 export { Verifier, validateSigningChain, DEFAULT_MAX_SIGNATURES, LruContentCache } from './verifier.js';
@@ -163,7 +163,7 @@ export async function verifyReference(reference: string, opts: VerifyOptions): P
   // about signatures is fetched at all.
   const digest = ref.digest;
   const referrers = digest && level !== undefined && level !== 'skip'
-    ? targetP.then((t) => t.referrers({ mediaType: MediaType.OCI_MANIFEST, digest, size: 0 }, MediaType.NOTARY_SIGNATURE))
+    ? targetP.then((t) => t.referrers({ mediaType: MediaType.OCI_MANIFEST, digest, size: 0 }, MediaType.NOTARY_SIGNATURE, (opts.maxSignatures || DEFAULT_MAX_SIGNATURES) + 1))
     : undefined;
   referrers?.catch(() => undefined); // awaited by the verifier, or dropped with the error below
   const target = await targetP;

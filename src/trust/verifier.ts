@@ -249,7 +249,8 @@ export class Verifier {
 
     // 3. Find the signatures.
     this.opts.signal?.throwIfAborted();
-    const sigs = await (v.referrers ?? v.target.referrers(descriptor, MediaType.NOTARY_SIGNATURE));
+    // one more than may be evaluated: enough to know that the limit stops the evaluation
+    const sigs = await (v.referrers ?? v.target.referrers(descriptor, MediaType.NOTARY_SIGNATURE, this.maxSignatures + 1));
     const notarySigs = sigs.filter((d) => d.artifactType === undefined || d.artifactType === MediaType.NOTARY_SIGNATURE);
     if (notarySigs.length === 0) {
       return { ...report, code: 'NO_SIGNATURE', reason: `no signature is associated with "${report.reference}", make sure the artifact was signed successfully` };

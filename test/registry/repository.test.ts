@@ -322,6 +322,45 @@ describe('registry/repository against a misbehaving server', () => {
     expect((await repo().referrers(subject, 'application/a')).map((d) => d.size)).to.deep.equal([14]);
   });
 
+  it('referrers API: endless pages stop at the limit asked for; a page linking back is a PROTOCOL error', async () => {
+    const subject = goodDesc;
+    let served = 0;
+    route('GET', `/v2/app/referrers/${subject.digest}`, (q, res) => {
+      const page = Number(new URL(q.url!, 'http://x').searchParams.get('page') ?? '0');
+      served++;
+      const manifests = Array.from({ length: 50 }, (_, i) => ({ mediaType: MT, digest: sha(`p${page}-${i}`), size: 100 + i, artifactType: 'application/a' }));
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json', link: `</v2/app/referrers/${subject.digest}?page=${page + 1}>; rel="next"` });
+      res.end(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
+    });
+    const got = await repo().referrers(subject, undefined, 101);
+    expect(got).to.have.length(101);
+    expect(served).to.equal(3); // 50 + 50 + 50 entries: the third page has the 101st, no fourth page is asked for
+    route('GET', `/v2/app/referrers/${subject.digest}`, (_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json', link: `</v2/app/referrers/${subject.digest}>; rel="next"` });
+      res.end(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }));
+    });
+    const e = await fails(repo().referrers(subject), 'PROTOCOL');
+    expect(e.message).to.match(/link back/);
+  });
+
+  it('a Link or Location that is not an http(s) URL is a PROTOCOL error, not a crash', async () => {
+    const subject = goodDesc;
+    for (const link of ['<http://[bad>; rel="next"', '<//:99999/x>; rel="next"', '<file:///etc/passwd>; rel="next"']) {
+      route('GET', `/v2/app/referrers/${subject.digest}`, (_q, res) => {
+        res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json', link });
+        res.end(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }));
+      });
+      await fails(repo().referrers(subject), 'PROTOCOL');
+    }
+    for (const location of ['http://[bad', 'file:///etc/passwd']) {
+      route('GET', '/v2/app/manifests/v1', (_q, res) => {
+        res.writeHead(302, { location });
+        res.end();
+      });
+      await fails(repo().fetchManifest('v1'), 'PROTOCOL');
+    }
+  });
+
   it('referrers: the API\'s answer when the registry serves it (a leftover tag-schema index is not read, as oras-go/notation), else the tag index', async () => {
     const subject = goodDesc;
     const entry = (i: number) => ({ mediaType: MT, digest: sha(`ref${i}`), size: 10 + i, artifactType: 'application/a' });

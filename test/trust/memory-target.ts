@@ -67,9 +67,9 @@ export class MemoryTarget implements ArtifactTarget {
   async pushManifest(desc: Descriptor, bytes: Buffer, reference?: string): Promise<void> {
     this.addManifest(desc.mediaType, bytes, reference);
   }
-  async referrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]> {
+  async referrers(subject: Descriptor, artifactType?: string, limit = Infinity): Promise<Descriptor[]> {
     this.calls.push(`referrers ${subject.digest}`);
-    return (this.referrerLists.get(subject.digest) ?? []).filter((d) => !artifactType || d.artifactType === artifactType);
+    return (this.referrerLists.get(subject.digest) ?? []).filter((d) => !artifactType || d.artifactType === artifactType).slice(0, limit);
   }
   async pushReferrer(manifestDesc: Descriptor, manifestBytes: Buffer, subject: Descriptor): Promise<void> {
     this.addManifest(manifestDesc.mediaType, manifestBytes);
