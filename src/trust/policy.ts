@@ -13,6 +13,7 @@ import { promises as fsp } from 'node:fs';
 import type { ConfigPaths } from '../config/dir.js';
 import { PolicyError } from './errors.js';
 import { DnError, isSubsetDn, parseDistinguishedName, type DnMap } from './dn.js';
+import { DEFAULT_REGISTRY, LEGACY_DEFAULT_REGISTRY } from '../oci/reference.js';
 
 export const SUPPORTED_POLICY_VERSIONS = ['1.0'] as const;
 export const WILDCARD = '*';
@@ -542,6 +543,7 @@ function validateDocument(v: unknown, source: string | undefined, warnings: stri
   }
   // registry scopes, across statements
   const owner = new Map<string, string>();
+  const canonicalOwner = new Map<string, { name: string; scope: string }>();
   for (const st of statements) {
     if (st.registryScopes.length === 0) {
       invalid(`trust policy statement "${st.name}" has zero registry scopes, it must specify registry scopes with at least one value`, st.name);
@@ -564,6 +566,17 @@ function validateDocument(v: unknown, source: string | undefined, warnings: stri
         );
       }
       owner.set(scope, st.name);
+      // Two spellings of one Docker Hub repository in two statements: whichever applied would depend on how the
+      // image is named, so the policy is ambiguous (see canonicalScope).
+      const canonical = canonicalScope(scope);
+      const other = canonicalOwner.get(canonical);
+      if (other !== undefined && other.name !== st.name) {
+        invalid(
+          `registry scopes "${other.scope}" (statement "${other.name}") and "${scope}" (statement "${st.name}") name the same repository ${canonical}, one repository can only be associated with one statement`,
+          st.name,
+        );
+      }
+      canonicalOwner.set(canonical, { name: st.name, scope });
     }
   }
   const policy: TrustPolicy = { document: { version: '1.0', trustPolicies: statements }, warnings };
@@ -630,15 +643,33 @@ export async function loadTrustPolicy(paths: Pick<ConfigPaths, 'trustPolicy' | '
 }
 
 /**
- * Picks the statement for a fully qualified repository name ("host[:port]/path"): a statement listing the exact
- * repository wins, else the global ("*") statement, else NO_APPLICABLE_POLICY.
+ * A registry scope as the repository name docker-sign matches it against: Docker Hub names the way docker
+ * normalizes them ("index.docker.io/x" → "docker.io/x", "docker.io/alpine" → "docker.io/library/alpine"), every
+ * other scope as written. notation compares scopes with the name as typed, so a notation policy may name a Hub
+ * repository either way; references are normalized here (`docker sign verify alpine` is docker.io/library/alpine),
+ * so both spellings must select their statement, or a strict statement would silently give way to a weaker
+ * global one.
+ */
+export function canonicalScope(scope: string): string {
+  const slash = scope.indexOf('/');
+  if (slash < 0) return scope;
+  let domain = scope.slice(0, slash);
+  let path = scope.slice(slash + 1);
+  if (domain === LEGACY_DEFAULT_REGISTRY) domain = DEFAULT_REGISTRY;
+  if (domain === DEFAULT_REGISTRY && !path.includes('/')) path = `library/${path}`;
+  return `${domain}/${path}`;
+}
+
+/**
+ * Picks the statement for a fully qualified repository name ("host[:port]/path"): a statement listing the
+ * repository (canonicalScope) wins, else the global ("*") statement, else NO_APPLICABLE_POLICY.
  */
 export function selectStatement(policy: TrustPolicy, repository: string): EffectiveStatement {
   let exact: TrustPolicyStatement | undefined;
   let global: TrustPolicyStatement | undefined;
   for (const st of policy.document.trustPolicies) {
     if (st.registryScopes.includes(WILDCARD)) global = st;
-    else if (st.registryScopes.includes(repository)) exact = st;
+    else if (st.registryScopes.some((scope) => scope === repository || canonicalScope(scope) === repository)) exact = st;
   }
   const st = exact ?? global;
   if (!st) {

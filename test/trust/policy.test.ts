@@ -67,6 +67,26 @@ describe('trust policy (trustpolicy.json 1.0)', () => {
     expect(() => selectStatement(only, 'localhost:5000/team/other')).to.throw(PolicyError, /no applicable trust policy/).with.property('code', 'NO_APPLICABLE_POLICY');
   });
 
+  it('a Docker Hub scope selects its statement however it is spelled (notation matches the name as typed, we normalize names)', () => {
+    for (const scope of ['docker.io/alpine', 'docker.io/library/alpine', 'index.docker.io/alpine', 'index.docker.io/library/alpine']) {
+      const p = validateTrustPolicy(doc(stmt({ name: 'global', signatureVerification: { level: 'skip' }, trustStores: undefined, trustedIdentities: undefined }), stmt({ name: 'hub', registryScopes: [scope] })));
+      // `docker sign verify alpine`, `docker.io/alpine`, `index.docker.io/library/alpine` all name docker.io/library/alpine
+      expect(selectStatement(p, 'docker.io/library/alpine').statement.name, scope).to.equal('hub');
+      expect(selectStatement(p, 'docker.io/library/busybox').statement.name).to.equal('global');
+    }
+    // other registries are compared as written: no library/ added
+    const q = validateTrustPolicy(doc(stmt({ name: 'global' }), stmt({ name: 'local', registryScopes: ['localhost:5000/app'] })));
+    expect(selectStatement(q, 'localhost:5000/library/app').statement.name).to.equal('global');
+  });
+
+  it('two spellings of one Docker Hub repository in two statements make the policy invalid (which applied would depend on the name)', () => {
+    rejects(doc(stmt({ name: 'a', registryScopes: ['docker.io/alpine'] }), stmt({ name: 'b', registryScopes: ['docker.io/library/alpine'] })),
+      'POLICY_INVALID', /"docker\.io\/alpine" \(statement "a"\) and "docker\.io\/library\/alpine" \(statement "b"\) name the same repository docker\.io\/library\/alpine/, 'b');
+    // in one statement, both spellings are just redundant
+    const p = validateTrustPolicy(doc(stmt({ name: 'a', registryScopes: ['docker.io/alpine', 'index.docker.io/library/alpine'] })));
+    expect(selectStatement(p, 'docker.io/library/alpine').statement.name).to.equal('a');
+  });
+
   it('level table and overrides (integrity cannot be overridden, only revocation can be skipped, skip has no override)', () => {
     const per = selectStatement(validateTrustPolicy(doc(stmt({ signatureVerification: { level: 'permissive' } }))), 'a.io/b');
     expect(per.enforcement).to.deep.equal({ integrity: 'enforce', authenticity: 'enforce', authenticTimestamp: 'log', expiry: 'log', revocation: 'log' });
