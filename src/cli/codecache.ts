@@ -7,7 +7,7 @@
  * `docker sign verify REF`: ~8 ms less per run.
  *
  * Where: $DOCKER_SIGN_CACHE_DIR, else $XDG_CACHE_HOME/docker-sign, else ~/.cache/docker-sign; in code-cache/,
- * one file per command named by sha256(bundle source, node version, arch). A run that fails (exit code not 0)
+ * one file per command named by sha256(bundle source, node version, arch, bundle path). A run that fails (exit code not 0)
  * usually stops early and compiled little, so its cache is kept as `<name>-<hash>.partial.bin`: used, and replaced
  * by a full one after the next successful run. V8 checks the version and flags of the
  * data but not the whole source, so the name carries the source hash: a changed bundle never meets old code.
@@ -41,10 +41,14 @@ export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | und
   return home ? path.join(home, '.cache', 'docker-sign', 'code-cache') : undefined;
 }
 
-/** The cache file for a bundle: `<name>-<sha256(source, node version, arch) prefix>.bin`. */
-export function codeCacheFile(dir: string, name: string, source: string): string {
+/**
+ * The cache file for a bundle: `<name>-<sha256(source, node version, arch, bundle path) prefix>.bin`. The path is
+ * part of the key because the compiled code keeps the file name it was compiled from: two installs sharing one
+ * cache would otherwise print each other's paths in stack traces.
+ */
+export function codeCacheFile(dir: string, name: string, source: string, file = ''): string {
   const crypto = process.getBuiltinModule('node:crypto') as typeof Crypto;
-  const h = crypto.createHash('sha256').update(source).update(`\0${process.version}\0${process.arch}`).digest('hex');
+  const h = crypto.createHash('sha256').update(source).update(`\0${process.version}\0${process.arch}\0${file}`).digest('hex');
   return path.join(dir, `${name}-${h.slice(0, 32)}.bin`);
 }
 
@@ -101,7 +105,7 @@ export function requireBundle(file: string, name: string, env: NodeJS.ProcessEnv
   const { createRequire } = process.getBuiltinModule('node:module') as unknown as { createRequire: typeof NodeModule.createRequire };
   const source = fs.readFileSync(file, 'utf8');
   const dir = env.DOCKER_SIGN_NO_CODE_CACHE ? undefined : codeCacheDir(env);
-  const cacheFile = dir ? codeCacheFile(dir, name, source) : undefined;
+  const cacheFile = dir ? codeCacheFile(dir, name, source, file) : undefined;
   let cachedData = cacheFile ? readOwned(cacheFile) : undefined;
   const partialFile = cacheFile?.replace(/\.bin$/, '.partial.bin');
   const partial = !cachedData && partialFile ? readOwned(partialFile) : undefined;
