@@ -121,7 +121,7 @@ describe('integration: docker CLI hooks hint (docker sign install --hooks)', fun
 describe('integration: the `docker push --sign` shell wrapper (docker sign install --shell), real docker CLI', function () {
   this.timeout(120_000);
   let home: string;
-  it('bash: `docker push --sign IMAGE` signs with the default key and pushes image + signature; plain `docker push` stays docker\'s', () => {
+  it('bash and dash: `docker push --sign IMAGE` (also after global options, as `image push`) signs with the default key and pushes image + signature; plain `docker push` stays docker\'s', () => {
     if (!process.env.DS_REGISTRY) throw new Error('DS_REGISTRY is not set: eval "$(bash scripts/services.sh env)"');
     home = mkdtempSync(join(tmpdir(), 'ds-cli-wrap-'));
     const dc = join(home, '.docker');
@@ -146,6 +146,15 @@ describe('integration: the `docker push --sign` shell wrapper (docker sign insta
       const plain = run('bash', ['-ic', `docker push ${tag}`], env);
       expect(plain.status, plain.stderr).to.equal(0);
       expect(plain.stderr).to.not.contain('Signed');
+      // POSIX sh (dash): the same file, found after docker's global options and as `docker image push`; the default
+      // context is DOCKER_HOST, as for docker itself
+      const shellFile = join(dc, 'docker-sign.sh');
+      const dash = run('dash', ['-c', `. '${shellFile}' && docker --context default image push --sign ${tag}`], env);
+      expect(dash.status, dash.stderr).to.equal(0);
+      expect(dash.stderr).to.match(/is already signed with key wrap/); // the bash run above signed it
+      const all = run('dash', ['-c', `. '${shellFile}' && docker push --all-tags --sign ${tag}`], env);
+      expect(all.status).to.equal(125);
+      expect(all.stderr).to.contain('--all-tags is not supported');
     } finally {
       run('docker', ['rmi', tag], {});
       rmSync(home, { recursive: true, force: true });

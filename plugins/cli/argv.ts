@@ -96,7 +96,9 @@ export function applyGlobalsToEnv(g: DockerGlobals, env: NodeJS.ProcessEnv): voi
   if (g.config) env.DOCKER_CONFIG = g.config;
   if (g.context) {
     env.DOCKER_CONTEXT = g.context;
-    delete env.DOCKER_HOST;
+    // docker's "default" context is DOCKER_HOST when that is set (docker/cli resolveDefaultDockerEndpoint), the
+    // default socket otherwise; any other context names its own endpoint
+    if (g.context !== 'default') delete env.DOCKER_HOST;
   } else if (g.host) {
     env.DOCKER_HOST = g.host;
   }

@@ -118,26 +118,63 @@ export function defaultRcFiles(home: string): string[] {
   return out;
 }
 
+/**
+ * The `docker push --sign` wrapper: POSIX sh (sourced from bash, zsh, dash or ksh rc files alike: a syntax one
+ * shell lacks would stop it reading the rest of its rc file). It finds the push command after docker's global
+ * options (`docker --context x push`, `docker image push`), and only when `--sign` is among push's arguments
+ * rewrites the command line to `docker [global options] sign push --sign …`, rotating "$@" in place (no arrays in
+ * sh). Everything else runs as typed.
+ */
 export function shellWrapperText(): string {
   return `${RC_MARK} (written by \`docker sign install --shell\`; remove with \`docker sign install --uninstall --shell\`)
-# \`docker push --sign IMAGE…\` runs \`docker sign push --sign IMAGE…\` (signs with the default key unless that key
-# already signed the image, then pushes image and signatures); every other command goes to docker unchanged.
+# \`docker push --sign IMAGE\` (also \`docker image push --sign\`, after docker's global options) runs
+# \`docker sign push --sign IMAGE\`: signs with the default key unless that key already signed the image, then pushes
+# image and signatures. Every other command goes to docker unchanged. POSIX sh: bash, zsh, dash, ksh.
 docker() {
-  if [ "\${1-}" = "push" ]; then
-    local __ds_sign=0 __ds_a
-    local -a __ds_rest
-    __ds_rest=()
-    shift
-    for __ds_a in "$@"; do
-      if [ "$__ds_a" = "--sign" ]; then __ds_sign=1; else __ds_rest+=("$__ds_a"); fi
-    done
-    if [ "$__ds_sign" = 1 ]; then
-      command docker sign push --sign "\${__ds_rest[@]}"
-    else
-      command docker push "\${__ds_rest[@]}"
-    fi
-    return $?
+  __ds_state=global __ds_skip=0 __ds_sign=0 __ds_all=0
+  for __ds_a in "$@"; do
+    if [ "$__ds_skip" = 1 ]; then __ds_skip=0; continue; fi
+    case $__ds_state in
+      global)
+        case $__ds_a in
+          --config|-c|--context|-H|--host|-l|--log-level|--tlscacert|--tlscert|--tlskey) __ds_skip=1 ;;
+          -*) ;;
+          push) __ds_state=push ;;
+          image) __ds_state=image ;;
+          *) __ds_state=other ;;
+        esac ;;
+      image) if [ "$__ds_a" = push ]; then __ds_state=push; else __ds_state=other; fi ;;
+      push)
+        case $__ds_a in
+          --sign) __ds_sign=1 ;;
+          -a|--all-tags|--all-tags=true) __ds_all=1 ;;
+        esac ;;
+    esac
+  done
+  if [ "$__ds_sign" = 1 ] && [ "$__ds_all" = 1 ]; then
+    echo "docker push --sign: --all-tags is not supported; push and sign one tag at a time" >&2
+    unset __ds_state __ds_skip __ds_sign __ds_all __ds_a
+    return 125
   fi
+  if [ "$__ds_sign" = 1 ]; then
+    __ds_state=global __ds_skip=0
+    for __ds_a in "$@"; do
+      shift
+      if [ "$__ds_skip" = 1 ]; then __ds_skip=0; set -- "$@" "$__ds_a"; continue; fi
+      case $__ds_state in
+        global)
+          case $__ds_a in
+            --config|-c|--context|-H|--host|-l|--log-level|--tlscacert|--tlscert|--tlskey) __ds_skip=1; set -- "$@" "$__ds_a" ;;
+            -*) set -- "$@" "$__ds_a" ;;
+            push) __ds_state=push; set -- "$@" sign push --sign ;;
+            image) __ds_state=image ;;
+          esac ;;
+        image) __ds_state=push; set -- "$@" sign push --sign ;;
+        push) if [ "$__ds_a" != --sign ]; then set -- "$@" "$__ds_a"; fi ;;
+      esac
+    done
+  fi
+  unset __ds_state __ds_skip __ds_sign __ds_all __ds_a
   command docker "$@"
 }
 `;

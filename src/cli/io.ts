@@ -62,6 +62,7 @@ export function reportCommandError(err: unknown, json: boolean): void {
   const fsErr = fileSystemError(err);
   if (fsErr) return reportCommandError(fsErr, json);
   const e = err as Error | undefined;
+  if (json) writeStdout(JSON.stringify({ error: 'INTERNAL', message: `internal error: ${e?.message ?? String(err)}` }, null, 2) + '\n');
   writeStderr(`Error: internal error: ${e?.message ?? String(err)}\n`);
   writeStderr(
     process.env.DOCKER_SIGN_DEBUG ? `${e?.stack ?? ''}\n` : 'Hint: this is a bug in docker-sign; rerun with DOCKER_SIGN_DEBUG=1 for details\n',
@@ -77,16 +78,22 @@ const FS_HINTS: Record<string, string> = {
   EDQUOT: 'the disk quota is exhausted: free some space (`docker sign store prune` removes what the local store no longer needs)',
 };
 
+/** System calls on an open file descriptor: their errors name no path but are the file system's. */
+const FD_SYSCALLS = new Set(['read', 'write', 'writev', 'pread', 'pwrite', 'fsync', 'fdatasync', 'ftruncate', 'fstat', 'close', 'fchmod', 'fchown', 'futime', 'scandir']);
+
 /**
  * A local file-system failure that reached the top (an errno error naming a path: ENOENT, EACCES, ENOSPC, …) is the
  * machine's state, not a bug: it becomes FILE_SYSTEM_ERROR (exit 2) saying which operation on which path failed.
  */
 export function fileSystemError(err: unknown): DockerSignError | undefined {
   const e = err as (NodeJS.ErrnoException & { dest?: string }) | undefined;
-  if (!(e instanceof Error) || typeof e.code !== 'string' || typeof e.syscall !== 'string' || typeof e.path !== 'string') return undefined;
+  if (!(e instanceof Error) || typeof e.code !== 'string' || typeof e.syscall !== 'string') return undefined;
   if (!/^E[A-Z]+$/.test(e.code)) return undefined;
+  // Reads and writes on an open file (EISDIR, ENOSPC…) carry no path; the syscall says it was the file system.
+  if (typeof e.path !== 'string' && !FD_SYSCALLS.has(e.syscall)) return undefined;
   const reason = e.message.replace(/^E[A-Z]+: /, '').replace(/, \w+(?: '.*')?$/, '');
-  return new DockerSignError('FILE_SYSTEM_ERROR', `cannot ${e.syscall} '${e.path}'${e.dest ? ` → '${e.dest}'` : ''}: ${reason} (${e.code})`, {
+  const what = typeof e.path === 'string' ? `${e.syscall} '${e.path}'${e.dest ? ` → '${e.dest}'` : ''}` : `${e.syscall} a file`;
+  return new DockerSignError('FILE_SYSTEM_ERROR', `cannot ${what}: ${reason} (${e.code})`, {
     exitCode: EXIT.USAGE,
     cause: e,
     hint: FS_HINTS[e.code] ?? 'check that the path exists and is a directory or file as expected',

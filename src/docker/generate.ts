@@ -180,7 +180,7 @@ function configFacts(bytes: Buffer): ImageConfigFacts {
   };
 }
 
-function checkPlatform(want: string | undefined, have: { os?: string; architecture?: string; variant?: string }, image: string): void {
+export function checkPlatform(want: string | undefined, have: { os?: string; architecture?: string; variant?: string }, image: string): void {
   if (!want) return;
   const p = parsePlatform(want);
   if (p.os !== have.os || p.architecture !== have.architecture || (p.variant !== undefined && p.variant !== have.variant)) {

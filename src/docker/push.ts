@@ -34,7 +34,7 @@ import type { OciLayout } from '../oci/layout.js';
 import type { RegistryOptions, RemoteRepository } from '../registry/index.js';
 import { inspectImage, saveImage, dropSave, type ImageInspect } from './engine.js';
 import { readStoredReferrer, storedManifest, type StoredManifest } from './local.js';
-import { generateManifest, storeTagFor, type ManifestFlavor, type GenerateResult, type GenerateOptions } from './generate.js';
+import { checkPlatform, generateManifest, storeTagFor, type ManifestFlavor, type GenerateResult, type GenerateOptions } from './generate.js';
 import type { LayerBars } from './progress.js';
 import type { CompressedTee } from './save.js';
 
@@ -225,6 +225,13 @@ export async function ensureGenerated(image: string, opts: Pick<PushOptions, 'me
     [insp, store, stored] = await Promise.all([inspectImage(image, env), storeP, lookup]);
   } catch (e) {
     await lookup?.catch(() => undefined);
+    dropSave(save);
+    throw e;
+  }
+  try {
+    // also when the stored manifest is reused below: --platform names what the user expects to push
+    checkPlatform(opts.platform, { os: insp.Os, architecture: insp.Architecture, variant: insp.Variant }, image);
+  } catch (e) {
     dropSave(save);
     throw e;
   }

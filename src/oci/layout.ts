@@ -27,7 +27,7 @@
  * Sidecar JSON files (e.g. the layer cache of src/docker) can be kept in the layout directory with
  * readSidecar/updateSidecar, which use the same locking and atomic-rename scheme.
  */
-import { createWriteStream, promises as fsp, constants as fsc } from 'node:fs';
+import { createWriteStream, rmSync, promises as fsp, constants as fsc } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join, resolve, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -75,6 +75,32 @@ async function exists(p: string): Promise<boolean> {
 
 function tmpName(dir: string, base: string): string {
   return join(dir, `.${base}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
+ * Temp blob files being written by this process. Interrupted by Ctrl-C or SIGTERM (a push that is compressing a
+ * big layer), the process removes them before it goes, instead of leaving up to a layer's size behind for
+ * `store prune` to find ten minutes later; then the signal is raised again, so the exit is the signal's.
+ */
+const liveTemps = new Set<string>();
+let signalCleanup = false;
+
+function trackTemp(path: string): void {
+  liveTemps.add(path);
+  if (signalCleanup) return;
+  signalCleanup = true;
+  const onSignal = (signal: NodeJS.Signals) => {
+    for (const t of liveTemps) {
+      try {
+        rmSync(t, { force: true });
+      } catch { /* the signal still ends the process */ }
+    }
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    process.kill(process.pid, signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
 
 /** Writes `data` to `file` atomically (temp file in the same directory, fsync unless `sync: false`, rename). */
@@ -249,7 +275,14 @@ export class OciLayout implements ArtifactTarget {
     const dir = join(this.dir, 'blobs', 'sha256');
     await mkdirs(dir);
     const tmp = tmpName(dir, 'ingest');
-    const fh = await fsp.open(tmp, 'wx', 0o644);
+    trackTemp(tmp);
+    let fh: Awaited<ReturnType<typeof fsp.open>>;
+    try {
+      fh = await fsp.open(tmp, 'wx', 0o644);
+    } catch (e) {
+      liveTemps.delete(tmp);
+      throw e;
+    }
     const hash = createHash('sha256');
     let size = 0;
     let closed = false;
@@ -277,9 +310,11 @@ export class OciLayout implements ArtifactTarget {
           if (expected && expected.digest !== digest) throw new DigestMismatchError(expected.digest, digest);
           await close();
           await fsp.rename(tmp, join(dir, digest.slice('sha256:'.length)));
+          liveTemps.delete(tmp);
         } catch (e) {
           await close().catch(() => undefined);
           await fsp.rm(tmp, { force: true });
+          liveTemps.delete(tmp);
           throw e;
         }
         return { mediaType, digest, size };
@@ -287,6 +322,7 @@ export class OciLayout implements ArtifactTarget {
       abort: async () => {
         await close().catch(() => undefined);
         await fsp.rm(tmp, { force: true });
+        liveTemps.delete(tmp);
       },
     };
   }

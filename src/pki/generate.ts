@@ -40,6 +40,8 @@ function serial(): string {
  * (basicConstraints CA:true critical, keyUsage keyCertSign+cRLSign critical) and a code-signing leaf
  * (basicConstraints CA:false critical, keyUsage digitalSignature critical, EKU codeSigning), both with `type` keys.
  */
+const LAST_VALIDITY_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 export async function generateTestKey(opts: {
   name: string;
   type?: TestKeyType;
@@ -51,10 +53,16 @@ export async function generateTestKey(opts: {
   const type = opts.type ?? 'rsa-3072';
   const { gen, sign } = algFor(type);
   const subtle = webcrypto.subtle;
-  const rootKeys = (await subtle.generateKey(gen as never, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const leafKeys = (await subtle.generateKey(gen as never, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const notBefore = opts.validity?.notBefore ?? new Date(Date.now() - 60_000);
   const notAfter = opts.validity?.notAfter ?? new Date(Date.now() + (opts.days ?? 365) * 86_400_000);
+  // X.509 GeneralizedTime ends with the year 9999 (RFC 5280 4.1.2.5: 99991231235959Z means "no end")
+  if (!(notAfter.getTime() <= LAST_VALIDITY_MS)) {
+    throw new InputError('INVALID_VALIDITY', `a certificate valid for ${opts.days ?? 365} days would end after 9999-12-31`, {
+      hint: `use --days ${Math.max(1, Math.floor((LAST_VALIDITY_MS - Date.now()) / 86_400_000))} or fewer`,
+    });
+  }
+  const rootKeys = (await subtle.generateKey(gen as never, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const leafKeys = (await subtle.generateKey(gen as never, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const leafSubject = opts.subject ?? `C=US, ST=WA, L=Seattle, O=Notary, CN=${opts.name}`;
   checkSubject(leafSubject);
   const rootSubject = `C=US, ST=WA, L=Seattle, O=Notary, CN=${opts.name} Root CA`;

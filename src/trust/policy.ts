@@ -89,6 +89,15 @@ export interface EffectiveStatement {
 }
 
 const STORE_NAME_RE = /^[a-zA-Z0-9_.-]+$/;
+
+/**
+ * A trust store name: notation's [a-zA-Z0-9_.-]+, but not "." or "..", which match it and name the type folder
+ * or the folder of all stores (truststore/x509/ca/.. is truststore/x509).
+ */
+export function isValidStoreName(name: string): boolean {
+  return STORE_NAME_RE.test(name) && name !== '.' && name !== '..';
+}
+
 // Registry scope grammar notation applies (distribution's domain and repository path rules).
 const DOMAIN_RE = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))+)?(?::[0-9]+)?$/;
 const REPO_RE = /^[a-z0-9]+(?:(?:(?:[._]|__|[-]*)[a-z0-9]+)+)?(?:(?:\/[a-z0-9]+(?:(?:(?:[._]|__|[-]*)[a-z0-9]+)+)?)+)?$/;
@@ -422,9 +431,9 @@ export function parseTrustStoreRef(v: string, statement = ''): TrustStoreRef {
       statement,
     );
   }
-  if (!STORE_NAME_RE.test(name)) {
+  if (!isValidStoreName(name)) {
     invalid(
-      `trust policy statement "${statement}" uses an unsupported trust store name "${name}" in trust store value "${v}". Named store name needs to follow [a-zA-Z0-9_.-]+ format`,
+      `trust policy statement "${statement}" uses an unsupported trust store name "${name}" in trust store value "${v}". Named store name needs to follow [a-zA-Z0-9_.-]+ format (and not be "." or "..")`,
       statement,
     );
   }

@@ -14,11 +14,9 @@ import { promises as fsp } from 'node:fs';
 import { join, basename } from 'node:path';
 import type { X509Certificate } from 'node:crypto';
 import { PolicyError } from './errors.js';
-import { TRUST_STORE_TYPES, type TrustStoreType, type TrustStoreRef } from './policy.js';
+import { TRUST_STORE_TYPES, isValidStoreName, type TrustStoreType, type TrustStoreRef } from './policy.js';
 import { certInfo, isSelfSigned, parseCertificates, rootCertificateProblem } from './x509.js';
 import { mkdirs } from '../config/mkdir.js';
-
-const STORE_NAME_RE = /^[a-zA-Z0-9_.-]+$/;
 
 /** Source of trusted certificates; the verifier only sees this interface. */
 export interface TrustStore {
@@ -33,8 +31,10 @@ function checkStoreArgs(type: string, name: string): asserts type is TrustStoreT
   if (!(TRUST_STORE_TYPES as readonly string[]).includes(type)) {
     throw new PolicyError('TRUST_STORE_INVALID', `unsupported trust store type "${type}" (supported: ${TRUST_STORE_TYPES.join(', ')})`);
   }
-  if (!STORE_NAME_RE.test(name)) {
-    throw new PolicyError('TRUST_STORE_INVALID', `trust store name "${name}" is not valid, it must follow [a-zA-Z0-9_.-]+`);
+  if (!isValidStoreName(name)) {
+    throw new PolicyError('TRUST_STORE_INVALID', `trust store name "${name}" is not valid, it must follow [a-zA-Z0-9_.-]+ (and not be "." or "..")`, {
+      hint: 'name the store like the key or the signer it holds, e.g. "acme-ci"',
+    });
   }
 }
 
@@ -86,6 +86,7 @@ export class FileTrustStore implements TrustStore {
   constructor(readonly root: string) {}
 
   dir(type: TrustStoreType, name: string): string {
+    checkStoreArgs(type, name); // never a path outside truststore/x509/<type>/
     return join(this.root, 'x509', type, name);
   }
 

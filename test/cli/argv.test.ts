@@ -47,5 +47,9 @@ describe('cli: docker plug-in argv routing', () => {
     applyGlobalsToEnv({ context: 'other' }, env2);
     expect(env2.DOCKER_CONTEXT).to.equal('other');
     expect(env2.DOCKER_HOST).to.equal(undefined);
+    // the "default" context is DOCKER_HOST when set (as `docker --context default images` uses it)
+    const env3: NodeJS.ProcessEnv = { DOCKER_HOST: 'unix:///old.sock' };
+    applyGlobalsToEnv({ context: 'default' }, env3);
+    expect(env3).to.include({ DOCKER_CONTEXT: 'default', DOCKER_HOST: 'unix:///old.sock' });
   });
 });

@@ -126,7 +126,51 @@ describe('cli: bad local input and file-system failures are reported, never an i
     expect(proc.stderr).to.match(/cannot serve \/proc\/docker-sign-nope\/g\.sock: ENOENT.*\nHint: pass --socket with a path in a directory that exists or can be created/);
   });
 
-  it('fileSystemError: only errno errors that name a path', () => {
+  it('trust store names "." and ".." are refused: cert rm/add never reach outside truststore/x509/<type>/<name>', () => {
+    const k = cli(['key', 'generate', 'k', '--type', 'ec-p256', '--config-dir', dir]);
+    expect(k.code, k.stderr).to.equal(0);
+    for (const name of ['..', '.']) {
+      const rm = cli(['cert', 'rm', '-t', 'ca', '-s', name, '--all', '--config-dir', dir]);
+      expect(rm.code, rm.stderr).to.equal(2);
+      expect(rm.stderr).to.match(/trust store name "\.{1,2}" is not valid/);
+      const add = cli(['cert', 'add', '-t', 'ca', '-s', name, join(dir, 'truststore', 'x509', 'ca', 'k', 'k.crt'), '--config-dir', dir]);
+      expect(add.code, add.stderr).to.equal(2);
+    }
+    expect(existsSync(join(dir, 'truststore', 'x509', 'ca', 'k', 'k.crt'))).to.equal(true);
+  });
+
+  it('key generate after key rm of the same name adds the new root next to the old one and reports where it went', () => {
+    const first = cli(['key', 'generate', 'k', '--type', 'ec-p256', '--config-dir', dir, '-o', 'json']);
+    expect(first.code, first.stderr).to.equal(0);
+    expect(cli(['key', 'rm', 'k', '--config-dir', dir]).code).to.equal(0);
+    const second = cli(['key', 'generate', 'k', '--type', 'ec-p256', '--config-dir', dir, '-o', 'json']);
+    expect(second.code, second.stderr).to.equal(0);
+    const a = JSON.parse(first.stdout).trustStoreCertificate;
+    const b = JSON.parse(second.stdout).trustStoreCertificate;
+    expect(b).to.not.equal(a);
+    expect(b).to.match(/k-2\.crt$/);
+    expect(readFileSync(b, 'utf8')).to.contain('BEGIN CERTIFICATE');
+    expect(readFileSync(a, 'utf8')).to.not.equal(readFileSync(b, 'utf8'));
+  });
+
+  it('key generate --days beyond the year 9999 is refused before anything is written', () => {
+    const r = cli(['key', 'generate', 'k', '--type', 'ec-p256', '--days', '3000000', '--config-dir', dir, '-o', 'json']);
+    expect(r.code, r.stderr).to.equal(2);
+    expect(JSON.parse(r.stdout)).to.include({ error: 'INVALID_VALIDITY' });
+    expect(existsSync(join(dir, 'signingkeys.json'))).to.equal(false);
+  });
+
+  it('errors of reads and writes on open files (no path in the error) are FILE_SYSTEM_ERROR, also as JSON', () => {
+    mkdirSync(join(dir, 'store'), { recursive: true });
+    writeFileSync(join(dir, 'store', 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    mkdirSync(join(dir, 'store', 'index.json'));
+    const r = cli(['store', 'ls', '--config-dir', dir, '-o', 'json']);
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stderr).to.not.contain('internal error');
+    expect(JSON.parse(r.stdout)).to.include({ error: 'FILE_SYSTEM_ERROR' });
+  });
+
+  it('fileSystemError: errno errors that name a path or come from an open file, nothing else', () => {
     const e = Object.assign(new Error("EACCES: permission denied, open '/x/y'"), { code: 'EACCES', syscall: 'open', path: '/x/y' });
     const m = fileSystemError(e)!;
     expect(m.code).to.equal('FILE_SYSTEM_ERROR');
@@ -135,6 +179,9 @@ describe('cli: bad local input and file-system failures are reported, never an i
     expect(m.hint).to.match(/permissions/);
     expect(fileSystemError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED', syscall: 'connect', address: '127.0.0.1' }))).to.equal(undefined);
     expect(fileSystemError(new TypeError('x is undefined'))).to.equal(undefined);
+    const eisdir = fileSystemError(Object.assign(new Error('EISDIR: illegal operation on a directory, read'), { code: 'EISDIR', syscall: 'read' }))!;
+    expect(eisdir.message).to.equal('cannot read a file: illegal operation on a directory (EISDIR)');
+    expect(fileSystemError(Object.assign(new Error('getaddrinfo ENOTFOUND x'), { code: 'ENOTFOUND', syscall: 'getaddrinfo' }))).to.equal(undefined);
     expect(fileSystemError(Object.assign(new Error('bad'), { code: 'ERR_INVALID_ARG_TYPE', syscall: 'open', path: '/x' }))).to.equal(undefined);
   });
 });

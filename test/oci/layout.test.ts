@@ -249,6 +249,23 @@ describe('oci/layout OciLayout', () => {
     expect(new Set(tags).size).to.equal(60);
   });
 
+  it('a process interrupted (SIGINT, SIGTERM) while writing blobs removes its temp files and still dies of the signal', async function () {
+    this.timeout(60_000);
+    const script = fileURLToPath(new URL('./layout-interrupt.fixture.ts', import.meta.url));
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const d = join(dir, signal);
+      const c = fork(script, [d], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      await new Promise<void>((res, rej) => { c.once('message', () => res()); c.once('exit', (code) => rej(new Error(`child exited ${code}`))); });
+      const files = () => readdir(join(d, 'blobs', 'sha256'));
+      expect((await files()).filter((f) => f.endsWith('.tmp'))).to.have.length(2);
+      const [code, sig] = await new Promise<[number | null, string | null]>((res) => { c.once('exit', (co, si) => res([co, si])); c.kill(signal); });
+      expect(sig, `exit code ${code}`).to.equal(signal);
+      const left = await files();
+      expect(left.filter((f) => f.endsWith('.tmp'))).to.deep.equal([]);
+      expect(left).to.have.length(1); // the committed blob
+    }
+  });
+
   it('breaks a stale lock whose owner process is gone', async () => {
     const file = join(dir, 'x.json');
     await writeFile(`${file}.lock`, '999999999\n');

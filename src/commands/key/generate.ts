@@ -52,12 +52,22 @@ export default class KeyGenerateCommand extends BaseCommand {
     const entry = addLocalKey(this.paths, args.name, g.keyPem, g.chainPem, { setDefault: flags.default });
     let trustPath: string | undefined;
     if (flags.trust) {
-      const { writeFileSync, existsSync } = await import('node:fs');
+      const { writeFileSync, readFileSync } = await import('node:fs');
       const { join } = await import('node:path');
       const dir = join(this.paths.trustStore, 'x509', 'ca', args.name);
       mkdirsSync(dir);
-      trustPath = join(dir, `${args.name}.crt`);
-      if (!existsSync(trustPath)) writeFileSync(trustPath, g.rootPem, { mode: 0o644 });
+      // A store of that name may hold the root of an earlier key of the same name (key rm leaves trust stores as
+      // they are): keep it, and add this root next to it under the first free name.
+      for (let i = 0; trustPath === undefined; i++) {
+        const candidate = join(dir, i === 0 ? `${args.name}.crt` : `${args.name}-${i + 1}.crt`);
+        try {
+          writeFileSync(candidate, g.rootPem, { mode: 0o644, flag: 'wx' });
+          trustPath = candidate;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || i >= 999) throw e;
+          if (readFileSync(candidate, 'utf8') === g.rootPem) trustPath = candidate;
+        }
+      }
     }
     const [{ readSigningKeys }, { dn }] = await Promise.all([import('../../pki/keystore.js'), import('../../pki/summary.js')]);
     const leaf = g.chain[0]!;
