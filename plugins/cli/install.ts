@@ -238,7 +238,16 @@ export function install(o: InstallOptions): InstallResult {
     const cfg = readJsonObject(cfgFile);
     cfg.features = { ...(cfg.features ?? {}), hooks: 'true' };
     cfg.plugins = { ...(cfg.plugins ?? {}), sign: { ...(cfg.plugins?.sign ?? {}), hooks: 'push,pull' } };
-    if (existsSync(cfgFile)) writeFileSync(`${cfgFile}.bak`, readFileSync(cfgFile));
+    // A copy of the file as it was before docker-sign first changed it: under a name of ours (a user's own
+    // config.json.bak stays theirs), written once (a later install keeps the original), and private like
+    // config.json, which may hold registry credentials.
+    if (existsSync(cfgFile)) {
+      try {
+        writeFileSync(`${cfgFile}.before-docker-sign`, readFileSync(cfgFile), { mode: 0o600, flag: 'wx' });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
     replaceFile(cfgFile, JSON.stringify(cfg, null, '\t') + '\n', 0o600);
     res.hooksConfig = cfgFile;
   }

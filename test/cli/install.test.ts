@@ -133,6 +133,14 @@ describe('cli: docker sign install (files)', () => {
     expect(cfg).to.deep.include({ currentContext: 'x', features: { hooks: 'true' } });
     expect(cfg.auths).to.deep.equal({ 'r:5000': { auth: 'eA==' } });
     expect(cfg.plugins).to.deep.equal({ other: { a: 'b' }, sign: { hooks: 'push,pull' } });
+    // the copy of the original: private (credentials), kept across installs, the user's own .bak untouched
+    const copy = join(dir, 'dc', 'config.json.before-docker-sign');
+    expect(JSON.parse(readFileSync(copy, 'utf8')).plugins).to.deep.equal({ other: { a: 'b' } });
+    expect(statSync(copy).mode & 0o777).to.equal(0o600);
+    writeFileSync(join(dir, 'dc', 'config.json.bak'), 'MINE');
+    install({ dockerConfig: join(dir, 'dc'), hooks: true });
+    expect(readFileSync(join(dir, 'dc', 'config.json.bak'), 'utf8')).to.equal('MINE');
+    expect(JSON.parse(readFileSync(copy, 'utf8')).plugins).to.deep.equal({ other: { a: 'b' } });
     uninstall({ dockerConfig: join(dir, 'dc'), rcFiles: [] });
     expect(JSON.parse(readFileSync(join(dir, 'dc', 'config.json'), 'utf8')).plugins).to.deep.equal({ other: { a: 'b' } });
   });
