@@ -12,7 +12,8 @@ import { oclifFlags } from './flags.js';
  * Errors: a DockerSignError prints "Error: <message>" (+ "Hint: …") on stderr (or a JSON object on stdout
  * with -o json) and exits with its exit code; anything unexpected prints a one-line internal error (stack only
  * with DOCKER_SIGN_DEBUG=1) and exits 70 (src/cli/io.ts reportCommandError, shared with the fast path).
- * oclif's own usage errors keep oclif's message and exit 2.
+ * oclif's own usage errors (bad flags, missing arguments) are reported the same way, with a pointer to --help,
+ * exit 2.
  */
 export abstract class BaseCommand extends Command {
   /** --config-dir (env DOCKER_SIGN_CONFIG) and -o/--output text|json: defined once in src/cli/spec.ts. */
@@ -60,10 +61,30 @@ export abstract class BaseCommand extends Command {
   }
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<any> {
-    // oclif's own errors (bad flags, missing args, this.exit) keep oclif's handling.
-    if (!(err instanceof DockerSignError) && (err instanceof Errors.CLIError || (err as { oclif?: unknown }).oclif !== undefined)) throw err;
+    if (err instanceof Errors.ExitError) throw err; // this.exit(): oclif ends the process with that code
+    if (!(err instanceof DockerSignError) && (err instanceof Errors.CLIError || (err as { oclif?: unknown }).oclif !== undefined)) {
+      // oclif's usage errors (unknown or bad flags, missing arguments, exclusive flags) as ours: "Error: …" and a
+      // hint on stderr, a JSON object with -o json (the flag may not have been parsed: read argv), exit 2
+      const json = this.json || jsonRequested(this.argv);
+      const lines = err.message.replace(/\n*See more help with --help\s*$/, '').split('\n').map((l) => l.trim()).filter(Boolean);
+      const message = `${(lines[0] ?? 'invalid usage').replace(/:$/, '')}${lines.length > 1 ? `: ${lines.slice(1).join('; ')}` : ''}`;
+      const command = ['docker sign', ...(this.id === 'sign' ? [] : (this.id ?? '').split(':').filter(Boolean))].join(' ');
+      reportCommandError(new DockerSignError('USAGE', message, { exitCode: EXIT.USAGE, hint: `see '${command} --help'` }), json);
+      return;
+    }
     reportCommandError(err, this.json);
   }
+}
+
+/** Whether argv asks for JSON output (-o json, --output json, -ojson, --output=json). */
+function jsonRequested(argv: readonly string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if ((a === '-o' || a === '--output') && argv[i + 1] === 'json') return true;
+    if (a === '-ojson' || a === '--output=json') return true;
+  }
+  return false;
 }
 
 /** Thrown by commands whose core is not built yet. */

@@ -170,6 +170,19 @@ describe('cli: bad local input and file-system failures are reported, never an i
     expect(JSON.parse(r.stdout)).to.include({ error: 'FILE_SYSTEM_ERROR' });
   });
 
+  it('oclif usage errors (unknown flag, missing argument, bad value) read like ours: Error + Hint, JSON with -o json, exit 2', () => {
+    const missing = cli(['ls', '-o', 'json']);
+    expect(missing.code).to.equal(2);
+    expect(JSON.parse(missing.stdout)).to.include({ error: 'USAGE', hint: "see 'docker sign ls --help'" });
+    expect(missing.stderr).to.match(/^Error: Missing 1 required arg/);
+    const bogus = cli(['verify', '--bogus', 'x', 'a/b:1']);
+    expect(bogus.code).to.equal(2);
+    expect(bogus.stderr).to.equal("Error: Nonexistent flag: --bogus\nHint: see 'docker sign verify --help'\n");
+    const value = cli(['verify', '--max-signatures', '0', 'a/b:1', '--output=json']);
+    expect(value.code).to.equal(2);
+    expect(JSON.parse(value.stdout).message).to.equal('Parsing --max-signatures: Expected an integer greater than or equal to 1 but received: 0');
+  });
+
   it('fileSystemError: errno errors that name a path or come from an open file, nothing else', () => {
     const e = Object.assign(new Error("EACCES: permission denied, open '/x/y'"), { code: 'EACCES', syscall: 'open', path: '/x/y' });
     const m = fileSystemError(e)!;
