@@ -30,30 +30,31 @@ export function digestOf(data: Uint8Array | string, algorithm: 'sha256' | 'sha51
 }
 
 export class DigestMismatchError extends DockerSignError {
-  constructor(expected: string, actual: string, what = 'content') {
+  constructor(expected: string, actual: string, what = 'content', hint = 'the content was modified or corrupted; do not trust it') {
     super('DIGEST_MISMATCH', `${what} digest mismatch: expected ${expected}, got ${actual}`, {
       exitCode: EXIT.VERIFICATION_FAILED,
-      hint: 'the content was modified or corrupted; do not trust it',
+      hint,
       details: { expected, actual },
     });
   }
 }
 
 export class SizeMismatchError extends DockerSignError {
-  constructor(expected: number, actual: number, what = 'content') {
+  constructor(expected: number, actual: number, what = 'content', hint?: string) {
     super('SIZE_MISMATCH', `${what} size mismatch: expected ${expected} bytes, got ${actual}`, {
       exitCode: EXIT.VERIFICATION_FAILED,
+      ...(hint ? { hint } : {}),
       details: { expected, actual },
     });
   }
 }
 
 /** Throws unless `data` hashes to `expected` (and has `size` bytes when given). */
-export function verifyBytes(data: Uint8Array, expected: string, size?: number, what?: string): void {
+export function verifyBytes(data: Uint8Array, expected: string, size?: number, what?: string, hint?: string): void {
   const { algorithm } = parseDigest(expected);
-  if (size !== undefined && data.byteLength !== size) throw new SizeMismatchError(size, data.byteLength, what);
+  if (size !== undefined && data.byteLength !== size) throw new SizeMismatchError(size, data.byteLength, what, hint);
   const actual = digestOf(data, algorithm);
-  if (actual !== expected) throw new DigestMismatchError(expected, actual, what);
+  if (actual !== expected) throw new DigestMismatchError(expected, actual, what, hint);
 }
 
 /**
@@ -63,14 +64,14 @@ export function verifyBytes(data: Uint8Array, expected: string, size?: number, w
 export class DigestVerifyingStream extends Transform {
   private readonly hash;
   private seen = 0;
-  constructor(private readonly expected: string, private readonly size?: number, private readonly what = 'blob') {
+  constructor(private readonly expected: string, private readonly size?: number, private readonly what = 'blob', private readonly hint?: string) {
     super();
     this.hash = createHash(parseDigest(expected).algorithm);
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.seen += chunk.length;
     if (this.size !== undefined && this.seen > this.size) {
-      cb(new SizeMismatchError(this.size, this.seen, this.what));
+      cb(new SizeMismatchError(this.size, this.seen, this.what, this.hint));
       return;
     }
     this.hash.update(chunk);
@@ -78,10 +79,10 @@ export class DigestVerifyingStream extends Transform {
   }
   override _flush(cb: TransformCallback): void {
     if (this.size !== undefined && this.seen !== this.size) {
-      cb(new SizeMismatchError(this.size, this.seen, this.what));
+      cb(new SizeMismatchError(this.size, this.seen, this.what, this.hint));
       return;
     }
     const actual = `${parseDigest(this.expected).algorithm}:${this.hash.digest('hex')}`;
-    cb(actual === this.expected ? null : new DigestMismatchError(this.expected, actual, this.what));
+    cb(actual === this.expected ? null : new DigestMismatchError(this.expected, actual, this.what, this.hint));
   }
 }

@@ -222,8 +222,15 @@ export class OciLayout implements ArtifactTarget {
     } catch (e) {
       throw this.notFoundOr(`blob ${desc.digest}`, e);
     }
-    verifyBytes(data, desc.digest, desc.size, `blob ${desc.digest}`);
+    verifyBytes(data, desc.digest, desc.size, `blob ${desc.digest}`, this.damagedHint());
     return data;
+  }
+
+  /** What to do about a blob file whose content is not what its name says. */
+  private damagedHint(): string {
+    return this.blobsRequired
+      ? 'the local store\'s copy is damaged: `docker sign store prune` removes damaged blobs (and the signatures that need them); `docker generate manifest --force IMAGE` makes an image\'s blobs again'
+      : `the file in ${join(this.dir, "blobs")} is damaged or was modified; do not trust it`;
   }
 
   async fetchBlobStream(desc: Descriptor): Promise<Readable> {
@@ -235,7 +242,7 @@ export class OciLayout implements ArtifactTarget {
       throw this.notFoundOr(`blob ${desc.digest}`, e);
     }
     const src = fh.createReadStream({ highWaterMark: 1 << 20 });
-    const verify = new DigestVerifyingStream(desc.digest, desc.size, `blob ${desc.digest}`);
+    const verify = new DigestVerifyingStream(desc.digest, desc.size, `blob ${desc.digest}`, this.damagedHint());
     src.on('error', (e) => verify.destroy(e));
     return src.pipe(verify);
   }
