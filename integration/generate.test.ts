@@ -103,6 +103,29 @@ describe('integration: docker generate manifest (real dockerd)', function () {
     expect(JSON.parse(bytes.toString()).mediaType).to.equal('application/vnd.docker.distribution.manifest.v2+json');
   });
 
+  it('--file - writes the manifest bytes to stdout (digest on stderr); a file inside the local store is refused', () => {
+    const r = cli(['generate', 'manifest', '--file', '-', image], env());
+    expect(r.status, r.stderr).to.equal(0);
+    expect(`sha256:${sha(Buffer.from(r.stdout))}`).to.equal(r.stderr.trim().split('\n').pop());
+    const inside = cli(['generate', 'manifest', '-f', join(cfg, 'store', 'index.json'), image], env());
+    expect(inside.status).to.equal(2);
+    expect(inside.stderr).to.include('is inside the local store');
+    expect(JSON.parse(readFileSync(join(cfg, 'store', 'index.json'), 'utf8')).manifests.length).to.be.greaterThan(0);
+  });
+
+  it('push --platform is checked against the image also when the stored manifest is reused; --key without --sign is refused', () => {
+    expect(cli(['generate', 'manifest', image], env()).status).to.equal(0);
+    const wrong = cli(['push', '--platform', 'linux/s390x', image], env());
+    expect(wrong.status).to.equal(2);
+    expect(wrong.stderr).to.include('not linux/s390x');
+    const bad = cli(['push', '--platform', 'foo', image], env());
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.include('invalid platform');
+    const key = cli(['push', '--key', 'k', image], env());
+    expect(key.status).to.equal(2);
+    expect(key.stderr).to.include('--key only applies with --sign');
+  });
+
   // Generated blobs and the layer cache are not fsync'd (they can be made again); a crash may leave them empty.
   it('generated blobs and the layer cache left empty (as a crash can leave them) are made again by generate and push', () => {
     const ok = (args: string[]) => {

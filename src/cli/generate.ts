@@ -18,6 +18,7 @@ export const spec = {
 } satisfies CommandSpec;
 
 export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io: CommandIO): Promise<void> {
+  if (flags.file !== undefined) await checkOutputFile(flags.file, io);
   const [{ OciLayout }, { generateManifest }, { createLayerBars }] = await Promise.all([
     import('../oci/layout.js'),
     import('../docker/generate.js'),
@@ -38,13 +39,43 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
   } finally {
     bars.stop();
   }
+  const result = r;
+  if (flags.file === '-') {
+    // the manifest bytes are the output; the digest goes to stderr
+    process.stdout.write(r.manifest);
+    io.info(result.descriptor.digest);
+    return;
+  }
   if (flags.file) {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(flags.file, r.manifest);
   }
-  const result = r;
   io.emit(
     { ...result.descriptor, reference: result.storeTag ?? null, imageId: result.imageId, config: result.config, layers: result.layers, reused: result.reused, compressedLayers: result.compressedLayers },
     () => result.descriptor.digest,
   );
+}
+
+/** -f FILE: "-" is stdout (not with -o json, which is stdout too); never a file inside the local store. */
+async function checkOutputFile(file: string, io: CommandIO): Promise<void> {
+  const { InputError } = await import('../errors.js');
+  if (file === '') throw new InputError('INVALID_FLAG', '-f/--file needs a file name (or - for stdout)');
+  if (file === '-') {
+    if (io.json) throw new InputError('INVALID_FLAG', '-f - and -o json both write to stdout', { hint: 'write the manifest to a file, or drop -o json' });
+    return;
+  }
+  const { resolve, sep } = await import('node:path');
+  const { realpathSync } = await import('node:fs');
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const store = real(io.paths.store);
+  const target = resolve(real(resolve(file, '..')), resolve(file).split(sep).pop()!);
+  if (target === store || target.startsWith(store + sep)) {
+    throw new InputError('INVALID_FLAG', `-f ${file} is inside the local store (${io.paths.store}), which docker-sign manages`, { hint: 'write the manifest somewhere else' });
+  }
 }

@@ -23,6 +23,12 @@ export const spec = {
 
 export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io: CommandIO): Promise<void> {
   const image = args.image!;
+  if (!flags.sign && (flags.key !== undefined || flags['signature-format'] !== 'jws')) {
+    const { InputError } = await import('../errors.js');
+    throw new InputError('FLAG_NEEDS_SIGN', `${flags.key !== undefined ? '--key' : '--signature-format'} only applies with --sign`, {
+      hint: `add --sign to sign the image before it is pushed (docker push --sign ${image}), or drop the flag`,
+    });
+  }
   const [{ OciLayout }, { pushImage }, { createLayerBars }, { parseReference }, { closeConnections }] = await Promise.all([
     import('../oci/layout.js'),
     import('../docker/push.js'),

@@ -4,7 +4,7 @@
  * ~/.bashrc -> ~/dotfiles/bashrc, a daemon.json kept by configuration management stays a link), with its mode, and
  * with its owner when we run as root. `mode` applies to a file that does not exist yet.
  */
-import { chmodSync, chownSync, closeSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { mkdirsSync } from './mkdir.js';
@@ -143,5 +143,35 @@ export function withFileLockSync<T>(file: string, fn: () => T, timeoutMs = 30_00
     return fn();
   } finally {
     rmSync(lock, { force: true });
+  }
+}
+
+/** A file the user named was bigger than its kind of file can be (readInputFile). */
+export class InputTooLargeError extends Error {
+  constructor(readonly file: string, readonly maxBytes: number) {
+    super(`${file} is larger than ${maxBytes} bytes`);
+  }
+}
+
+/**
+ * Reads a file the user named (a certificate, a key, a policy) but no more than `maxBytes`: /dev/zero, a FIFO or
+ * a disk image given by mistake ends in a clear error instead of filling memory. Errno errors pass through.
+ */
+export function readInputFile(file: string, maxBytes: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes + 1 - total));
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      chunks.push(buf.subarray(0, n));
+      total += n;
+      if (total > maxBytes) throw new InputTooLargeError(file, maxBytes);
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
   }
 }

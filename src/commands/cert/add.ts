@@ -16,7 +16,8 @@ export default class CertAddCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parseCommon(CertAddCommand);
-    const { readFile, lstat } = await import('node:fs/promises');
+    const { lstat } = await import('node:fs/promises');
+    const { InputTooLargeError, readInputFile } = await import('../../config/files.js');
     const { basename, join } = await import('node:path');
     const { FileTrustStore, parseStoreFile } = await import('../../trust/truststore.js');
     const { certInfo } = await import('../../trust/x509.js');
@@ -27,9 +28,9 @@ export default class CertAddCommand extends BaseCommand {
     const files: { file: string; bytes: Buffer }[] = [];
     for (const file of argv as string[]) {
       try {
-        files.push({ file, bytes: await readFile(file) });
+        files.push({ file, bytes: readInputFile(file, 16 << 20) });
       } catch (e) {
-        throw new PolicyError('TRUST_STORE_INVALID', `cannot read ${file}: ${(e as Error).message}`);
+        throw new PolicyError('TRUST_STORE_INVALID', e instanceof InputTooLargeError ? `${file} is larger than 16 MiB: not a certificate file` : `cannot read ${file}: ${(e as Error).message}`);
       }
       parseStoreFile(files.at(-1)!.bytes, file, type);
       const name = basename(file);

@@ -10,13 +10,12 @@ export default class PolicyImportCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parseCommon(PolicyImportCommand);
-    const { readFile } = await import('node:fs/promises');
     const { PolicyError } = await import('../../trust/errors.js');
     const { parseTrustPolicy } = await import('../../trust/policy.js');
     const { writeTrustPolicy } = await import('../../trust/policyfile.js');
     let text: string;
     try {
-      text = await readFile(args.file, 'utf8');
+      text = (await import('../../config/files.js')).readInputFile(args.file, 256 << 20).toString('utf8');
     } catch (e) {
       throw new PolicyError('POLICY_UNREADABLE', `cannot read ${args.file}: ${(e as Error).message}`);
     }

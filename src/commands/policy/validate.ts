@@ -10,14 +10,13 @@ export default class PolicyValidateCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const { args } = await this.parseCommon(PolicyValidateCommand);
-    const { readFile } = await import('node:fs/promises');
     const { loadTrustPolicy, parseTrustPolicy, effectiveStatement } = await import('../../trust/policy.js');
     const { PolicyError } = await import('../../trust/errors.js');
     let policy;
     if (args.file) {
       let text: string;
       try {
-        text = await readFile(args.file, 'utf8');
+        text = (await import('../../config/files.js')).readInputFile(args.file, 256 << 20).toString('utf8');
       } catch (e) {
         throw new PolicyError('POLICY_UNREADABLE', `cannot read ${args.file}: ${(e as Error).message}`);
       }
