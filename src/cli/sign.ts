@@ -85,7 +85,12 @@ export async function run({ args, flags }: ParsedCommand<typeof spec.flags>, io:
       `Successfully signed ${r.reference}`,
       `  signature: ${r.signatureManifest.digest} (${fmt}, ${r.signatureAlgorithm}, key ${r.keyName ?? '-'})`,
     ];
-    if (mode === 'local') lines.push(`  stored locally; run 'docker sign push ${image}' to push the image and its signatures`);
+    if (mode === 'local') {
+      // an image ID names no repository to push to: the image needs a name first
+      lines.push(/^(sha256:)?[0-9a-f]{12,64}$/.test(image)
+        ? `  stored locally; name the image (docker tag ${image} REGISTRY/REPO:TAG), then 'docker sign push REGISTRY/REPO:TAG' pushes it and its signatures`
+        : `  stored locally; run 'docker sign push ${image}' to push the image and its signatures`);
+    }
     if (mode === 'remote' && !sign.hasDigest(image)) lines.push(`  (the tag was resolved once to ${r.subject.digest}; that digest is what is signed)`);
     return lines.join('\n');
   });

@@ -76,16 +76,20 @@ export class LockTimeoutError extends Error {
 }
 
 /**
- * Lock files: `<file>.lock`, created with O_EXCL and holding the owner's pid. A lock whose owner is dead (same host)
- * or that is older than 10 minutes is broken (renamed away first, so two breakers cannot both remove a fresh one).
+ * Lock files: `<file>.lock`, created with O_EXCL and holding the owner's pid. A lock whose owner is dead (same host),
+ * that names no owner 5 seconds after it was made (empty, garbage), or that is older than 10 minutes is broken (renamed away first, so two breakers cannot both remove a fresh one).
  * Returns true when it was broken (the caller tries again at once).
  */
 function breakIfStale(lock: string): boolean {
   try {
-    const pid = Number.parseInt(readFileSync(lock, 'utf8').trim(), 10);
+    const text = readFileSync(lock, 'utf8').trim();
+    const pid = /^\d+$/.test(text) ? Number(text) : NaN;
+    const age = Date.now() - statSync(lock).mtimeMs;
     const dead = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid);
-    const ancient = Date.now() - statSync(lock).mtimeMs > 10 * 60_000;
-    if (!dead && !ancient) return false;
+    const ancient = age > 10 * 60_000;
+    // an owner writes its pid right after creating the file: a lock still without one seconds later is debris
+    const ownerless = !(Number.isInteger(pid) && pid > 0) && age > 5_000;
+    if (!dead && !ancient && !ownerless) return false;
     const grave = join(dirname(lock), `.stale-lock.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {
       renameSync(lock, grave);

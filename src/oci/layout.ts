@@ -73,6 +73,17 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/** exists() that tells "not there" (false) from "cannot tell" (ENOTDIR: a file where a directory should be; EACCES). */
+async function existsOrThrow(p: string): Promise<boolean> {
+  try {
+    await fsp.access(p, fsc.F_OK);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
 function tmpName(dir: string, base: string): string {
   return join(dir, `.${base}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
@@ -171,7 +182,7 @@ export class OciLayout implements ArtifactTarget {
   static async open(dir: string, opts: OpenOptions = {}): Promise<OciLayout> {
     const root = resolve(dir);
     const layoutFile = join(root, LAYOUT_FILE);
-    if (!(await exists(layoutFile))) {
+    if (!(await existsOrThrow(layoutFile))) {
       if (!opts.create) {
         throw new LayoutError('LAYOUT_NOT_FOUND', `${root} is not an OCI image layout (no ${LAYOUT_FILE} file)`, {
           hint: 'run `docker generate manifest IMAGE` first, or point to a directory holding an OCI image layout',

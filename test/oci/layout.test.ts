@@ -273,6 +273,20 @@ describe('oci/layout OciLayout', () => {
     expect(v).to.equal(42);
   });
 
+  it('breaks a lock that names no owner (empty or garbage) once it is seconds old, not while it may be being written', async () => {
+    const { utimes } = await import('node:fs/promises');
+    for (const content of ['', 'garbage\n']) {
+      const file = join(dir, `y${content.length}.json`);
+      await writeFile(`${file}.lock`, content);
+      let err: any;
+      await withFileLock(file, async () => 1, 100).catch((e) => { err = e; });
+      expect(err?.code, 'a fresh ownerless lock is waited for').to.equal('STORE_LOCKED');
+      const old = new Date(Date.now() - 6_000);
+      await utimes(`${file}.lock`, old, old);
+      expect(await withFileLock(file, async () => 42, 2000)).to.equal(42);
+    }
+  });
+
   it('times out on a lock held by a live process', async () => {
     const file = join(dir, 'x.json');
     await writeFile(`${file}.lock`, `${process.ppid}\n`);
