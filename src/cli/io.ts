@@ -45,6 +45,16 @@ export function createIO(common: Partial<CommonFlags>): CommandIO {
 }
 
 /**
+ * `text` with terminal control characters shown as escapes (\x1b…): error messages carry text from registries,
+ * engines and files, which must not move the cursor, clear the screen or forge lines on the user's terminal.
+ * Newlines and tabs stay.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
  * Reports an error that ended a command and sets the exit code: a DockerSignError prints "Error: <message>"
  * (+ "Hint: …") on stderr (and its JSON form on stdout with -o json) and exits with its exit code; anything else is
  * a one-line internal error (stack only with DOCKER_SIGN_DEBUG=1), exit 70. oclif's own usage errors never get
@@ -53,8 +63,8 @@ export function createIO(common: Partial<CommonFlags>): CommandIO {
 export function reportCommandError(err: unknown, json: boolean): void {
   if (err instanceof DockerSignError) {
     if (json) writeStdout(JSON.stringify(err.toJSON(), null, 2) + '\n');
-    writeStderr(`Error: ${err.message}\n`);
-    if (err.hint) writeStderr(`Hint: ${err.hint}\n`);
+    writeStderr(`Error: ${printable(err.message)}\n`);
+    if (err.hint) writeStderr(`Hint: ${printable(err.hint)}\n`);
     if (process.env.DOCKER_SIGN_DEBUG && err.stack) writeStderr(err.stack + '\n');
     process.exitCode = err.exitCode;
     return;
@@ -63,7 +73,7 @@ export function reportCommandError(err: unknown, json: boolean): void {
   if (fsErr) return reportCommandError(fsErr, json);
   const e = err as Error | undefined;
   if (json) writeStdout(JSON.stringify({ error: 'INTERNAL', message: `internal error: ${e?.message ?? String(err)}` }, null, 2) + '\n');
-  writeStderr(`Error: internal error: ${e?.message ?? String(err)}\n`);
+  writeStderr(`Error: internal error: ${printable(e?.message ?? String(err))}\n`);
   writeStderr(
     process.env.DOCKER_SIGN_DEBUG ? `${e?.stack ?? ''}\n` : 'Hint: this is a bug in docker-sign; rerun with DOCKER_SIGN_DEBUG=1 for details\n',
   );

@@ -89,18 +89,50 @@ export function allowsPlainHttp(hostPort: string, insecure: readonly string[]): 
   return insecure.includes(hp) || insecure.includes(hostnameOf(hp));
 }
 
-export async function readBounded(body: AsyncIterable<Buffer | Uint8Array>, max: number, what: string): Promise<Buffer> {
+/**
+ * Reads a whole response body of at most `max` bytes. The transport's timeout is an idle timeout (every byte
+ * restarts it), so the read also has a deadline of its own: two minutes plus 16 bytes a millisecond of `max`
+ * (a 4 MiB manifest: ~6.5 min at worst), so a registry dripping a body cannot hold a run forever.
+ */
+export async function readBounded(body: AsyncIterable<Buffer | Uint8Array>, max: number, what: string,
+  deadlineMs = 120_000 + Math.ceil(max / 16)): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const c of body) {
-    n += c.length;
-    if (n > max) {
-      discard(body);
-      throw new RegistryError('TOO_LARGE', `${what}: response is larger than ${max} bytes`, { hint: 'refusing to buffer oversize content' });
+  let late = false;
+  const timer = setTimeout(() => {
+    late = true;
+    discard(body);
+  }, deadlineMs);
+  try {
+    for await (const c of body) {
+      n += c.length;
+      if (n > max) {
+        discard(body);
+        throw new RegistryError('TOO_LARGE', `${what}: response is larger than ${max} bytes`, { hint: 'refusing to buffer oversize content' });
+      }
+      chunks.push(Buffer.from(c));
     }
-    chunks.push(Buffer.from(c));
+  } catch (e) {
+    if (late) throw new RegistryError('NETWORK', `${what}: the response did not complete within ${Math.round(deadlineMs / 1000)} s`);
+    throw e;
+  } finally {
+    clearTimeout(timer);
   }
+  if (late) throw new RegistryError('NETWORK', `${what}: the response did not complete within ${Math.round(deadlineMs / 1000)} s`);
   return Buffer.concat(chunks, n);
+}
+
+/** Whether token scope `scope` ("type:name:action,…") asks for nothing beyond `requested` (same resource, fewer actions). */
+export function withinScopes(scope: string, requested: readonly string[]): boolean {
+  const split = (x: string) => {
+    const first = x.indexOf(':');
+    const last = x.lastIndexOf(':');
+    return first > 0 && last > first ? { resource: x.slice(0, last), actions: x.slice(last + 1).split(',').filter(Boolean) } : undefined;
+  };
+  const want = split(scope);
+  if (!want) return false;
+  const granted = new Set(requested.map(split).filter((r) => r?.resource === want.resource).flatMap((r) => r!.actions));
+  return want.actions.every((a) => granted.has(a));
 }
 
 /** Drops a response body we do not want (no unhandled 'error' from the abort). */
@@ -221,6 +253,7 @@ export class RegistryClient {
     } catch {
       throw new RegistryError('PROTOCOL', `${what}: response is not JSON`);
     }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RegistryError('PROTOCOL', `${what}: response is not a JSON object`);
     const tok = typeof body.token === 'string' && body.token ? body.token : typeof body.access_token === 'string' ? body.access_token : '';
     if (!tok) throw new RegistryError('PROTOCOL', `${what}: response has no token`);
     const exp = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
@@ -232,7 +265,9 @@ export class RegistryClient {
   private async answerChallenge(challenges: Challenge[], scopes: string[], sent: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer) {
-      const extra = (bearer.params.scope ?? '').split(' ').filter(Boolean);
+      // A challenge may name scopes too; only those this operation asked for anyway are taken (the same resource,
+      // no more actions): a registry must not get the user's credentials used for more than the operation needs.
+      const extra = (bearer.params.scope ?? '').split(' ').filter(Boolean).filter((x) => withinScopes(x, scopes));
       const all = [...new Set([...scopes, ...extra])];
       if (sent?.startsWith('Bearer ')) this.tokens.clear(all);
       this.scheme = 'bearer';

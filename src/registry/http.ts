@@ -36,6 +36,9 @@ export interface Response {
 }
 
 const pools = new Map<string, http.Agent>();
+/** A body nobody reads (errors, redirects, PUT answers) is drained for its socket's reuse up to this much, this long. */
+const DRAIN_MAX_BYTES = 64 * 1024;
+const DRAIN_MS = 10_000;
 
 /** node:https (and tls) load only for https registries: a loopback/plain-HTTP run of the CLI does not pay for them. */
 function https(): typeof Https {
@@ -103,8 +106,16 @@ function send(url: URL, o: RequestOptions, agent: http.Agent): Promise<Response>
       reject(e);
     };
     req.setTimeout(o.timeoutMs, () => req.destroy(new TimeoutError(`no answer within ${o.timeoutMs} ms`)));
+    // setTimeout above is an idle timeout, restarted by every byte: the response headers also have a deadline
+    // (from when the request is complete), or a server dripping them a byte at a time would hold us forever
+    let headerDeadline: NodeJS.Timeout | undefined;
+    req.on('finish', () => {
+      headerDeadline = setTimeout(() => req.destroy(new TimeoutError(`no complete answer within ${o.timeoutMs} ms`)), o.timeoutMs);
+    });
+    req.on('close', () => clearTimeout(headerDeadline));
     req.on('error', fail);
     req.on('response', (res) => {
+      clearTimeout(headerDeadline);
       settled = true;
       // while the body streams, an idle socket longer than the timeout aborts it
       res.setTimeout?.(o.timeoutMs, () => res.destroy(new TimeoutError(`body stalled for ${o.timeoutMs} ms`)));
@@ -114,6 +125,15 @@ function send(url: URL, o: RequestOptions, agent: http.Agent): Promise<Response>
           // `complete` only says the bytes arrived: they must still be read for the socket to be released
           if (res.readableEnded || res.destroyed) return done();
           res.on('end', () => done()).on('error', () => done()).on('close', () => done());
+          // drained for the socket's reuse only while it is small and quick: a big, endless or dripping body
+          // costs the connection instead (destroyed), never unbounded time
+          let drained = 0;
+          const stop = setTimeout(() => res.destroy(), Math.min(o.timeoutMs, DRAIN_MS));
+          res.on('close', () => clearTimeout(stop)).on('end', () => clearTimeout(stop));
+          res.on('data', (c: Buffer) => {
+            drained += c.length;
+            if (drained > DRAIN_MAX_BYTES) res.destroy();
+          });
           res.resume();
         });
       // A response without a body (HEAD, 204, 304, Content-Length 0) is drained at once so its socket returns

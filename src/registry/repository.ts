@@ -208,6 +208,11 @@ export class RemoteRepository implements ArtifactTarget {
       throw new RegistryError('MANIFEST_INVALID', `${what}: ${(e as Error).message}`);
     }
     const ct = mediaTypeOf(header(res.headers, 'content-type'));
+    // A document without mediaType that is both a manifest and an index could be read as either by different
+    // clients (CVE-2021-41190, the OCI rule since image-spec 1.0.2): signed as one, pulled as the other.
+    if (body.mediaType === undefined && body.manifests !== undefined && (body.config !== undefined || body.layers !== undefined)) {
+      throw new RegistryError('MANIFEST_INVALID', `${what}: the document has no mediaType and both "manifests" and "config"/"layers", so it is ambiguous`);
+    }
     const mediaType = typeof body.mediaType === 'string' ? body.mediaType : ct;
     if (!mediaType || !isValidMediaType(mediaType)) throw new RegistryError('MANIFEST_INVALID', `${what}: manifest has no media type`);
     this.rejectSchema1(mediaType, what);
@@ -730,6 +735,12 @@ export class RemoteRepository implements ArtifactTarget {
       const others = cur?.index.manifests ?? [];
       const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [...dedupe(others), entry] };
       const bytes = encodeJson(index);
+      if (bytes.length > MAX_MANIFEST_BYTES) {
+        // an index no reader would take (ours and others refuse manifests this big) must not replace a working one
+        throw new RegistryError('TOO_LARGE', `${this.location}:${tag} would grow to ${bytes.length} bytes with this signature (limit ${MAX_MANIFEST_BYTES})`, {
+          hint: 'the image has too many referrers for the referrers tag schema; use a registry with the Referrers API',
+        });
+      }
       const desc: Descriptor = { mediaType: MediaType.OCI_INDEX, digest: digestOf(bytes), size: bytes.length };
       // Under contention, narrow the lost-update window on registries without conditional PUT: the tag must still be
       // what we merged.

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileSystemError } from '../../src/cli/io.js';
+import { fileSystemError, printable } from '../../src/cli/io.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -181,6 +181,10 @@ describe('cli: bad local input and file-system failures are reported, never an i
     const value = cli(['verify', '--max-signatures', '0', 'a/b:1', '--output=json']);
     expect(value.code).to.equal(2);
     expect(JSON.parse(value.stdout).message).to.equal('Parsing --max-signatures: Expected an integer greater than or equal to 1 but received: 0');
+  });
+
+  it('printable: control characters from registries and files are shown as escapes, never sent to the terminal', () => {
+    expect(printable('ok\x1b[2J\x1b]0;title\x07 done\nnext\tline\u009b')).to.equal('ok\\x1b[2J\\x1b]0;title\\x07 done\nnext\tline\\x9b');
   });
 
   it('fileSystemError: errno errors that name a path or come from an open file, nothing else', () => {

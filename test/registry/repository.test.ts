@@ -343,6 +343,62 @@ describe('registry/repository against a misbehaving server', () => {
     expect(e.message).to.match(/link back/);
   });
 
+  it('a registry dripping its headers or a body, or sending an endless error body, cannot hold a request beyond its deadlines', async function () {
+    this.timeout(30_000);
+    const quick = () => openRepository(`${host}/app`, { credentials: null, timeoutMs: 400 });
+    const timers: NodeJS.Timeout[] = [];
+    // headers: one line every 100 ms (each byte resets an idle timeout; the headers still never complete)
+    route('GET', '/v2/app/manifests/drip', (q) => {
+      q.socket.write('HTTP/1.1 200 OK\r\n');
+      timers.push(setInterval(() => q.socket.write('X-Drip: 1\r\n'), 100));
+    });
+    let t0 = Date.now();
+    await fails(quick().fetchManifest('drip'), 'NETWORK');
+    expect(Date.now() - t0).to.be.lessThan(5_000);
+    // an error answer with an endless body: the redirect/error body is drained only up to a bound
+    route('GET', '/v2/app/manifests/endless', (_q, res) => {
+      res.writeHead(302, { location: '/v2/app/manifests/nowhere' });
+      const chunk = Buffer.alloc(16 * 1024, 0x61);
+      const pump = () => { while (res.write(chunk)); };
+      res.on('drain', pump);
+      pump();
+    });
+    t0 = Date.now();
+    await fails(quick().fetchManifest('endless'), 'MANIFEST_UNKNOWN');
+    expect(Date.now() - t0).to.be.lessThan(5_000);
+    // a token service answering JSON null: a PROTOCOL error, not a crash
+    route('GET', '/v2/app/manifests/tok', (_q, res) => {
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${host}/token",service="t"` });
+      res.end();
+    });
+    route('GET', '/token', (_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('null');
+    });
+    await fails(repo().fetchManifest('tok'), 'PROTOCOL');
+    for (const t of timers) clearInterval(t);
+  });
+
+  it('a manifest without mediaType that is both a manifest and an index is refused (CVE-2021-41190)', async () => {
+    const ambiguous = Buffer.from(JSON.stringify({ schemaVersion: 2, config: JSON.parse(good.toString()).config, layers: [], manifests: [goodDesc] }));
+    route('GET', '/v2/app/manifests/amb', (_q, res) => {
+      res.writeHead(200, { 'content-type': MT, 'docker-content-digest': sha(ambiguous) });
+      res.end(ambiguous);
+    });
+    const e = await fails(repo().fetchManifest('amb'), 'MANIFEST_INVALID');
+    expect(e.message).to.match(/ambiguous/);
+  });
+
+  it('readBounded has a deadline of its own: a body dripping a byte at a time ends in an error', async () => {
+    const { readBounded } = await import('../../src/registry/client.js');
+    const { Readable } = await import('node:stream');
+    let i = 0;
+    const drip = new Readable({ read() { setTimeout(() => this.push(i++ < 1000 ? Buffer.from('x') : null), 20); } });
+    const e = await readBounded(drip, 1 << 20, 'GET x', 200).then(() => undefined, (x: unknown) => x);
+    expect((e as RegistryError).code).to.equal('NETWORK');
+    expect((e as Error).message).to.match(/did not complete within/);
+  });
+
   it('a Link or Location that is not an http(s) URL is a PROTOCOL error, not a crash', async () => {
     const subject = goodDesc;
     for (const link of ['<http://[bad>; rel="next"', '<//:99999/x>; rel="next"', '<file:///etc/passwd>; rel="next"']) {
