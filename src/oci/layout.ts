@@ -91,27 +91,36 @@ function tmpName(dir: string, base: string): string {
 /**
  * Temp blob files being written by this process. Interrupted by Ctrl-C or SIGTERM (a push that is compressing a
  * big layer), the process removes them before it goes, instead of leaving up to a layer's size behind for
- * `store prune` to find ten minutes later; then the signal is raised again, so the exit is the signal's.
+ * `store prune` to find ten minutes later. The handlers are there only while such files exist; when nothing
+ * else handles the signal, it is raised again so the process ends as the signal ends it (exit 130 / 143).
  */
 const liveTemps = new Set<string>();
-let signalCleanup = false;
+
+function onTempSignal(signal: NodeJS.Signals): void {
+  for (const t of liveTemps) {
+    try {
+      rmSync(t, { force: true });
+    } catch { /* the signal still ends the process */ }
+  }
+  liveTemps.clear();
+  process.removeListener('SIGINT', onTempSignal);
+  process.removeListener('SIGTERM', onTempSignal);
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
 
 function trackTemp(path: string): void {
   liveTemps.add(path);
-  if (signalCleanup) return;
-  signalCleanup = true;
-  const onSignal = (signal: NodeJS.Signals) => {
-    for (const t of liveTemps) {
-      try {
-        rmSync(t, { force: true });
-      } catch { /* the signal still ends the process */ }
-    }
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    process.kill(process.pid, signal);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  if (liveTemps.size === 1) {
+    process.on('SIGINT', onTempSignal);
+    process.on('SIGTERM', onTempSignal);
+  }
+}
+
+function untrackTemp(path: string): void {
+  if (liveTemps.delete(path) && liveTemps.size === 0) {
+    process.removeListener('SIGINT', onTempSignal);
+    process.removeListener('SIGTERM', onTempSignal);
+  }
 }
 
 /** Writes `data` to `file` atomically (temp file in the same directory, fsync unless `sync: false`, rename). */
@@ -298,7 +307,7 @@ export class OciLayout implements ArtifactTarget {
     try {
       fh = await fsp.open(tmp, 'wx', 0o644);
     } catch (e) {
-      liveTemps.delete(tmp);
+      untrackTemp(tmp);
       throw e;
     }
     const hash = createHash('sha256');
@@ -328,11 +337,11 @@ export class OciLayout implements ArtifactTarget {
           if (expected && expected.digest !== digest) throw new DigestMismatchError(expected.digest, digest);
           await close();
           await fsp.rename(tmp, join(dir, digest.slice('sha256:'.length)));
-          liveTemps.delete(tmp);
+          untrackTemp(tmp);
         } catch (e) {
           await close().catch(() => undefined);
           await fsp.rm(tmp, { force: true });
-          liveTemps.delete(tmp);
+          untrackTemp(tmp);
           throw e;
         }
         return { mediaType, digest, size };
@@ -340,7 +349,7 @@ export class OciLayout implements ArtifactTarget {
       abort: async () => {
         await close().catch(() => undefined);
         await fsp.rm(tmp, { force: true });
-        liveTemps.delete(tmp);
+        untrackTemp(tmp);
       },
     };
   }
