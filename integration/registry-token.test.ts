@@ -158,6 +158,17 @@ auth:
     expect(tokenRequests.length).to.equal(again);
   });
 
+  it('requests challenged at the same time share one token request', async () => {
+    const name = repoName('together');
+    const alice = { username: 'alice', password: 'alice-pw' };
+    const seed = openRepository(`${REG}/${name}`, { credentials: alice });
+    await roundTrip(seed);
+    const repo = openRepository(`${REG}/${name}`, { credentials: alice });
+    tokenRequests.length = 0;
+    await Promise.all([repo.fetchManifest('v1'), repo.resolve('v1'), repo.fetchManifest('v1')]);
+    expect(tokenRequests).to.have.length(1);
+  });
+
   it('mount asks for pull on the source repository in the same token', async () => {
     const alice = { username: 'alice', password: 'alice-pw' };
     const src = openRepository(`${REG}/${repoName('bsrc')}`, { credentials: alice });

@@ -156,6 +156,7 @@ export class RegistryClient {
   private readonly timeoutMs: number;
   private readonly userAgent: string;
   private readonly tokens = new TokenCache();
+  private readonly tokenRequests = new Map<string, Promise<string>>();
   private credsPromise?: Promise<Credentials | undefined>;
   /** What the registry asked for last time (so later requests authenticate up front). */
   private scheme: 'none' | 'basic' | 'bearer' = 'none';
@@ -198,9 +199,23 @@ export class RegistryClient {
     return undefined;
   }
 
-  private async token(ch: Challenge, scopes: string[], signal?: AbortSignal): Promise<string> {
+  /**
+   * A token for `scopes`: cached until shortly before it expires, and one request for requests that need the same
+   * token at the same time (the first requests of a command go out together and are all challenged).
+   */
+  private token(ch: Challenge, scopes: string[], signal?: AbortSignal): Promise<string> {
     const cached = this.tokens.get(scopes);
-    if (cached) return cached;
+    if (cached) return Promise.resolve(cached);
+    const key = `${ch.params.realm ?? ''}\0${ch.params.service ?? ''}\0${[...scopes].sort().join(' ')}`;
+    let p = this.tokenRequests.get(key);
+    if (!p) {
+      p = this.fetchToken(ch, scopes, signal).finally(() => this.tokenRequests.delete(key));
+      this.tokenRequests.set(key, p);
+    }
+    return p;
+  }
+
+  private async fetchToken(ch: Challenge, scopes: string[], signal?: AbortSignal): Promise<string> {
     const realm = ch.params.realm;
     if (!realm) throw new RegistryError('PROTOCOL', `${this.registry}: bearer challenge without realm`);
     let url: URL;
