@@ -20,13 +20,15 @@ export interface CommandIO {
 export function emitOutput(json: boolean, data: unknown, text: () => string): void {
   if (json) writeStdout(JSON.stringify(data, null, 2) + '\n');
   else {
-    const t = text();
+    // text output shows what registries, signers and files say (subjects, user metadata, agents): never raw
+    // control characters (see printable)
+    const t = printable(text());
     if (t.length > 0) writeStdout(t.endsWith('\n') ? t : t + '\n');
   }
 }
 
 export function writeInfo(msg: string): void {
-  writeStderr(msg + '\n');
+  writeStderr(printable(msg) + '\n');
 }
 
 /** The CommandIO for the common flags (--config-dir, -o). */
