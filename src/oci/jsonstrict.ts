@@ -65,6 +65,11 @@ export function findDuplicateKey(text: string): string | undefined {
  * notation refuses the document; JSON.parse would read 12.0 as 12.
  */
 export function findNonIntegerMember(text: string, name: string): string | undefined {
+  // Manifests and referrers indexes are read on every verify and sign: a native search first, the token walk
+  // (~30 µs/kB) only when some "name": number has a fraction or exponent somewhere (it may be inside a string).
+  const quoted = JSON.stringify(name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // (a member name may also be spelled with \u escapes: then walk anyway)
+  if (!text.includes('\\u') && !new RegExp(`${quoted}\\s*:\\s*-?\\d+[.eE]`).test(text)) return undefined;
   const stack: boolean[] = []; // per open container: is it an object
   let expectKey = false;
   let lastKey: string | undefined;

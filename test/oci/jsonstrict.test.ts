@@ -10,6 +10,7 @@ describe('oci: strict JSON checks (what Go decoding refuses and JSON.parse takes
     expect(findNonIntegerMember('{"a":{"b":[{"size":1E3}]}}', 'size')).to.equal('1E3');
     expect(findNonIntegerMember('{"layers":[{"digest":"x","size":2e+1}]}', 'size')).to.equal('2e+1');
     expect(findNonIntegerMember('{ "size" : 7.5 }', 'size')).to.equal('7.5');
+    expect(findNonIntegerMember('{"\\u0073ize":7.0}', 'size')).to.equal('7.0'); // the name spelled with an escape
   });
 
   it('findNonIntegerMember ignores other members, strings, array items and look-alikes inside strings', () => {
