@@ -30,6 +30,7 @@ const fs = process.getBuiltinModule('node:fs') as typeof Fs;
 const path = process.getBuiltinModule('node:path') as typeof Path;
 
 const MAX_CACHE_BYTES = 32 << 20;
+const STALE_CACHE_MS = 7 * 24 * 3600_000;
 
 /** What the last requireBundle() did with the cache (for tests and diagnostics). */
 export const lastLoad: { cache?: 'off' | 'miss' | 'hit' | 'partial' | 'rejected'; cacheFile?: string } = {};
@@ -78,7 +79,11 @@ function readOwned(file: string): Buffer | undefined {
 
 const ok = () => process.exitCode === undefined || process.exitCode === 0 || process.exitCode === '0';
 
-/** Writes `data` atomically (temp file + rename, mode 0600) and drops older caches of the same bundle. */
+/**
+ * Writes `data` atomically (temp file + rename, mode 0600) and drops caches of the same command not written for a
+ * week (left by earlier versions). Not younger ones: another install of docker-sign on this machine (a global one
+ * and a project's) has its own, which it would otherwise have to compile again after every run of this one.
+ */
 function writeCache(file: string, name: string, data: Buffer): void {
   const dir = path.dirname(file);
   const tmp = `${file}.${process.pid}.tmp`;
@@ -87,7 +92,11 @@ function writeCache(file: string, name: string, data: Buffer): void {
     fs.writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
     fs.renameSync(tmp, file);
     for (const f of fs.readdirSync(dir)) {
-      if (f.startsWith(`${name}-`) && f.endsWith('.bin') && path.join(dir, f) !== file) fs.rmSync(path.join(dir, f), { force: true });
+      const other = path.join(dir, f);
+      if (!f.startsWith(`${name}-`) || !f.endsWith('.bin') || other === file) continue;
+      // this bundle's partial cache is replaced by the full one; other bundles' caches go when stale
+      const sameBundle = other === file.replace(/\.bin$/, '.partial.bin') || file === other.replace(/\.bin$/, '.partial.bin');
+      if (sameBundle || Date.now() - fs.statSync(other).mtimeMs > STALE_CACHE_MS) fs.rmSync(other, { force: true });
     }
   } catch {
     try {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,13 +78,18 @@ process.exitCode = ${exitCode};`;
     expect(statSync(cacheFile!).mode & 0o777).to.equal(0o600);
   });
 
-  it('a changed bundle gets a cache of its own and the old one is removed', () => {
-    const before = load().cacheFile;
+  it('a changed bundle gets a cache of its own; the old one stays a week (another install may use it), then goes', () => {
+    const before = load().cacheFile!;
     writeFileSync(bundle, 'exports.run = (a, b) => "changed:" + (a * b);\n');
     const after = load();
     expect(after).to.include({ out: 'changed:6', cache: 'miss' });
     expect(after.cacheFile).to.not.equal(before);
-    expect(files()).to.deep.equal([after.cacheFile!.split('/').pop()]);
+    expect(files().sort()).to.deep.equal([before, after.cacheFile!].map((f) => f.split('/').pop()).sort());
+    const old = new Date(Date.now() - 8 * 24 * 3600_000);
+    utimesSync(before, old, old);
+    writeFileSync(bundle, 'exports.run = (a, b) => "again:" + (a * b);\n');
+    const third = load();
+    expect(files().sort()).to.deep.equal([after.cacheFile!, third.cacheFile!].map((f) => f.split('/').pop()).sort());
   });
 
   it('DOCKER_SIGN_NO_CODE_CACHE turns it off; an unusable cache folder only means no cache', () => {
