@@ -91,11 +91,11 @@ export function allowsPlainHttp(hostPort: string, insecure: readonly string[]): 
 
 /**
  * Reads a whole response body of at most `max` bytes. The transport's timeout is an idle timeout (every byte
- * restarts it), so the read also has a deadline of its own: two minutes plus 16 bytes a millisecond of `max`
- * (a 4 MiB manifest: ~6.5 min at worst), so a registry dripping a body cannot hold a run forever.
+ * restarts it), so the read also has a deadline of its own: a minute plus a millisecond per 64 bytes of `max`
+ * (a 4 MiB manifest: ~2 min at worst, i.e. at least ~35 kB/s), so a registry dripping a body cannot hold a run.
  */
 export async function readBounded(body: AsyncIterable<Buffer | Uint8Array>, max: number, what: string,
-  deadlineMs = 120_000 + Math.ceil(max / 16)): Promise<Buffer> {
+  deadlineMs = 60_000 + Math.ceil(max / 64)): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   let late = false;
