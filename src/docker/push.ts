@@ -32,6 +32,7 @@ import { parseImageManifest } from '../oci/manifest.js';
 import { parseReference, repositoryName, formatReference, type Reference } from '../oci/reference.js';
 import type { OciLayout } from '../oci/layout.js';
 import type { RegistryOptions, RemoteRepository } from '../registry/index.js';
+import { RegistryError } from '../registry/errors.js';
 import { inspectImage, saveImage, dropSave, type ImageInspect } from './engine.js';
 import { readStoredReferrer, storedManifest, type StoredManifest } from './local.js';
 import { checkPlatform, generateManifest, storeTagFor, type ManifestFlavor, type GenerateResult, type GenerateOptions } from './generate.js';
@@ -336,16 +337,32 @@ async function pushBlobs(repo: RemoteRepository, store: OciLayout, blobs: Descri
     } else {
       const content = () => storeStream(store, desc, bars ? (n) => bars.update(desc.digest, n) : undefined);
       const sibling = (locations[desc.digest] ?? []).find((l) => l !== here && l.startsWith(`${repo.registry}/`));
-      if (sibling) {
-        const from = sibling.slice(repo.registry.length + 1);
-        action = (await repo.mountBlob(desc, from, content)) === 'mounted' ? 'mounted' : 'uploaded';
-      } else {
-        await repo.pushBlob(desc, content, { knownAbsent: true }); // HEAD said 404 just now
-        action = 'uploaded';
+      try {
+        if (sibling) {
+          const from = sibling.slice(repo.registry.length + 1);
+          action = (await repo.mountBlob(desc, from, content)) === 'mounted' ? 'mounted' : 'uploaded';
+        } else {
+          await repo.pushBlob(desc, content, { knownAbsent: true }); // HEAD said 404 just now
+          action = 'uploaded';
+        }
+      } catch (e) {
+        throw damagedStoreHint(e, desc);
       }
     }
     bars?.done(desc.digest, action === 'exists' ? 'Exists' : action === 'mounted' ? 'Mounted' : 'Pushed');
     return { digest: desc.digest, size: desc.size, action };
+  });
+}
+
+/**
+ * The registry hashed what we uploaded from the store to another digest than the blob's name: the store's copy is
+ * damaged (our own read check fails at the end of the stream, the registry may answer first). Say what helps.
+ */
+function damagedStoreHint(e: unknown, desc: Descriptor): unknown {
+  if (!(e instanceof RegistryError) || !(e.code === 'DIGEST_INVALID' || e.registryErrors.some((x) => x.code === 'DIGEST_INVALID'))) return e;
+  return new RegistryError(e.code, e.message, {
+    status: e.status, registryErrors: e.registryErrors,
+    hint: `the local store's copy of ${desc.digest} is probably damaged: \`docker generate manifest --force IMAGE\` makes the image's blobs again, then push again`,
   });
 }
 
