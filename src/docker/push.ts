@@ -32,7 +32,7 @@ import { parseImageManifest } from '../oci/manifest.js';
 import { parseReference, repositoryName, formatReference, type Reference } from '../oci/reference.js';
 import type { OciLayout } from '../oci/layout.js';
 import type { RegistryOptions, RemoteRepository } from '../registry/index.js';
-import { RegistryError } from '../registry/errors.js';
+import { RegistryError, type RegistryErrorCode } from '../registry/errors.js';
 import { inspectImage, saveImage, dropSave, type ImageInspect } from './engine.js';
 import { readStoredReferrer, storedManifest, type StoredManifest } from './local.js';
 import { checkPlatform, generateManifest, storeTagFor, type ManifestFlavor, type GenerateResult, type GenerateOptions } from './generate.js';
@@ -360,7 +360,7 @@ async function pushBlobs(repo: RemoteRepository, store: OciLayout, blobs: Descri
  */
 function damagedStoreHint(e: unknown, desc: Descriptor): unknown {
   if (!(e instanceof RegistryError) || !(e.code === 'DIGEST_INVALID' || e.registryErrors.some((x) => x.code === 'DIGEST_INVALID'))) return e;
-  return new RegistryError(e.code, e.message, {
+  return new RegistryError(e.code as RegistryErrorCode, e.message, {
     status: e.status, registryErrors: e.registryErrors,
     hint: `the local store's copy of ${desc.digest} is probably damaged: \`docker generate manifest --force IMAGE\` makes the image's blobs again, then push again`,
   });
