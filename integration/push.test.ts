@@ -254,6 +254,24 @@ describe('integration: docker sign push (real dockerd + Distribution 2.8)', func
     expect(out.signatures.map((x: any) => x.digest)).to.deep.equal([out.signed.signature]);
   });
 
+  it('a layer damaged in the store fails the push with the way out (generate --force), which then pushes', async () => {
+    const img = mkImage('dspush-damaged-layer');
+    const gen = cli(['generate', 'manifest', '-o', 'json', img], env());
+    expect(gen.status, gen.stderr).to.equal(0);
+    const layer = JSON.parse(gen.stdout).layers[0].digest as string;
+    const store = await OciLayout.open(join(cfg, 'store'));
+    const bytes = readFileSync(store.blobPath(layer as never));
+    bytes[Math.floor(bytes.length / 2)]! ^= 1; // one bit on disk, same size
+    writeFileSync(store.blobPath(layer as never), bytes);
+    const r = cli(['push', img], env());
+    expect(r.status, r.stderr).to.not.equal(0);
+    expect(r.stderr).to.match(/Hint: .*docker generate manifest --force/);
+    expect(cli(['generate', 'manifest', '--force', img], env()).status).to.equal(0);
+    const ok = cli(['push', '-o', 'json', img], env());
+    expect(ok.status, ok.stderr).to.equal(0);
+    expect(JSON.parse(ok.stdout).digest).to.equal(JSON.parse(gen.stdout).digest);
+  });
+
   it('unknown image / unreachable engine / unreachable registry → clear errors, non-zero exit', () => {
     const nf = cli(['push', `${services.registry}/nope-${uid()}:1`], env());
     expect(nf.status).to.equal(2);
