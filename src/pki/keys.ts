@@ -93,7 +93,7 @@ export function orderChain(key: KeyObject, certs: X509Certificate[]): X509Certif
     if (i < 0) break;
     chain.push(rest.splice(i, 1)[0]!);
   }
-  if (rest.length > 0) throw new ConfigError('UNRELATED_CERTIFICATE', `certificate ${rest[0]!.subject.replace(/\n/g, ', ')} is not part of the signing certificate's chain`);
+  if (rest.length > 0) throw new ConfigError('UNRELATED_CERTIFICATE', `certificate ${(rest[0]!.subject ?? '').replace(/\n/g, ', ')} is not part of the signing certificate's chain`);
   return chain;
 }
 

@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 
 /** node:crypto prints a DN one attribute per line, most significant first; shown as "CN=…, O=…, C=…". */
-export const dn = (s: string): string => s.split('\n').reverse().join(', ');
+export const dn = (s: string | undefined): string => (s ?? '').split('\n').reverse().join(', ');
 
 /** What ls/inspect and `key ls` show of a certificate. */
 export function certificateSummary(c: X509Certificate): { subject: string; issuer: string; sha256Fingerprint: string; notBefore: string; notAfter: string } {

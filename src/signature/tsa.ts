@@ -50,16 +50,20 @@ function bad(msg: string, hint?: string, exitCode: number = EXIT.VERIFICATION_FA
 /** The TimeStampToken of a TimeStampResp (bytes of its ContentInfo), or a TIMESTAMP_FAILED error with the TSA's status. */
 export function tokenOfResponse(resp: Buffer): Buffer {
   let top: Tlv;
+  let statusInfo: Tlv | undefined;
+  let token: Tlv | undefined;
+  let st: Tlv | undefined;
   try {
     top = readTlv(resp, 0);
+    if (top.tag !== 0x30 || top.end !== resp.length) throw new Error('not a SEQUENCE');
+    [statusInfo, token] = children(resp, top);
+    st = statusInfo ? children(resp, statusInfo)[0] : undefined;
   } catch {
-    bad('the timestamp authority answered something that is not DER');
+    bad('the timestamp authority answered something that is not a TimeStampResp');
   }
-  if (top.tag !== 0x30 || top.end !== resp.length) bad('the timestamp authority answered something that is not a TimeStampResp');
-  const [statusInfo, token] = children(resp, top);
-  const st = statusInfo ? children(resp, statusInfo)[0] : undefined;
-  if (!st || st.tag !== 0x02) bad('the timestamp response has no status');
-  const status = resp.readUIntBE(st.start, Math.max(1, Math.min(6, st.end - st.start)));
+  // PKIStatus: a DER INTEGER of 1..4 content bytes (its values are 0-5)
+  if (!st || st.tag !== 0x02 || st.end - st.start < 1 || st.end - st.start > 4) bad('the timestamp response has no valid status');
+  const status = resp.readUIntBE(st.start, st.end - st.start);
   if (status !== 0 && status !== 1) bad(`the timestamp authority refused the request (${PKI_STATUS[status] ?? `status ${status}`})`);
   if (!token) bad('the timestamp authority granted the request but sent no token');
   return resp.subarray(token.hdr, token.end);
@@ -67,7 +71,12 @@ export function tokenOfResponse(resp: Buffer): Buffer {
 
 /** The nonce in the token's TSTInfo (the INTEGER after genTime, skipping accuracy and ordering), if any. */
 function tokenNonce(tstInfo: Buffer): Buffer | undefined {
-  const f = children(tstInfo, readTlv(tstInfo, 0));
+  let f: Tlv[];
+  try {
+    f = children(tstInfo, readTlv(tstInfo, 0));
+  } catch {
+    return undefined; // (the token parser read this TSTInfo already; a nonce that cannot be found is missing)
+  }
   // version, policy, messageImprint, serialNumber, genTime, [accuracy], [ordering], [nonce], …
   for (const t of f.slice(5)) {
     if (t.tag === 0x02) return tstInfo.subarray(t.start, t.end);

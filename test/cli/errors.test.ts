@@ -170,6 +170,16 @@ describe('cli: bad local input and file-system failures are reported, never an i
     expect(JSON.parse(r.stdout)).to.include({ error: 'FILE_SYSTEM_ERROR' });
   });
 
+  it('key import of a chain whose leaf has an empty subject works (node reports no subject at all for it)', () => {
+    const sh = (cmd: string) => { const r = spawnSync('bash', ['-c', cmd], { cwd: dir, encoding: 'utf8' }); expect(r.status, r.stderr).to.equal(0); };
+    sh('openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -subj "/CN=CA" -days 30 -addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign -out ca.pem 2>/dev/null');
+    sh('openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -subj "/CN=L" -out leaf.csr 2>/dev/null');
+    sh('printf "keyUsage=critical,digitalSignature\\nsubjectAltName=URI:https://example.com\\n" > ext && openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -set_serial 7 -days 10 -extfile ext -subj / -out leaf.pem 2>/dev/null && cat leaf.pem ca.pem > chain.pem');
+    const r = cli(['key', 'import', 'k', '--key', join(dir, 'leaf.key'), '--cert', join(dir, 'chain.pem'), '--config-dir', join(dir, 'cfg'), '-o', 'json']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout).chain).to.deep.equal(['', 'CN=CA']);
+  });
+
   it('oclif usage errors (unknown flag, missing argument, bad value) read like ours: Error + Hint, JSON with -o json, exit 2', () => {
     const missing = cli(['ls', '-o', 'json']);
     expect(missing.code).to.equal(2);

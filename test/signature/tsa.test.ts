@@ -220,8 +220,18 @@ describe('signature/tsa: timestamping at signing time (openssl TSA over HTTP)', 
   });
 
   it('parses TSA answers and root files strictly', () => {
-    expect(() => tokenOfResponse(Buffer.from('not der'))).to.throw(/not DER/);
+    expect(() => tokenOfResponse(Buffer.from('not der'))).to.throw(/not a TimeStampResp/);
     expect(() => tokenOfResponse(Buffer.from([0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x00]))).to.throw(/no token/);
+    // malformed inside (a broken or hostile TSA): TIMESTAMP_FAILED, never an internal error
+    for (const bytes of [[0x30, 0x03, 0x30, 0x01, 0xff], [0x30, 0x04, 0x30, 0x02, 0x02, 0x00], [0x30, 0x09, 0x30, 0x07, 0x02, 0x05, 1, 2, 3, 4, 5]]) {
+      let e: any;
+      try {
+        tokenOfResponse(Buffer.from(bytes));
+      } catch (x) {
+        e = x;
+      }
+      expect(e?.code, Buffer.from(bytes).toString('hex')).to.equal('TIMESTAMP_FAILED');
+    }
     expect(parseRootCertificates(Buffer.from(tsa.root.toString()), 'root.pem')[0]!.fingerprint256).to.equal(tsa.root.fingerprint256);
     expect(parseRootCertificates(tsa.root.raw, 'root.der')[0]!.fingerprint256).to.equal(tsa.root.fingerprint256);
     expect(() => parseRootCertificates(Buffer.from('junk'), 'x.pem')).to.throw(/not a certificate/);

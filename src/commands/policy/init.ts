@@ -50,7 +50,7 @@ export default class PolicyInitCommand extends BaseCommand {
     try {
       const keys = readSigningKeys(this.paths);
       const k = keys.keys.find((x) => x.name === keys.default);
-      const subject = k?.certPath ? new X509Certificate(readFileSync(k.certPath)).subject.split('\n').join(', ') : undefined;
+      const subject = k?.certPath ? (new X509Certificate(readFileSync(k.certPath)).subject ?? '').split('\n').join(', ') : undefined;
       if (subject) {
         parseDistinguishedName(subject);
         lines.push(`signatures made with your key "${k!.name}":`, `  docker sign policy init ${storeArgs} --identity "x509.subject: ${subject}"`);
