@@ -100,7 +100,7 @@ async function signWith(target: ArtifactTarget, subject: Descriptor, signer: Sig
   const tsa = opts.timestamp;
   const envelope = await createEnvelope({
     payload: { targetArtifact }, format: opts.format ?? 'jws', signer, signingTime, expiry, signingAgent: SIGNING_AGENT,
-    ...(tsa ? { timestamp: async (sig: Buffer, alg: SignatureAlgorithm) => (await import('./tsa.js')).timestampSignature(sig, alg, { url: tsa.url, roots: tsa.roots }) } : {}),
+    ...(tsa ? { timestamp: async (sig: Buffer, alg: SignatureAlgorithm) => (await import('./tsa.js')).timestampSignature(sig, alg, { url: tsa.url, roots: tsa.roots, signingTime }) } : {}),
   });
   const built = buildSignatureManifest(core, envelope, signer.certificateChain, signingTime);
   // The two blobs are independent: upload them concurrently, then the manifest that references them. The envelope

@@ -30,6 +30,8 @@ export interface TimestampOptions {
   now?: Date;
   /** Checks the TSA chain's revocation status after timestamping (default: OCSP/CRL over the network, as notation). */
   revocation?: import('../trust/revocation.js').RevocationChecker;
+  /** The signature's signing time: the timestamp must not be before it, or no verifier accepts the signature. */
+  signingTime?: Date;
 }
 
 /** The hash notation timestamps with: the signing algorithm's. */
@@ -136,10 +138,18 @@ export async function timestampSignature(signature: Buffer, alg: SignatureAlgori
   if (!got || !stripZeros(got).equals(stripZeros(nonce))) bad(`the timestamp from ${opts.url} does not carry the nonce of the request`);
   const now = opts.now ?? new Date();
   let tsaChain: X509Certificate[];
+  let lower: Date;
   try {
-    ({ tsaChain } = await rfc3161TimestampVerifier.verify(token, signature, opts.roots, { now }));
+    ({ tsaChain, lower } = await rfc3161TimestampVerifier.verify(token, signature, opts.roots, { now }));
   } catch (e) {
     bad(`the timestamp from ${opts.url} does not verify: ${(e as Error).message}`, 'is --timestamp-root-cert the root of this TSA?');
+  }
+  // Verifiers (notation's and ours) require the timestamp's lower bound (genTime - accuracy) not before the signing
+  // time, which is in whole seconds: a TSA answering in whole seconds with 1 s accuracy makes every such signature
+  // fail its authenticTimestamp check. Better refused here than pushed.
+  if (opts.signingTime && lower < opts.signingTime) {
+    bad(`the timestamp from ${opts.url} (${lower.toISOString()} at the earliest, given its accuracy) is not after the signing time ${opts.signingTime.toISOString()}: every verifier would refuse this signature`,
+      'the TSA\'s accuracy is coarser than the whole-second signing time allows: use a TSA with sub-second accuracy, or sign again a moment later');
   }
   // As notation's signer does (a TSA revocation validator is always set with --timestamp-url): a timestamp whose
   // TSA certificate is revoked, or whose status cannot be known, would fail every verifier's authenticTimestamp check.

@@ -100,6 +100,21 @@ describe('signature/tsa: timestamping at signing time (openssl TSA over HTTP)', 
     expect(await signatures()).to.have.length(0);
   });
 
+  it('a TSA whose answers cannot come after the whole-second signing time (1 s accuracy) fails the signing, not the verification later', async () => {
+    const coarse = await makeTsa({ coarse: true });
+    const srv = await serveTsa(coarse);
+    try {
+      let e: any;
+      await signLayout({ configPaths: paths(), layoutPath: join(dir, 'layout'), reference: 'v1', timestamp: { url: srv.url, roots: [coarse.root] } }).catch((x) => { e = x; });
+      expect(e?.code).to.equal('TIMESTAMP_FAILED');
+      expect(e?.message).to.match(/is not after the signing time .*every verifier would refuse this signature/);
+      expect(await signatures()).to.deep.equal([]);
+    } finally {
+      await srv.close();
+      rmSync(coarse.dir, { recursive: true, force: true });
+    }
+  });
+
   it('a refusing TSA, a replayed answer (wrong nonce) and an unreachable TSA all fail the signing', async () => {
     server.mode = 'reject';
     const refused = await signLayout({ configPaths: paths(), layoutPath: join(dir, 'layout'), reference: 'v1', timestamp: { url: server.url, roots: [tsa.root] } }).catch((x: unknown) => x);

@@ -22,7 +22,8 @@ export interface Tsa {
 }
 
 /** A TSA (root + timeStamping leaf) usable by `openssl ts -reply`. */
-export async function makeTsa(): Promise<Tsa> {
+/** A TSA (`openssl ts -reply` config in dir/ts.cnf); `coarse`: whole-second genTime with 1 s accuracy. */
+export async function makeTsa(o: { coarse?: boolean } = {}): Promise<Tsa> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const rk = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const lk = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
@@ -45,7 +46,7 @@ export async function makeTsa(): Promise<Tsa> {
   writeFileSync(
     join(dir, 'ts.cnf'),
     ['[ tsa ]', 'default_tsa = tsa1', '[ tsa1 ]', `serial = ${join(dir, 'serial')}`, 'crypto_device = builtin', 'signer_digest = sha256', 'default_policy = 1.2.3.4.1',
-      'digests = sha256, sha384, sha512', 'accuracy = secs:1', 'ordering = yes', 'tsa_name = no', 'ess_cert_id_chain = no', 'ess_cert_id_alg = sha256', ''].join('\n'),
+      'digests = sha256, sha384, sha512', ...(o.coarse ? ['accuracy = secs:1'] : ['accuracy = millisecs:1', 'clock_precision_digits = 3']), 'ordering = yes', 'tsa_name = no', 'ess_cert_id_chain = no', 'ess_cert_id_alg = sha256', ''].join('\n'),
   );
   return { root: new X509Certificate(Buffer.from(root.rawData)), dir };
 }
@@ -209,7 +210,7 @@ export function makeOpensslTsa(o: { rootExt?: string[]; rootMd?: 'sha1' | 'sha25
   writeFileSync(
     join(dir, 'ts.cnf'),
     ['[ tsa ]', 'default_tsa = tsa1', '[ tsa1 ]', `serial = ${join(dir, 'serial')}`, 'crypto_device = builtin', 'signer_digest = sha256', `default_policy = ${o.policy ?? '1.2.3.4.1'}`,
-      'digests = sha256, sha384, sha512', 'accuracy = secs:1', 'ordering = yes', 'tsa_name = no', 'ess_cert_id_chain = no', `ess_cert_id_alg = ${o.essCertIdAlg ?? 'sha256'}`, ''].join('\n'),
+      'digests = sha256, sha384, sha512', 'accuracy = millisecs:1', 'clock_precision_digits = 3', 'ordering = yes', 'tsa_name = no', 'ess_cert_id_chain = no', `ess_cert_id_alg = ${o.essCertIdAlg ?? 'sha256'}`, ''].join('\n'),
   );
   return { root: root.cert, dir, leaf, cas };
 }
