@@ -133,6 +133,9 @@ export interface ParsedSignerInfo {
 
 export interface ParsedTimestamp {
   genTime: Date;
+  /** The part of genTime below the millisecond, in ms (0 <= x < 1): genTime is that time cut to the millisecond. */
+  genTimeSubMs: number;
+  /** May have a fraction (an accuracy in microseconds). */
   accuracyMs: number;
   policy: string;
   hashAlg: string;
@@ -242,6 +245,10 @@ export function parseTimestampToken(token: Buffer): ParsedTimestamp {
     const genT = tst[t++];
     if (!genT || genT.tag !== 0x18) fail('malformed TSTInfo genTime');
     const genTime = decodeDerTime(tb, genT);
+    // GeneralizedTime may carry more digits than a Date keeps (Go keeps nanoseconds): noted, so that the time range
+    // is rounded outwards instead of being cut short (see rfc3161TimestampVerifier)
+    const sub = /\.\d{3}(\d+)Z$/.exec(tb.subarray(genT.start, genT.end).toString('latin1'));
+    const genTimeSubMs = sub ? Number(`0.${sub[1]}`) : 0;
     let accuracyMs = 0;
     const acc = tst[t];
     if (acc && acc.tag === 0x30) {
@@ -254,7 +261,7 @@ export function parseTimestampToken(token: Buffer): ParsedTimestamp {
     }
     // tspclient-go TSTInfo.Validate: no accuracy, or a zero one, is 1 s under the baseline timestamp policy (RFC 3628)
     if (accuracyMs === 0 && policy === OID.baselinePolicy) accuracyMs = 1000;
-    return { genTime, accuracyMs, policy, hashAlg, hashedMessage, certificates, signer: signers[0]!, signers, tstInfoDer, bytes };
+    return { genTime, genTimeSubMs, accuracyMs, policy, hashAlg, hashedMessage, certificates, signer: signers[0]!, signers, tstInfoDer, bytes };
   } catch (e) {
     if (e instanceof TimestampError) throw e;
     throw new TimestampError(`malformed timestamp token: ${(e as Error).message}`);
@@ -554,6 +561,11 @@ export const rfc3161TimestampVerifier: TimestampVerifier = {
       throw new TimestampError(`malformed timestamp token: ${(lastError as Error).message}`);
     }
     validateTimestampingCertChain(tsaChain);
-    return { lower: new Date(p.genTime.getTime() - p.accuracyMs), upper: new Date(p.genTime.getTime() + p.accuracyMs), tsaChain };
+    // The range in whole milliseconds, rounded outwards (a Date cannot hold the sub-millisecond genTime or a
+    // microsecond accuracy): never narrower than the exact [genTime - accuracy, genTime + accuracy] Go compares.
+    const g = p.genTime.getTime() + p.genTimeSubMs;
+    const lower = new Date(Math.floor(g - p.accuracyMs));
+    const upper = new Date(Math.ceil(g + p.accuracyMs));
+    return { lower, upper, tsaChain };
   },
 };

@@ -233,10 +233,10 @@ export function accuracy(a: { seconds?: number; millis?: number; micros?: number
 }
 
 /** A DER TSTInfo over `data`. */
-export function tstInfo(data: Buffer, o: { hash?: Exclude<Hash, 'sha1'>; version?: number; policy?: string; genTime?: Date; accuracy?: Buffer } = {}): Buffer {
+export function tstInfo(data: Buffer, o: { hash?: Exclude<Hash, 'sha1'>; version?: number; policy?: string; genTime?: Date; genTimeText?: string; accuracy?: Buffer } = {}): Buffer {
   const h = o.hash ?? 'sha256';
   return tlv(0x30, int(o.version ?? 1), oidDer(o.policy ?? '1.2.3.4.1'), tlv(0x30, algId(HASH_OID[h], NULL), tlv(0x04, createHash(h).update(data).digest())),
-    tlv(0x02, Buffer.from([0x01, ...randomBytes(7)])), derTime(0x18, o.genTime ?? new Date()), ...(o.accuracy ? [o.accuracy] : []));
+    tlv(0x02, Buffer.from([0x01, ...randomBytes(7)])), o.genTimeText ? tlv(0x18, Buffer.from(o.genTimeText)) : derTime(0x18, o.genTime ?? new Date()), ...(o.accuracy ? [o.accuracy] : []));
 }
 
 export interface SignerOptions {

@@ -297,6 +297,15 @@ describe('timestamp countersignature: CMS and TSTInfo details (tspclient-go)', f
     expect(some.upper.getTime() - some.lower.getTime()).to.equal(500);
   });
 
+  it('a genTime finer than a millisecond and a microsecond accuracy widen the range outwards, never cut it short (Go compares in ns)', async () => {
+    const now = new Date();
+    const text = `${now.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, '')}.1234Z`; // .1234 s = 123.4 ms
+    const r = await verify(token(ec, {}, { tst: { genTimeText: text, accuracy: accuracy({ micros: 200 }) } }), ec);
+    const second = Math.floor(now.getTime() / 1000) * 1000;
+    expect(r.lower.getTime() - second).to.equal(123); // exact 123.2 → 123
+    expect(r.upper.getTime() - second).to.equal(124); // exact 123.6 → 124 (cut to 123, as before, it ended too early)
+  });
+
   it('RSASSA-PSS as the SignerInfo signature algorithm is accepted (hash from its parameters); a salt length other than the hash length is refused', async () => {
     expect((await verify(token(rsa, { signatureAlgorithm: 'rsassa-pss' }), rsa)).tsaChain).to.have.length(2);
     expect((await verify(token(rsa, { signatureAlgorithm: 'rsassa-pss', digest: 'sha384' }), rsa)).tsaChain).to.have.length(2);
