@@ -150,6 +150,9 @@ export function withFileLockSync<T>(file: string, fn: () => T, timeoutMs = 30_00
   }
 }
 
+/** Keys, certificates, chains and PKCS#12 files are kilobytes: reading one stops at 16 MiB (readInputFile). */
+export const MAX_KEY_FILE_BYTES = 16 << 20;
+
 /** A file the user named was bigger than its kind of file can be (readInputFile). */
 export class InputTooLargeError extends Error {
   constructor(readonly file: string, readonly maxBytes: number) {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { InputTooLargeError, readInputFile } from '../config/files.js';
+import { InputTooLargeError, MAX_KEY_FILE_BYTES, readInputFile } from '../config/files.js';
 import { ConfigError } from '../errors.js';
 import type { ConfigPaths } from '../config/dir.js';
 import { addLocalKey, type KeyEntry } from './keystore.js';
@@ -7,14 +7,11 @@ import { certificatesToPem, keyMatchesCertificate, orderChain, parseCertificates
 import { checkSigningChain } from './requirements.js';
 import { dn } from './summary.js';
 
-/** Keys, certificate chains and PKCS#12 files are kilobytes; 16 MiB is far beyond any real one. */
-const MAX_INPUT_BYTES = 16 << 20;
-
 function readInput(p: string, what: string): Buffer {
   try {
-    return readInputFile(p, MAX_INPUT_BYTES);
+    return readInputFile(p, MAX_KEY_FILE_BYTES);
   } catch (e) {
-    if (e instanceof InputTooLargeError) throw new ConfigError('FILE_TOO_LARGE', `${what} ${p} is larger than ${MAX_INPUT_BYTES >> 20} MiB: not a key or certificate file`);
+    if (e instanceof InputTooLargeError) throw new ConfigError('FILE_TOO_LARGE', `${what} ${p} is larger than ${MAX_KEY_FILE_BYTES >> 20} MiB: not a key or certificate file`);
     throw new ConfigError('FILE_UNREADABLE', `cannot read ${what} ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }

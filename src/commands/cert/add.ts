@@ -17,7 +17,7 @@ export default class CertAddCommand extends BaseCommand {
   async run(): Promise<void> {
     const { argv, flags } = await this.parseCommon(CertAddCommand);
     const { lstat } = await import('node:fs/promises');
-    const { InputTooLargeError, readInputFile } = await import('../../config/files.js');
+    const { InputTooLargeError, MAX_KEY_FILE_BYTES, readInputFile } = await import('../../config/files.js');
     const { basename, join } = await import('node:path');
     const { FileTrustStore, parseStoreFile } = await import('../../trust/truststore.js');
     const { certInfo } = await import('../../trust/x509.js');
@@ -28,9 +28,9 @@ export default class CertAddCommand extends BaseCommand {
     const files: { file: string; bytes: Buffer }[] = [];
     for (const file of argv as string[]) {
       try {
-        files.push({ file, bytes: readInputFile(file, 16 << 20) });
+        files.push({ file, bytes: readInputFile(file, MAX_KEY_FILE_BYTES) });
       } catch (e) {
-        throw new PolicyError('TRUST_STORE_INVALID', e instanceof InputTooLargeError ? `${file} is larger than 16 MiB: not a certificate file` : `cannot read ${file}: ${(e as Error).message}`);
+        throw new PolicyError('TRUST_STORE_INVALID', e instanceof InputTooLargeError ? `${file} is larger than ${MAX_KEY_FILE_BYTES >> 20} MiB: not a certificate file` : `cannot read ${file}: ${(e as Error).message}`);
       }
       parseStoreFile(files.at(-1)!.bytes, file, type);
       const name = basename(file);

@@ -10,18 +10,10 @@ export default class PolicyImportCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parseCommon(PolicyImportCommand);
-    const { PolicyError } = await import('../../trust/errors.js');
-    const { parseTrustPolicy } = await import('../../trust/policy.js');
-    const { writeTrustPolicy } = await import('../../trust/policyfile.js');
-    let text: string;
-    try {
-      text = (await import('../../config/files.js')).readInputFile(args.file, 256 << 20).toString('utf8');
-    } catch (e) {
-      throw new PolicyError('POLICY_UNREADABLE', `cannot read ${args.file}: ${(e as Error).message}`);
-    }
+    const { readTrustPolicyFile, writeTrustPolicy } = await import('../../trust/policyfile.js');
     // read as notation reads it (keys in any case, null = absent, unknown fields and trailing data warned about);
     // what is installed is the normalized document
-    const parsed = parseTrustPolicy(text, args.file);
+    const parsed = readTrustPolicyFile(args.file);
     const r = await writeTrustPolicy(this.paths, parsed.document, { force: flags.force });
     for (const w of new Set([...parsed.warnings, ...r.policy.warnings])) this.info(`Warning: ${w}`);
     this.emit({ path: r.path, replaced: r.replaced, statements: r.policy.document.trustPolicies.map((s) => s.name) }, () => `Trust policy imported to ${r.path}`);

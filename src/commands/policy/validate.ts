@@ -10,20 +10,8 @@ export default class PolicyValidateCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const { args } = await this.parseCommon(PolicyValidateCommand);
-    const { loadTrustPolicy, parseTrustPolicy, effectiveStatement } = await import('../../trust/policy.js');
-    const { PolicyError } = await import('../../trust/errors.js');
-    let policy;
-    if (args.file) {
-      let text: string;
-      try {
-        text = (await import('../../config/files.js')).readInputFile(args.file, 256 << 20).toString('utf8');
-      } catch (e) {
-        throw new PolicyError('POLICY_UNREADABLE', `cannot read ${args.file}: ${(e as Error).message}`);
-      }
-      policy = parseTrustPolicy(text, args.file);
-    } else {
-      policy = await loadTrustPolicy(this.paths);
-    }
+    const { loadTrustPolicy, effectiveStatement } = await import('../../trust/policy.js');
+    const policy = args.file ? (await import('../../trust/policyfile.js')).readTrustPolicyFile(args.file) : await loadTrustPolicy(this.paths);
     const statements = policy.document.trustPolicies.map((s) => {
       const e = effectiveStatement(s);
       return { name: s.name, registryScopes: s.registryScopes, level: e.levelLabel, enforcement: e.enforcement, trustStores: s.trustStores ?? [], trustedIdentities: s.trustedIdentities ?? [] };
