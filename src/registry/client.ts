@@ -113,26 +113,13 @@ export async function readBounded(body: AsyncIterable<Buffer | Uint8Array>, max:
       chunks.push(Buffer.from(c));
     }
   } catch (e) {
-    if (late) throw new RegistryError('NETWORK', `${what}: the response did not complete within ${Math.round(deadlineMs / 1000)} s`);
-    throw e;
+    if (!late) throw e;
   } finally {
     clearTimeout(timer);
   }
+  // cut off at the deadline: the body ends early, with an error or without one
   if (late) throw new RegistryError('NETWORK', `${what}: the response did not complete within ${Math.round(deadlineMs / 1000)} s`);
   return Buffer.concat(chunks, n);
-}
-
-/** Whether token scope `scope` ("type:name:action,…") asks for nothing beyond `requested` (same resource, fewer actions). */
-export function withinScopes(scope: string, requested: readonly string[]): boolean {
-  const split = (x: string) => {
-    const first = x.indexOf(':');
-    const last = x.lastIndexOf(':');
-    return first > 0 && last > first ? { resource: x.slice(0, last), actions: x.slice(last + 1).split(',').filter(Boolean) } : undefined;
-  };
-  const want = split(scope);
-  if (!want) return false;
-  const granted = new Set(requested.map(split).filter((r) => r?.resource === want.resource).flatMap((r) => r!.actions));
-  return want.actions.every((a) => granted.has(a));
 }
 
 /** Drops a response body we do not want (no unhandled 'error' from the abort). */
@@ -280,14 +267,12 @@ export class RegistryClient {
   private async answerChallenge(challenges: Challenge[], scopes: string[], sent: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer) {
-      // A challenge may name scopes too; only those this operation asked for anyway are taken (the same resource,
-      // no more actions): a registry must not get the user's credentials used for more than the operation needs.
-      const extra = (bearer.params.scope ?? '').split(' ').filter(Boolean).filter((x) => withinScopes(x, scopes));
-      const all = [...new Set([...scopes, ...extra])];
-      if (sent?.startsWith('Bearer ')) this.tokens.clear(all);
+      // The token asks for the operation's scopes only, never for scopes the challenge names: a registry must not
+      // get the user's credentials used for more than the operation needs.
+      if (sent?.startsWith('Bearer ')) this.tokens.clear(scopes);
       this.scheme = 'bearer';
       this.bearer = bearer;
-      const tok = `Bearer ${await this.token(bearer, all, signal)}`;
+      const tok = `Bearer ${await this.token(bearer, scopes, signal)}`;
       return tok === sent ? undefined : tok;
     }
     const basic = challenges.find((c) => c.scheme === 'basic');

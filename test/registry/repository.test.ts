@@ -255,6 +255,28 @@ describe('registry/repository against a misbehaving server', () => {
     expect(e2.hint).to.match(/docker login/);
   });
 
+  it('bearer: scopes a challenge names are not asked for, only the operation\'s (a registry cannot widen what the credentials are used for)', async () => {
+    const asked: string[][] = [];
+    route('GET', '/token', (q, res) => {
+      asked.push(new URL(q.url!, 'http://x').searchParams.getAll('scope'));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ token: 'tok-scoped', expires_in: 300 }));
+    });
+    route('GET', '/v2/team/app/manifests/v1', (q, res) => {
+      if (q.headers.authorization !== 'Bearer tok-scoped') {
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${host}/token",service="s",scope="repository:team/app:pull repository:someone/else:push,delete registry:catalog:* repository:team/app:push,pull"` });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': MT });
+      res.end(good);
+    });
+    const r = openRepository(`${host}/team/app`, { credentials: { username: 'alice', password: 'pw' } });
+    await r.fetchManifest('v1');
+    await r.fetchManifest('v1');
+    expect(asked).to.deep.equal([['repository:team/app:pull']]); // once, and the token is then reused
+  });
+
   it('bearer with an identity token (docker login to an OAuth2 registry): POST refresh_token grant to the realm', async () => {
     let form: URLSearchParams | undefined;
     route('POST', '/oauth', (q, res, body) => {
