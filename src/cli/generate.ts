@@ -64,7 +64,7 @@ async function checkOutputFile(file: string, io: CommandIO): Promise<void> {
     if (io.json) throw new InputError('INVALID_FLAG', '-f - and -o json both write to stdout', { hint: 'write the manifest to a file, or drop -o json' });
     return;
   }
-  const { resolve, sep } = await import('node:path');
+  const { basename, dirname, join, resolve, sep } = await import('node:path');
   const { realpathSync } = await import('node:fs');
   const real = (p: string) => {
     try {
@@ -73,8 +73,9 @@ async function checkOutputFile(file: string, io: CommandIO): Promise<void> {
       return resolve(p);
     }
   };
+  // the real folder the file goes into (symlinks resolved), against the store's real path
   const store = real(io.paths.store);
-  const target = resolve(real(resolve(file, '..')), resolve(file).split(sep).pop()!);
+  const target = join(real(dirname(resolve(file))), basename(file));
   if (target === store || target.startsWith(store + sep)) {
     throw new InputError('INVALID_FLAG', `-f ${file} is inside the local store (${io.paths.store}), which docker-sign manages`, { hint: 'write the manifest somewhere else' });
   }
