@@ -64,16 +64,7 @@ export interface OpenOptions {
   blobsRequired?: boolean;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fsp.access(p, fsc.F_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** exists() that tells "not there" (false) from "cannot tell" (ENOTDIR: a file where a directory should be; EACCES). */
+/** Whether `p` exists; "cannot tell" (ENOTDIR: a file where a directory should be; EACCES) is an error. */
 async function existsOrThrow(p: string): Promise<boolean> {
   try {
     await fsp.access(p, fsc.F_OK);
@@ -83,6 +74,9 @@ async function existsOrThrow(p: string): Promise<boolean> {
     throw e;
   }
 }
+
+/** Whether `p` exists, any failure to tell counting as no. */
+const exists = (p: string): Promise<boolean> => existsOrThrow(p).catch(() => false);
 
 function tmpName(dir: string, base: string): string {
   return join(dir, `.${base}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
@@ -250,7 +244,7 @@ export class OciLayout implements ArtifactTarget {
   private damagedHint(): string {
     return this.blobsRequired
       ? 'the local store\'s copy is damaged: `docker sign store prune` removes damaged blobs (and the signatures that need them); `docker generate manifest --force IMAGE` makes an image\'s blobs again'
-      : `the file in ${join(this.dir, "blobs")} is damaged or was modified; do not trust it`;
+      : `the file in ${join(this.dir, 'blobs')} is damaged or was modified; do not trust it`;
   }
 
   async fetchBlobStream(desc: Descriptor): Promise<Readable> {

@@ -124,12 +124,15 @@ function send(url: URL, o: RequestOptions, agent: http.Agent): Promise<Response>
         new Promise<void>((done) => {
           // `complete` only says the bytes arrived: they must still be read for the socket to be released
           if (res.readableEnded || res.destroyed) return done();
-          res.on('end', () => done()).on('error', () => done()).on('close', () => done());
           // drained for the socket's reuse only while it is small and quick: a big, endless or dripping body
           // costs the connection instead (destroyed), never unbounded time
-          let drained = 0;
           const stop = setTimeout(() => res.destroy(), Math.min(o.timeoutMs, DRAIN_MS));
-          res.on('close', () => clearTimeout(stop)).on('end', () => clearTimeout(stop));
+          const finish = () => {
+            clearTimeout(stop);
+            done();
+          };
+          res.on('end', finish).on('error', finish).on('close', finish);
+          let drained = 0;
           res.on('data', (c: Buffer) => {
             drained += c.length;
             if (drained > DRAIN_MAX_BYTES) res.destroy();
