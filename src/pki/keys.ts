@@ -7,6 +7,7 @@ import type { Signer } from '../signature/types.js';
 import { findKey } from './keystore.js';
 import { issuedBy, isSelfSigned } from '../trust/x509.js';
 import { checkSigningChain } from './requirements.js';
+import { subjectLine } from './summary.js';
 
 const CERT_PEM_RE = /-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----/g;
 
@@ -93,7 +94,7 @@ export function orderChain(key: KeyObject, certs: X509Certificate[]): X509Certif
     if (i < 0) break;
     chain.push(rest.splice(i, 1)[0]!);
   }
-  if (rest.length > 0) throw new ConfigError('UNRELATED_CERTIFICATE', `certificate ${(rest[0]!.subject ?? '').replace(/\n/g, ', ')} is not part of the signing certificate's chain`);
+  if (rest.length > 0) throw new ConfigError('UNRELATED_CERTIFICATE', `certificate ${subjectLine(rest[0]!)} is not part of the signing certificate's chain`);
   return chain;
 }
 

@@ -3,6 +3,7 @@ import { DockerSignError, EXIT } from '../errors.js';
 import { keySpecOf } from '../signature/algorithms.js';
 import { certInfo, issuedBy, isSelfSigned, LEAF_FORBIDDEN_KEY_USAGE } from '../trust/x509.js';
 import { OID, certificateExtensions, parseBasicConstraints, parseExtKeyUsage, parseKeyUsage } from './der.js';
+import { subjectLine } from './summary.js';
 
 /** A certificate does not meet the Notary Project certificate requirements (signature-specification.md). */
 export class CertificateRequirementError extends DockerSignError {
@@ -12,7 +13,7 @@ export class CertificateRequirementError extends DockerSignError {
 }
 
 function label(c: X509Certificate, i: number): string {
-  return `certificate #${i + 1} (${(c.subject ?? '').replace(/\n/g, ', ')})`;
+  return `certificate #${i + 1} (${subjectLine(c)})`;
 }
 
 /**
@@ -93,7 +94,7 @@ export function checkSigningChain(chain: X509Certificate[], at: Date = new Date(
         throw new CertificateRequirementError(`${who} is self-signed; only the last certificate of the chain may be`, 'the certificate file must list the leaf first, then each issuer in order, ending with the root');
       }
       if (!issuedBy(c, issuer)) {
-        throw new CertificateRequirementError(`${who} is not issued and signed by the next certificate in the chain (${(issuer.subject ?? '').replace(/\n/g, ', ')})`, 'the certificate file must list the leaf first, then each issuer in order');
+        throw new CertificateRequirementError(`${who} is not issued and signed by the next certificate in the chain (${subjectLine(issuer)})`, 'the certificate file must list the leaf first, then each issuer in order');
       }
     } else {
       // The last certificate must be a self-signed root (a chain with only a root is allowed if it meets leaf rules).
@@ -101,7 +102,7 @@ export function checkSigningChain(chain: X509Certificate[], at: Date = new Date(
       // OpenSSL's check also demands keyCertSign, which a single self-signed leaf, e.g. `notation cert
       // generate-test`'s, does not have; the spec allows such a one-certificate chain if it meets the leaf rules.)
       if (!isSelfSigned(c)) {
-        throw new CertificateRequirementError(`the chain does not end in a self-signed root certificate (last: ${(c.subject ?? '').replace(/\n/g, ', ')})`, 'include the intermediate and root certificates in the certificate file, leaf first');
+        throw new CertificateRequirementError(`the chain does not end in a self-signed root certificate (last: ${subjectLine(c)})`, 'include the intermediate and root certificates in the certificate file, leaf first');
       }
     }
   });

@@ -3,6 +3,9 @@ import type { X509Certificate } from 'node:crypto';
 /** node:crypto prints a DN one attribute per line, most significant first; shown as "CN=…, O=…, C=…". */
 export const dn = (s: string | undefined): string => (s ?? '').split('\n').reverse().join(', ');
 
+/** A certificate's subject on one line in node's order ("C=…, O=…, CN=…"); node reports none for an empty subject. */
+export const subjectLine = (c: X509Certificate): string => (c.subject ?? '').split('\n').join(', ');
+
 /** What ls/inspect and `key ls` show of a certificate. */
 export function certificateSummary(c: X509Certificate): { subject: string; issuer: string; sha256Fingerprint: string; notBefore: string; notAfter: string } {
   return {

@@ -43,6 +43,7 @@ export default class PolicyInitCommand extends BaseCommand {
     const { ConfigError } = await import('../../errors.js');
     const { X509Certificate } = await import('node:crypto');
     const { readFileSync } = await import('node:fs');
+    const { subjectLine } = await import('../../pki/summary.js');
     const stores = (await new FileTrustStore(this.paths.trustStore).list()).filter((l) => !l.error && l.certificates.length > 0).map((l) => `${l.type}:${l.name}`);
     const storeArgs = stores.filter((s) => !s.startsWith('tsa:')).map((s) => `--store ${s}`).join(' ') || '--store ca:NAME';
     const lines = [stores.length ? `trust stores here: ${stores.join(', ')}` : 'no trust store here yet (`docker sign cert add` adds one; `docker sign key generate` makes one for its test root)'];
@@ -50,7 +51,7 @@ export default class PolicyInitCommand extends BaseCommand {
     try {
       const keys = readSigningKeys(this.paths);
       const k = keys.keys.find((x) => x.name === keys.default);
-      const subject = k?.certPath ? (new X509Certificate(readFileSync(k.certPath)).subject ?? '').split('\n').join(', ') : undefined;
+      const subject = k?.certPath ? subjectLine(new X509Certificate(readFileSync(k.certPath))) : undefined;
       if (subject) {
         parseDistinguishedName(subject);
         lines.push(`signatures made with your key "${k!.name}":`, `  docker sign policy init ${storeArgs} --identity "x509.subject: ${subject}"`);
