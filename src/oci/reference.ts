@@ -95,19 +95,27 @@ export function parseReference(s: string): Reference {
     registry = DEFAULT_REGISTRY;
     path = rest;
   }
-  if (registry === LEGACY_DEFAULT_REGISTRY) registry = DEFAULT_REGISTRY;
   if (path.toLowerCase() !== path) {
     invalid(s, 'repository name must be lowercase', `try "${s.replace(path, path.toLowerCase())}"`);
   }
   if (!PATH_RE.test(path)) {
     invalid(s, `bad repository name "${path}"`, 'repository path components are lowercase [a-z0-9] separated by ".", "_", "__" or "-", joined by "/"');
   }
-  if (registry === DEFAULT_REGISTRY && !path.includes('/')) path = `library/${path}`;
+  ({ registry, path } = dockerHubName(registry, path));
   if (registry.length + 1 + path.length > MAX_NAME_LENGTH) invalid(s, `name is longer than ${MAX_NAME_LENGTH} characters`);
   const ref: Reference = { registry, repository: path };
   if (tag !== undefined) ref.tag = tag;
   if (digest !== undefined) ref.digest = digest;
   return ref;
+}
+
+/**
+ * A registry and repository path as docker names them: index.docker.io is docker.io, and a one-component Docker Hub
+ * path is an official image under library/ ("docker.io/alpine" is docker.io/library/alpine).
+ */
+export function dockerHubName(registry: string, path: string): { registry: string; path: string } {
+  const r = registry === LEGACY_DEFAULT_REGISTRY ? DEFAULT_REGISTRY : registry;
+  return { registry: r, path: r === DEFAULT_REGISTRY && !path.includes('/') ? `library/${path}` : path };
 }
 
 /** Fully-qualified text form: registry/repository[:tag][@digest]. parseReference(formatReference(r)) round-trips. */

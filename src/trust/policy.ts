@@ -13,7 +13,7 @@ import { promises as fsp } from 'node:fs';
 import type { ConfigPaths } from '../config/dir.js';
 import { PolicyError } from './errors.js';
 import { DnError, isSubsetDn, parseDistinguishedName, type DnMap } from './dn.js';
-import { DEFAULT_REGISTRY, LEGACY_DEFAULT_REGISTRY } from '../oci/reference.js';
+import { dockerHubName } from '../oci/reference.js';
 
 export const SUPPORTED_POLICY_VERSIONS = ['1.0'] as const;
 export const WILDCARD = '*';
@@ -662,11 +662,8 @@ export async function loadTrustPolicy(paths: Pick<ConfigPaths, 'trustPolicy' | '
 export function canonicalScope(scope: string): string {
   const slash = scope.indexOf('/');
   if (slash < 0) return scope;
-  let domain = scope.slice(0, slash);
-  let path = scope.slice(slash + 1);
-  if (domain === LEGACY_DEFAULT_REGISTRY) domain = DEFAULT_REGISTRY;
-  if (domain === DEFAULT_REGISTRY && !path.includes('/')) path = `library/${path}`;
-  return `${domain}/${path}`;
+  const { registry, path } = dockerHubName(scope.slice(0, slash), scope.slice(slash + 1));
+  return `${registry}/${path}`;
 }
 
 /**
