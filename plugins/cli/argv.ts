@@ -15,7 +15,7 @@ export const SIGN_COMMAND_WORDS = new Set([
 ]);
 
 /** docker global flags that take a value (docker/cli cli/flags/options.go). */
-const VALUE_FLAGS = new Set(['-H', '--host', '-c', '--context', '--config', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey']);
+export const VALUE_FLAGS: ReadonlySet<string> = new Set(['-H', '--host', '-c', '--context', '--config', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey']);
 const BOOL_FLAGS = new Set(['-D', '--debug', '--tls', '--tlsverify']);
 
 export interface DockerGlobals {

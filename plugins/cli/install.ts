@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { mkdirsSync } from '../../src/config/mkdir.js';
 import { readJsonObjectFile, replaceFile } from '../../src/config/files.js';
+import { VALUE_FLAGS } from './argv.js';
 
 /**
  * `docker sign install`: makes `docker sign` / `docker generate` work from the docker CLI.
@@ -126,6 +127,7 @@ export function defaultRcFiles(home: string): string[] {
  * sh). Everything else runs as typed.
  */
 export function shellWrapperText(): string {
+  const valueFlags = [...VALUE_FLAGS].join('|'); // docker's global options that take a value (skipped with it)
   return `${RC_MARK} (written by \`docker sign install --shell\`; remove with \`docker sign install --uninstall --shell\`)
 # \`docker push --sign IMAGE\` (also \`docker image push --sign\`, after docker's global options) runs
 # \`docker sign push --sign IMAGE\`: signs with the default key unless that key already signed the image, then pushes
@@ -137,7 +139,7 @@ docker() {
     case $__ds_state in
       global)
         case $__ds_a in
-          --config|-c|--context|-H|--host|-l|--log-level|--tlscacert|--tlscert|--tlskey) __ds_skip=1 ;;
+          ${valueFlags}) __ds_skip=1 ;;
           -*) ;;
           push) __ds_state=push ;;
           image) __ds_state=image ;;
@@ -164,7 +166,7 @@ docker() {
       case $__ds_state in
         global)
           case $__ds_a in
-            --config|-c|--context|-H|--host|-l|--log-level|--tlscacert|--tlscert|--tlskey) __ds_skip=1; set -- "$@" "$__ds_a" ;;
+            ${valueFlags}) __ds_skip=1; set -- "$@" "$__ds_a" ;;
             -*) set -- "$@" "$__ds_a" ;;
             push) __ds_state=push; set -- "$@" sign push --sign ;;
             image) __ds_state=image ;;
