@@ -8,6 +8,7 @@ import { findKey } from './keystore.js';
 import { issuedBy, isSelfSigned } from '../trust/x509.js';
 import { checkSigningChain } from './requirements.js';
 import { subjectLine } from './summary.js';
+import { children, readTlv } from './der.js';
 
 const CERT_PEM_RE = /-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----/g;
 
@@ -38,6 +39,22 @@ export function certificatesToPem(chain: X509Certificate[]): string {
   return chain.map((c) => c.toString().trim() + '\n').join('');
 }
 
+/** PKCS#5 (PBES1/PBES2) and PKCS#12 password-based encryption OIDs: 1.2.840.113549.1.5.* and 1.2.840.113549.1.12.1.* */
+const PBE_OID_PREFIXES = [Buffer.from('2a864886f70d0105', 'hex'), Buffer.from('2a864886f70d010c01', 'hex')];
+
+/** Whether `data` is a DER EncryptedPrivateKeyInfo (RFC 5958): SEQUENCE { SEQUENCE { PBE OID, … }, OCTET STRING }. */
+function isEncryptedPkcs8Der(data: Buffer): boolean {
+  try {
+    const [alg, encrypted] = children(data, readTlv(data, 0));
+    const oid = alg && alg.tag === 0x30 ? children(data, alg)[0] : undefined;
+    if (!oid || oid.tag !== 0x06 || encrypted?.tag !== 0x04) return false;
+    const value = data.subarray(oid.start, oid.end);
+    return PBE_OID_PREFIXES.some((p) => value.subarray(0, p.length).equals(p));
+  } catch {
+    return false;
+  }
+}
+
 /** Loads a private key from PEM (PKCS#8, PKCS#1 "RSA PRIVATE KEY", SEC1 "EC PRIVATE KEY") or DER (PKCS#8/PKCS#1/SEC1). */
 export function parsePrivateKey(data: Buffer, source = 'key file', passphrase?: string): KeyObject {
   const text = data.toString('latin1');
@@ -56,8 +73,10 @@ export function parsePrivateKey(data: Buffer, source = 'key file', passphrase?: 
       errors.push(e as Error);
     }
   }
-  // any of the tries may be the one that recognised an encrypted key (DER: the PKCS#8 one)
-  const encrypted = errors.some((e) => /passphrase|decrypt/i.test(e.message)) || /ENCRYPTED/.test(text);
+  // any of the tries may be the one that recognised an encrypted key (DER: the PKCS#8 one); a wrong password can
+  // also decrypt to garbage that passes the padding check (about 1 in 256 for CBC) and fails as a malformed key,
+  // so an encrypted PKCS#8 DER key is recognised by its structure too
+  const encrypted = errors.some((e) => /passphrase|decrypt/i.test(e.message)) || /ENCRYPTED/.test(text) || isEncryptedPkcs8Der(data);
   if (encrypted) {
     throw new ConfigError('INVALID_KEY', `${source}: ${passphrase ? 'the password does not decrypt the key' : 'the key is encrypted'}`, {
       hint: passphrase ? 'check the password given with --password-stdin (or DOCKER_SIGN_KEY_PASSWORD)' : 'give its password with --password-stdin (or DOCKER_SIGN_KEY_PASSWORD)',

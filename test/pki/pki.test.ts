@@ -285,6 +285,16 @@ describe('pki', () => {
     }
   });
 
+  it('an encrypted PKCS#8 DER key is recognised by its structure: a wrong password is always "does not decrypt" (garbage that passes the CBC padding check, ~1 in 256, was "not a usable key")', () => {
+    // EncryptedPrivateKeyInfo { { PBES2 }, OCTET STRING }: no OpenSSL error about decryption to go by
+    const oid = Buffer.from('06092a864886f70d01050d', 'hex');
+    const alg = Buffer.concat([Buffer.from([0x30, oid.length]), oid]);
+    const oct = Buffer.concat([Buffer.from([0x04, 16]), Buffer.alloc(16, 7)]);
+    const der = Buffer.concat([Buffer.from([0x30, alg.length + oct.length]), alg, oct]);
+    expect(() => parsePrivateKey(der, 'k.der', 'nope')).to.throw(/k\.der: the password does not decrypt the key/);
+    expect(() => parsePrivateKey(der, 'k.der')).to.throw(/k\.der: the key is encrypted/);
+  });
+
   it('import refuses a chain that is not leaf first, a mismatched key, and a duplicate name', () => {
     const paths = configPaths(dir);
     const kf = join(dir, 'k.pem');
